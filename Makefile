@@ -1,0 +1,117 @@
+# memtap - build, test, install.
+#
+#   make                 build build/libmemtap.so and build/memtap
+#   make check           build and run every test (unit + end-to-end)
+#   make demo            trace the bundled example and print its summary
+#   make install PREFIX=/usr/local DESTDIR=
+#   make bench           run scripts/bench (wall-time ratios, trace size)
+#
+# Switches: WERROR=1 (warnings are errors; CI sets it), SANITIZE=1 (ASan +
+# UBSan for the analyzer and the unit tests, never for the shim), V=1.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+DOCDIR ?= $(PREFIX)/share/doc/memtap
+CC ?= cc
+CXX ?= c++
+B := build
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wcast-qual -Wvla -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+BASE_CFLAGS := -std=gnu11 -g -O2 $(WARN) -Iinclude -MMD -MP
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+B := build-san
+endif
+
+SHIM_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+               -fno-plt -Ishim
+SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libmemtap.map -Wl,-z,now -Wl,-z,relro
+SHIM_LIBS := -lunwind -ldl -lpthread
+
+AN_CFLAGS := $(BASE_CFLAGS) $(SAN) -Ianalyzer -DMT_DOCDIR='"$(DOCDIR)"'
+AN_LIBS := -lsqlite3 -ldw -lelf -lm
+
+SHIM_SRC := $(wildcard shim/*.c)
+AN_SRC := $(wildcard analyzer/*.c)
+AN_LIB_SRC := $(filter-out analyzer/main.c,$(AN_SRC))
+SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/%.o)
+AN_OBJ := $(AN_SRC:%.c=$(B)/%.o)
+AN_LIB_OBJ := $(AN_LIB_SRC:%.c=$(B)/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+E2E_PROG_SRC := $(wildcard tests/e2e/prog_*.c) $(wildcard tests/e2e/prog_*.cc)
+E2E_PROGS := $(basename $(E2E_PROG_SRC:tests/e2e/%=$(B)/tests/%))
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+all: $(B)/libmemtap.so $(B)/memtap
+
+# Rebuild everything when the flags change.
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(SHIM_CFLAGS) $(AN_CFLAGS) $(SAN)' | cmp -s - $@ || echo '$(CC) $(SHIM_CFLAGS) $(AN_CFLAGS) $(SAN)' > $@
+
+$(B)/shim/%.o: shim/%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(B)/analyzer/%.o: analyzer/%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(AN_CFLAGS) -c -o $@ $<
+
+$(B)/libmemtap.so: $(SHIM_OBJ) shim/libmemtap.map
+	$(call say,LD,$@)$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LIBS)
+
+$(B)/memtap: $(AN_OBJ)
+	$(call say,LD,$@)$(CC) $(SAN) -o $@ $(AN_OBJ) $(AN_LIBS)
+
+# ---- tests --------------------------------------------------------------
+
+$(B)/tests/test_%: tests/unit/test_%.c $(AN_LIB_OBJ) $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(AN_CFLAGS) -o $@ $< $(AN_LIB_OBJ) $(AN_LIBS) -lcmocka
+
+$(B)/tests/prog_%: tests/e2e/prog_%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-inline -Iinclude -o $@ $< -lpthread
+
+$(B)/tests/prog_%: tests/e2e/prog_%.cc
+	@mkdir -p $(dir $@)
+	$(call say,CXX,$<)$(CXX) -g -O1 -fno-omit-frame-pointer -fno-inline -Iinclude -o $@ $< -lpthread
+
+tests: all $(UNIT_BIN) $(E2E_PROGS)
+
+check: tests
+	@tests/run-all $(B)
+
+demo: all
+	@scripts/demo $(B)
+
+bench: all
+	@scripts/bench $(B)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memtap $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(B)/memtap $(DESTDIR)$(BINDIR)/memtap
+	install -m 0755 $(B)/libmemtap.so $(DESTDIR)$(LIBDIR)/memtap/libmemtap.so
+	install -d $(DESTDIR)$(PREFIX)/include
+	install -m 0644 include/memtap.h $(DESTDIR)$(PREFIX)/include/memtap.h
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all tests check demo bench install clean FORCE
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

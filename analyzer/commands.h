@@ -1,0 +1,11 @@
+/* commands.h - one entry point per `memtap` command. Each takes the
+ * command's own argv (argv[0] is the command name) and returns the exit
+ * status: 0 ok, 1 failure, 2 usage error. */
+#ifndef MT_COMMANDS_H
+#define MT_COMMANDS_H
+
+int mt_cmd_run(int argc, char **argv);
+int mt_cmd_load(int argc, char **argv);
+int mt_cmd_summary(int argc, char **argv);
+
+#endif

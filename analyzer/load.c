@@ -1,0 +1,714 @@
+/* load.c - `memtap load`: a trace into a SQLite database, in one streaming
+ * pass.
+ *
+ * Memory: the live allocations (a row is written when its allocation is
+ * freed, or at the end), plus the stack trie, frames and modules, which
+ * grow with distinct stacks, never with the number of events.
+ *
+ * Semantics fixed here (docs/schema.md repeats them): realloc is a free of
+ * the old block and an allocation of the new one; a realloc that failed
+ * leaves the old block live as if nothing happened; a free of an address
+ * that is not live (allocated before tracing started, or garbage) goes to
+ * unmatched_frees; the heap is the sum of requested sizes of live blocks.
+ */
+#define _GNU_SOURCE
+#include "load.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "livemap.h"
+#include "schema.h"
+#include "symbolize.h"
+#include "trace.h"
+#include "util.h"
+
+struct node {
+    uint32_t parent;
+    uint32_t frame;   /* frame id (index into frame_pcs) */
+    uint8_t defined;
+};
+
+/* The block a realloc released, held back until the same thread's next
+ * event says whether that realloc failed (REALLOC_UNDO) or not. */
+struct realloc_stash {
+    struct mt_live live;
+    uint64_t free_seq, free_ns;
+    int used;
+};
+
+struct loader {
+    sqlite3 *db;
+    sqlite3_stmt *ins_alloc, *ins_sample, *ins_marker, *ins_thread, *ins_unmatched;
+    struct mt_livemap live;
+    struct realloc_stash *stash; /* per thread: the block a realloc released */
+    uint32_t nstash;
+    struct node *nodes;
+    uint32_t nnodes;
+    /* distinct native pcs: open-addressed pc -> frame id, ids from 1 */
+    uint64_t *pc_keys;
+    uint32_t *pc_ids;
+    size_t pc_cap, pc_count;
+    uint64_t *frame_pcs;
+    struct mt_symbolizer *sym;
+    struct {
+        char *path;
+        uint64_t base;
+        char build_id[2 * MT_BUILD_ID_MAX + 1];
+    } *modules;
+    int nmodules, cap_modules;
+    uint64_t now_ns, max_ns;
+    uint64_t heap, peak, peak_seq, peak_ns;
+    uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
+    char err[512];
+};
+
+static int sql_fail(struct loader *L, const char *what)
+{
+    snprintf(L->err, sizeof L->err, "database: %s: %s", what, sqlite3_errmsg(L->db));
+    return EIO;
+}
+
+static int step_reset(struct loader *L, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sql_fail(L, "insert");
+}
+
+/* ---- allocations -------------------------------------------------------- */
+
+static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
+                            uint64_t free_seq, uint64_t free_ns)
+{
+    sqlite3_stmt *st = L->ins_alloc;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)a->addr);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)a->size);
+    sqlite3_bind_int(st, 3, a->fn);
+    sqlite3_bind_int64(st, 4, a->thread);
+    sqlite3_bind_int64(st, 5, a->stack);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)a->seq);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)a->ns);
+    if (freed) {
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)free_seq);
+        sqlite3_bind_int64(st, 9, (sqlite3_int64)free_ns);
+    } else {
+        sqlite3_bind_null(st, 8);
+        sqlite3_bind_null(st, 9);
+    }
+    return step_reset(L, st);
+}
+
+static struct realloc_stash *stash_of(struct loader *L, uint32_t thread)
+{
+    if (thread >= L->nstash) {
+        uint32_t n = L->nstash ? L->nstash : 16;
+        while (n <= thread)
+            n *= 2;
+        struct realloc_stash *s = realloc(L->stash, n * sizeof *s);
+        if (!s)
+            return NULL;
+        memset(s + L->nstash, 0, (n - L->nstash) * sizeof *s);
+        L->stash = s;
+        L->nstash = n;
+    }
+    return &L->stash[thread];
+}
+
+static void note_heap(struct loader *L, uint64_t seq)
+{
+    if (L->heap > L->peak) {
+        L->peak = L->heap;
+        L->peak_seq = seq;
+        L->peak_ns = L->now_ns;
+    }
+}
+
+static int settle_stash(struct loader *L, struct realloc_stash *s)
+{
+    if (!s->used)
+        return 0;
+    s->used = 0;
+    return write_allocation(L, &s->live, 1, s->free_seq, s->free_ns);
+}
+
+static void undo_stash(struct loader *L, struct realloc_stash *s, uint64_t seq)
+{
+    struct mt_live old;
+    s->used = 0;
+    L->n_frees--;
+    L->heap += s->live.size;
+    if (mt_livemap_put(&L->live, &s->live, &old) == 1)
+        L->heap -= old.size; /* cannot happen: nothing was given that address */
+    note_heap(L, seq);
+}
+
+static int on_alloc(struct loader *L, const struct mt_event *ev)
+{
+    struct mt_live a = {ev->addr, ev->seq, L->now_ns, ev->size, ev->stack, ev->thread,
+                        (uint8_t)ev->fn};
+    struct mt_live old;
+    L->n_allocs++;
+    L->bytes_allocated += ev->size;
+    int r = mt_livemap_put(&L->live, &a, &old);
+    if (r < 0) {
+        snprintf(L->err, sizeof L->err, "out of memory");
+        return ENOMEM;
+    }
+    if (r == 1) {
+        /* Live twice: its free was lost (torn record). Close the old one
+         * without a free so the heap stays honest. */
+        L->n_doubled++;
+        L->heap -= old.size;
+        int rc = write_allocation(L, &old, 0, 0, 0);
+        if (rc)
+            return rc;
+    }
+    L->heap += ev->size;
+    note_heap(L, ev->seq);
+    return 0;
+}
+
+static int unmatched(struct loader *L, const struct mt_event *ev)
+{
+    L->n_unmatched++;
+    sqlite3_stmt *st = L->ins_unmatched;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)L->now_ns);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->addr);
+    sqlite3_bind_int64(st, 4, ev->thread);
+    return step_reset(L, st);
+}
+
+static int on_free(struct loader *L, const struct mt_event *ev, struct realloc_stash *s)
+{
+    struct mt_live a;
+    if (!mt_livemap_take(&L->live, ev->addr, &a))
+        return unmatched(L, ev);
+    L->n_frees++;
+    L->heap -= a.size;
+    if (!s)
+        return write_allocation(L, &a, 1, ev->seq, L->now_ns);
+    s->live = a;
+    s->free_seq = ev->seq;
+    s->free_ns = L->now_ns;
+    s->used = 1;
+    return 0;
+}
+
+/* ---- stacks, frames, modules ---------------------------------------------- */
+
+static uint32_t frame_id(struct loader *L, uint64_t pc)
+{
+    if ((L->pc_count + 1) * 2 > L->pc_cap) {
+        size_t cap = L->pc_cap ? L->pc_cap * 2 : 4096;
+        uint64_t *keys = calloc(cap, sizeof *keys);
+        uint32_t *ids = calloc(cap, sizeof *ids);
+        uint64_t *pcs = realloc(L->frame_pcs, (cap / 2 + 1) * sizeof *pcs);
+        if (!keys || !ids || !pcs) {
+            free(keys);
+            free(ids);
+            if (pcs)
+                L->frame_pcs = pcs;
+            return 0;
+        }
+        L->frame_pcs = pcs;
+        for (size_t i = 0; i < L->pc_cap; i++) {
+            if (!L->pc_ids[i])
+                continue;
+            size_t j = (L->pc_keys[i] * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+            while (ids[j])
+                j = (j + 1) & (cap - 1);
+            keys[j] = L->pc_keys[i];
+            ids[j] = L->pc_ids[i];
+        }
+        free(L->pc_keys);
+        free(L->pc_ids);
+        L->pc_keys = keys;
+        L->pc_ids = ids;
+        L->pc_cap = cap;
+    }
+    size_t j = (pc * 0x9E3779B97F4A7C15ull >> 17) & (L->pc_cap - 1);
+    while (L->pc_ids[j]) {
+        if (L->pc_keys[j] == pc)
+            return L->pc_ids[j];
+        j = (j + 1) & (L->pc_cap - 1);
+    }
+    uint32_t id = (uint32_t)++L->pc_count;
+    L->pc_keys[j] = pc;
+    L->pc_ids[j] = id;
+    L->frame_pcs[id] = pc;
+    return id;
+}
+
+static int on_stack(struct loader *L, const struct mt_event *ev)
+{
+    if (ev->stack == 0)
+        return 0;
+    if (ev->stack >= L->nnodes) {
+        uint32_t n = L->nnodes ? L->nnodes : 1024;
+        while (n <= ev->stack)
+            n *= 2;
+        struct node *nodes = realloc(L->nodes, n * sizeof *nodes);
+        if (!nodes)
+            return ENOMEM;
+        memset(nodes + L->nnodes, 0, (n - L->nnodes) * sizeof *nodes);
+        L->nodes = nodes;
+        L->nnodes = n;
+    }
+    struct node *nd = &L->nodes[ev->stack];
+    nd->parent = ev->parent;
+    nd->frame = frame_id(L, ev->frame);
+    nd->defined = 1;
+    return nd->frame ? 0 : ENOMEM;
+}
+
+static int on_module(struct loader *L, const struct mt_event *ev)
+{
+    char path[MT_PATH_MAX + 1];
+    memcpy(path, ev->text, ev->text_len);
+    path[ev->text_len] = 0;
+    for (int i = 0; i < L->nmodules; i++)
+        if (L->modules[i].base == ev->addr && strcmp(L->modules[i].path, path) == 0)
+            return 0;
+    if (L->nmodules == L->cap_modules) {
+        int cap = L->cap_modules ? L->cap_modules * 2 : 32;
+        void *m = realloc(L->modules, (size_t)cap * sizeof *L->modules);
+        if (!m)
+            return ENOMEM;
+        L->modules = m;
+        L->cap_modules = cap;
+    }
+    int i = L->nmodules++;
+    L->modules[i].path = strdup(path);
+    L->modules[i].base = ev->addr;
+    for (size_t k = 0; k < ev->build_id_len; k++)
+        sprintf(L->modules[i].build_id + 2 * k, "%02x", ev->build_id[k]);
+    L->modules[i].build_id[2 * ev->build_id_len] = 0;
+    if (!L->modules[i].path)
+        return ENOMEM;
+    if (mt_symbolizer_add(L->sym, path, ev->addr) != 0)
+        mt_warn("cannot read %s: its frames stay unnamed", path);
+    return 0;
+}
+
+static int on_event(void *ctx, const struct mt_event *ev)
+{
+    struct loader *L = ctx;
+    int rc = 0;
+    if (ev->seq && ev->thread < L->nstash && L->stash[ev->thread].used) {
+        struct realloc_stash *s = &L->stash[ev->thread];
+        if (ev->kind == MT_EV_REALLOC_UNDO && ev->addr == s->live.addr) {
+            undo_stash(L, s, ev->seq);
+            return 0;
+        }
+        rc = settle_stash(L, s);
+        if (rc)
+            return rc;
+    }
+    switch (ev->kind) {
+    case MT_EV_ALLOC:
+        rc = on_alloc(L, ev);
+        break;
+    case MT_EV_FREE:
+        rc = on_free(L, ev, NULL);
+        break;
+    case MT_EV_REALLOC_FREE: {
+        struct realloc_stash *s = stash_of(L, ev->thread);
+        rc = s ? on_free(L, ev, s) : ENOMEM;
+        break;
+    }
+    case MT_EV_REALLOC_UNDO:
+        rc = 0; /* its realloc-free was not seen (torn): nothing to undo */
+        break;
+    case MT_EV_STACK:
+        rc = on_stack(L, ev);
+        break;
+    case MT_EV_MODULE:
+        rc = on_module(L, ev);
+        break;
+    case MT_EV_THREAD:
+        sqlite3_bind_int64(L->ins_thread, 1, ev->thread);
+        sqlite3_bind_int64(L->ins_thread, 2, (sqlite3_int64)ev->tid);
+        sqlite3_bind_text(L->ins_thread, 3, ev->text, (int)ev->text_len, SQLITE_TRANSIENT);
+        rc = step_reset(L, L->ins_thread);
+        break;
+    case MT_EV_SAMPLE:
+        L->now_ns = ev->ns;
+        if (ev->ns > L->max_ns)
+            L->max_ns = ev->ns;
+        sqlite3_bind_int64(L->ins_sample, 1, (sqlite3_int64)ev->seq);
+        sqlite3_bind_int64(L->ins_sample, 2, (sqlite3_int64)ev->ns);
+        sqlite3_bind_int64(L->ins_sample, 3, (sqlite3_int64)ev->rss);
+        sqlite3_bind_int64(L->ins_sample, 4, (sqlite3_int64)L->heap);
+        rc = step_reset(L, L->ins_sample);
+        break;
+    case MT_EV_MARKER:
+        L->n_markers++;
+        sqlite3_bind_int64(L->ins_marker, 1, (sqlite3_int64)ev->seq);
+        sqlite3_bind_int64(L->ins_marker, 2, (sqlite3_int64)L->now_ns);
+        sqlite3_bind_int64(L->ins_marker, 3, ev->thread);
+        sqlite3_bind_text(L->ins_marker, 4, ev->text, (int)ev->text_len, SQLITE_TRANSIENT);
+        rc = step_reset(L, L->ins_marker);
+        break;
+    }
+    return rc;
+}
+
+/* ---- after the stream: frames, stacks, metadata ---------------------------- */
+
+/* Frames that belong to the allocator rather than to the program: the site
+ * of an allocation is the first frame from the leaf that is not one. */
+static int is_allocator_frame(const char *module_path, const char *function)
+{
+    if (function && (strncmp(function, "_Znw", 4) == 0 || strncmp(function, "_Zna", 4) == 0 ||
+                     strncmp(function, "operator new", 12) == 0))
+        return 1;
+    if (!module_path)
+        return 0;
+    const char *base = strrchr(module_path, '/');
+    base = base ? base + 1 : module_path;
+    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libstdc++.so", 12) == 0 ||
+           strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libmemtap", 9) == 0;
+}
+
+static int write_frames(struct loader *L, uint8_t *allocator_frame)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(L->db,
+                           "INSERT INTO frames(id, kind, address, function, file, line, module_id)"
+                           " VALUES (?, 'native', ?, ?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(L, "prepare frames");
+    int rc = 0;
+    for (uint32_t id = 1; id <= L->pc_count && !rc; id++) {
+        struct mt_symbol sym;
+        mt_symbolize(L->sym, L->frame_pcs[id], &sym);
+        const char *module = sym.module >= 0 ? L->modules[sym.module].path : NULL;
+        allocator_frame[id] = (uint8_t)is_allocator_frame(module, sym.function);
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)L->frame_pcs[id]);
+        sqlite3_bind_text(st, 3, sym.function, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, sym.file, -1, SQLITE_TRANSIENT);
+        if (sym.file)
+            sqlite3_bind_int(st, 5, sym.line);
+        else
+            sqlite3_bind_null(st, 5);
+        if (sym.module >= 0)
+            sqlite3_bind_int(st, 6, sym.module + 1);
+        else
+            sqlite3_bind_null(st, 6);
+        rc = step_reset(L, st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int write_stacks(struct loader *L)
+{
+    uint8_t *allocator_frame = calloc(L->pc_count + 1, 1);
+    uint32_t *site = calloc(L->nnodes ? L->nnodes : 1, sizeof *site);
+    if (!allocator_frame || !site) {
+        free(allocator_frame);
+        free(site);
+        return ENOMEM;
+    }
+    int rc = write_frames(L, allocator_frame);
+    sqlite3_stmt *st = NULL;
+    if (!rc && sqlite3_prepare_v2(L->db,
+                                  "INSERT INTO stacks(id, parent, frame_id, site_frame_id)"
+                                  " VALUES (?, ?, ?, ?)",
+                                  -1, &st, NULL) != SQLITE_OK)
+        rc = sql_fail(L, "prepare stacks");
+    /* A parent is always created before its child, so its id is smaller:
+     * one ascending pass finds every stack's site. */
+    for (uint32_t id = 1; id < L->nnodes && !rc; id++) {
+        struct node *n = &L->nodes[id];
+        if (!n->defined)
+            continue;
+        uint32_t up = n->parent < id ? site[n->parent] : 0;
+        site[id] = allocator_frame[n->frame] ? up : n->frame;
+        uint32_t shown = site[id] ? site[id] : n->frame;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, n->parent);
+        sqlite3_bind_int64(st, 3, n->frame);
+        sqlite3_bind_int64(st, 4, shown);
+        rc = step_reset(L, st);
+    }
+    sqlite3_finalize(st);
+    free(allocator_frame);
+    free(site);
+    return rc;
+}
+
+static int write_modules(struct loader *L)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(L->db, "INSERT INTO modules(id, path, base, build_id) VALUES (?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(L, "prepare modules");
+    int rc = 0;
+    for (int i = 0; i < L->nmodules && !rc; i++) {
+        sqlite3_bind_int(st, 1, i + 1);
+        sqlite3_bind_text(st, 2, L->modules[i].path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)L->modules[i].base);
+        sqlite3_bind_text(st, 4, L->modules[i].build_id, -1, SQLITE_STATIC);
+        rc = step_reset(L, st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int put_meta(struct loader *L, sqlite3_stmt *st, const char *key, const char *text,
+                    int64_t num)
+{
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 2, num);
+    return step_reset(L, st);
+}
+
+static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_path,
+                      const struct stat *trace_st)
+{
+    const struct mt_file_header *h = mt_trace_header(tr);
+    const struct mt_trace_stats *ts = mt_trace_stats(tr);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(L->db, "INSERT INTO meta(key, value) VALUES (?, ?)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return sql_fail(L, "prepare meta");
+    char cmdline[MT_CMDLINE_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < MT_CMDLINE_MAX - 1 && !(h->cmdline[i] == 0 && h->cmdline[i + 1] == 0);
+         i++)
+        cmdline[n++] = h->cmdline[i] ? h->cmdline[i] : ' ';
+    cmdline[n] = 0;
+    int closed = (h->flags & MT_HDR_CLOSED) != 0;
+    uint64_t duration = closed && h->end_monotonic_ns > h->start_monotonic_ns
+                            ? h->end_monotonic_ns - h->start_monotonic_ns
+                            : L->max_ns;
+    uint64_t live_bytes = 0, live_count = 0;
+    for (size_t i = 0; i < L->live.cap; i++)
+        if (L->live.slots[i].addr) {
+            live_bytes += L->live.slots[i].size;
+            live_count++;
+        }
+    char abs[4096];
+    const char *shown = realpath(trace_path, abs) ? abs : trace_path;
+    int rc = 0;
+#define META_T(k, v) (rc = rc ? rc : put_meta(L, st, k, v, 0))
+#define META_I(k, v) (rc = rc ? rc : put_meta(L, st, k, NULL, (int64_t)(v)))
+    META_I("schema_version", MT_SCHEMA_VERSION);
+    META_I("format_version", h->version);
+    META_T("trace_path", shown);
+    META_I("trace_size", trace_st->st_size);
+    META_I("trace_mtime_ns", (int64_t)trace_st->st_mtim.tv_sec * 1000000000 +
+                                 trace_st->st_mtim.tv_nsec);
+    META_T("executable", h->exe);
+    META_T("command_line", cmdline);
+    META_I("pid", h->pid);
+    META_I("ppid", h->ppid);
+    META_I("start_realtime_ns", h->start_realtime_ns);
+    META_I("duration_ns", duration);
+    META_I("closed", closed);
+    META_I("native_stacks", h->native_stacks);
+    META_I("allocations", L->n_allocs);
+    META_I("frees", L->n_frees);
+    META_I("bytes_allocated", L->bytes_allocated);
+    META_I("peak_bytes", L->peak);
+    META_I("peak_seq", L->peak_seq);
+    META_I("peak_ns", L->peak_ns);
+    META_I("live_at_exit_bytes", live_bytes);
+    META_I("live_at_exit_count", live_count);
+    META_I("unmatched_frees", L->n_unmatched);
+    META_I("lost_frees", L->n_doubled);
+    META_I("torn_records", ts->torn_records);
+    META_I("markers", L->n_markers);
+    META_I("threads", ts->threads);
+    META_I("events", ts->events);
+#undef META_T
+#undef META_I
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int prepare_all(struct loader *L)
+{
+    static const struct {
+        size_t offset;
+        const char *sql;
+    } stmts[] = {
+        {offsetof(struct loader, ins_alloc),
+         "INSERT INTO allocations(address, size, allocator, thread_id, stack_id, alloc_seq,"
+         " alloc_ns, free_seq, free_ns) VALUES (?,?,?,?,?,?,?,?,?)"},
+        {offsetof(struct loader, ins_sample),
+         "INSERT OR REPLACE INTO samples(seq, ns, rss_bytes, heap_bytes) VALUES (?,?,?,?)"},
+        {offsetof(struct loader, ins_marker),
+         "INSERT OR REPLACE INTO markers(seq, ns, thread_id, label) VALUES (?,?,?,?)"},
+        {offsetof(struct loader, ins_thread),
+         "INSERT OR REPLACE INTO threads(id, tid, name) VALUES (?,?,?)"},
+        {offsetof(struct loader, ins_unmatched),
+         "INSERT OR REPLACE INTO unmatched_frees(seq, ns, address, thread_id) VALUES (?,?,?,?)"},
+    };
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
+        sqlite3_stmt **st = (sqlite3_stmt **)((char *)L + stmts[i].offset);
+        if (sqlite3_prepare_v2(L->db, stmts[i].sql, -1, st, NULL) != SQLITE_OK)
+            return sql_fail(L, "prepare");
+    }
+    return 0;
+}
+
+static int exec_sql(struct loader *L, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(L->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    snprintf(L->err, sizeof L->err, "database: %s", msg ? msg : "error");
+    sqlite3_free(msg);
+    return EIO;
+}
+
+static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
+                const struct stat *trace_st)
+{
+    int rc = exec_sql(L, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                         " PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-65536;"
+                         " PRAGMA temp_store=MEMORY; BEGIN;");
+    if (!rc)
+        rc = exec_sql(L, mt_schema_tables);
+    if (!rc) {
+        char sql[128];
+        for (unsigned fn = 0; fn < MT_FN_COUNT && !rc; fn++) {
+            snprintf(sql, sizeof sql, "INSERT INTO allocators VALUES (%u, '%s');", fn,
+                     mt_alloc_fn_name(fn));
+            rc = exec_sql(L, sql);
+        }
+    }
+    if (!rc)
+        rc = prepare_all(L);
+    if (!rc) {
+        char why[512];
+        rc = mt_trace_read(tr, on_event, L, why, sizeof why);
+        if (rc && !L->err[0])
+            snprintf(L->err, sizeof L->err, "%s", why);
+    }
+    for (uint32_t i = 0; i < L->nstash && !rc; i++)
+        rc = settle_stash(L, &L->stash[i]);
+    for (size_t i = 0; i < L->live.cap && !rc; i++)
+        if (L->live.slots[i].addr)
+            rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
+    if (!rc)
+        rc = write_modules(L);
+    if (!rc)
+        rc = write_stacks(L);
+    if (!rc)
+        rc = write_meta(L, tr, trace_path, trace_st);
+    if (!rc)
+        rc = exec_sql(L, mt_schema_views);
+    if (!rc)
+        rc = exec_sql(L, "COMMIT;");
+    return rc;
+}
+
+static void loader_free(struct loader *L)
+{
+    sqlite3_finalize(L->ins_alloc);
+    sqlite3_finalize(L->ins_sample);
+    sqlite3_finalize(L->ins_marker);
+    sqlite3_finalize(L->ins_thread);
+    sqlite3_finalize(L->ins_unmatched);
+    mt_livemap_free(&L->live);
+    free(L->stash);
+    free(L->nodes);
+    free(L->pc_keys);
+    free(L->pc_ids);
+    free(L->frame_pcs);
+    for (int i = 0; i < L->nmodules; i++)
+        free(L->modules[i].path);
+    free(L->modules);
+    mt_symbolizer_free(L->sym);
+}
+
+int mt_load(const char *trace_path, const char *db_path, int replace, int quiet)
+{
+    struct mt_trace *tr;
+    char why[512];
+    if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
+        mt_error("%s", why);
+        return MT_EXIT_FAIL;
+    }
+    struct stat trace_st;
+    stat(trace_path, &trace_st);
+    if (!replace && mt_path_exists(db_path)) {
+        mt_error("%s: already exists (use --force to replace it)", db_path);
+        mt_trace_close(tr);
+        return MT_EXIT_FAIL;
+    }
+    /* Build beside the target under a fresh name, then rename: a reader
+     * never sees half a database, and a symlink at db_path is replaced, not
+     * followed. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", db_path, (long)getpid());
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        mt_error("%s: %s", tmp, strerror(errno));
+        mt_trace_close(tr);
+        return MT_EXIT_FAIL;
+    }
+    close(fd);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct loader L;
+    memset(&L, 0, sizeof L);
+    L.sym = mt_symbolizer_new();
+    int rc = L.sym ? 0 : ENOMEM;
+    if (!rc && sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        rc = sql_fail(&L, "open");
+    if (!rc)
+        rc = fill(&L, tr, trace_path, &trace_st);
+    if (rc && !L.err[0])
+        snprintf(L.err, sizeof L.err, "%s", strerror(rc));
+    loader_free(&L);
+    if (L.db && sqlite3_close(L.db) != SQLITE_OK && !rc)
+        rc = EIO;
+    if (!rc && rename(tmp, db_path) != 0) {
+        snprintf(L.err, sizeof L.err, "%s: %s", db_path, strerror(errno));
+        rc = errno;
+    }
+    if (rc) {
+        unlink(tmp);
+        mt_error("%s: %s", trace_path, L.err);
+        mt_trace_close(tr);
+        return MT_EXIT_FAIL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const struct mt_trace_stats *ts = mt_trace_stats(tr);
+    if (ts->torn_records)
+        mt_warn("%s: dropped %llu torn record(s): the traced process died while writing them",
+                trace_path, (unsigned long long)ts->torn_records);
+    if (!(mt_trace_header(tr)->flags & MT_HDR_CLOSED))
+        mt_warn("%s: the trace was not closed (process killed or exec'd away); "
+                "everything recorded up to then is loaded",
+                trace_path);
+    if (L.n_doubled)
+        mt_warn("%s: %llu allocation(s) were seen live twice (a lost free)", trace_path,
+                (unsigned long long)L.n_doubled);
+    if (!quiet) {
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        fprintf(stderr, "memtap: loaded %llu events into %s in %.2f s (%.2f M events/s)\n",
+                (unsigned long long)ts->events, db_path, secs,
+                secs > 0 ? (double)ts->events / secs / 1e6 : 0.0);
+    }
+    mt_trace_close(tr);
+    return MT_EXIT_OK;
+}

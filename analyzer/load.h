@@ -1,0 +1,10 @@
+/* load.h - trace to SQLite database (the `memtap load` command's engine). */
+#ifndef MT_LOAD_H
+#define MT_LOAD_H
+
+/* Loads trace_path into a new database at db_path. An existing db_path is
+ * an error unless replace is set. Prints errors and warnings itself.
+ * Returns an exit status (MT_EXIT_*). */
+int mt_load(const char *trace_path, const char *db_path, int replace, int quiet);
+
+#endif

@@ -1,0 +1,40 @@
+/* load_cmd.c - `memtap load TRACE [-o DB] [--force]`: argument handling;
+ * the work is in load.c. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "db.h"
+#include "load.h"
+#include "util.h"
+
+int mt_cmd_load(int argc, char **argv)
+{
+    const char *out = NULL;
+    int force = 0, quiet = 0;
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
+        {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:fqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'f': force = 1; break;
+        case 'q': quiet = 1; break;
+        case 'h': puts("usage: memtap load TRACE [-o DB] [--force] [--quiet]"); return MT_EXIT_OK;
+        default: return MT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        mt_error("usage: memtap load TRACE [-o DB] [--force] [--quiet]");
+        return MT_EXIT_USAGE;
+    }
+    char db_path[4096];
+    if (out)
+        snprintf(db_path, sizeof db_path, "%s", out);
+    else
+        mt_db_path_for(argv[optind], db_path, sizeof db_path);
+    return mt_load(argv[optind], db_path, force, quiet);
+}

@@ -1,0 +1,250 @@
+/* run.c - `memtap run`: the launcher. Starts CMD with libmemtap.so
+ * preloaded and the options in its environment, waits, and exits the way
+ * CMD did (a signal death as 128+N, like a shell), adding one line on
+ * stderr that says where the trace is. The child's stdin, stdout and stderr
+ * are its own: the launcher never reads or writes them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "mt_trace_format.h"
+#include "util.h"
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+/* The shim beside the binary (build tree) or in ../lib/memtap (installed). */
+static int find_shim(char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    if (mt_self_dir(dir, sizeof dir) != 0)
+        return ENOENT;
+    const char *env = getenv("MEMTAP_SHIM");
+    if (env && *env) {
+        if (env[0] != '/' || access(env, R_OK) != 0)
+            return ENOENT;
+        snprintf(out, cap, "%s", env);
+        return 0;
+    }
+    if (mt_fmt(out, cap, "%s/libmemtap.so", dir) == 0 && access(out, R_OK) == 0)
+        return 0;
+    if (mt_fmt(out, cap, "%s/../lib/memtap/libmemtap.so", dir) != 0 || access(out, R_OK) != 0)
+        return ENOENT;
+    char real[PATH_MAX];
+    if (realpath(out, real))
+        snprintf(out, cap, "%s", real);
+    return 0;
+}
+
+static int default_output(const char *cmd, pid_t pid, char *out, size_t cap)
+{
+    const char *base = strrchr(cmd, '/');
+    base = base ? base + 1 : cmd;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        snprintf(cwd, sizeof cwd, ".");
+    return mt_fmt(out, cap, "%s/%s.%ld.memtap", cwd, *base ? base : "trace", (long)pid);
+}
+
+static int absolute(const char *path, char *out, size_t cap)
+{
+    if (path[0] == '/') {
+        snprintf(out, cap, "%s", path);
+        return 0;
+    }
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return errno;
+    return mt_fmt(out, cap, "%s/%s", cwd, path);
+}
+
+struct run_options {
+    const char *output;
+    int native; /* -1 default */
+    int depth, sample_ms;
+};
+
+static void set_child_env(const char *shim, const char *output, uint64_t session,
+                          const struct run_options *o)
+{
+    char buf[PATH_MAX * 2];
+    const char *old = getenv("LD_PRELOAD");
+    if (old && *old)
+        snprintf(buf, sizeof buf, "%s %s", shim, old);
+    else
+        snprintf(buf, sizeof buf, "%s", shim);
+    setenv("LD_PRELOAD", buf, 1);
+    setenv("MEMTAP_OUTPUT", output, 1);
+    snprintf(buf, sizeof buf, "%llx", (unsigned long long)session);
+    setenv("MEMTAP_SESSION", buf, 1);
+    snprintf(buf, sizeof buf, "%ld", (long)getpid());
+    setenv("MEMTAP_ROOT_PID", buf, 1);
+    if (o->native >= 0) {
+        snprintf(buf, sizeof buf, "%d", o->native);
+        setenv("MEMTAP_NATIVE", buf, 1);
+    }
+    if (o->depth > 0) {
+        snprintf(buf, sizeof buf, "%d", o->depth);
+        setenv("MEMTAP_DEPTH", buf, 1);
+    }
+    if (o->sample_ms >= 0) {
+        snprintf(buf, sizeof buf, "%d", o->sample_ms);
+        setenv("MEMTAP_SAMPLE_MS", buf, 1);
+    }
+}
+
+static void report(const char *output, int status)
+{
+    int fd = open(output, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct mt_file_header h;
+    if (fd < 0)
+        return; /* CMD never started, or it was not traced: nothing to say */
+    ssize_t n = pread(fd, &h, sizeof h, 0);
+    close(fd);
+    if (n != (ssize_t)sizeof h || memcmp(h.magic, MT_MAGIC, 8) != 0) {
+        fprintf(stderr, "memtap: %s: no trace was written\n", output);
+        return;
+    }
+    if (h.flags & MT_HDR_CLOSED)
+        fprintf(stderr, "memtap: trace %s: %llu allocations, %llu frees; next: memtap summary %s\n",
+                output, (unsigned long long)h.n_allocs, (unsigned long long)h.n_frees, output);
+    else if (WIFSIGNALED(status))
+        fprintf(stderr,
+                "memtap: trace %s was cut short by signal %d; what was recorded loads: "
+                "memtap summary %s\n",
+                output, WTERMSIG(status), output);
+    else
+        fprintf(stderr, "memtap: trace %s was not closed; what was recorded loads: "
+                        "memtap summary %s\n",
+                output, output);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]"
+          " [--] CMD [ARGS...]\n",
+          out);
+}
+
+int mt_cmd_run(int argc, char **argv)
+{
+    struct run_options o = {NULL, -1, 0, -1};
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
+        {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
+        {"sample-ms", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.output = optarg; break;
+        case 'N': o.native = 1; break;
+        case 'n': o.native = 0; break;
+        case 'd':
+            o.depth = atoi(optarg);
+            if (o.depth < 1 || o.depth > 1024) {
+                mt_error("run: --depth wants a number from 1 to 1024");
+                return MT_EXIT_USAGE;
+            }
+            break;
+        case 's':
+            o.sample_ms = atoi(optarg);
+            if (o.sample_ms < 0 || o.sample_ms > 60000) {
+                mt_error("run: --sample-ms wants a number from 0 to 60000");
+                return MT_EXIT_USAGE;
+            }
+            break;
+        case 'h': usage(stdout); return MT_EXIT_OK;
+        default: usage(stderr); return MT_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return MT_EXIT_USAGE;
+    }
+    char **cmd = argv + optind;
+    char shim[PATH_MAX];
+    if (find_shim(shim, sizeof shim) != 0) {
+        mt_error("run: cannot find libmemtap.so (looked beside memtap and in ../lib/memtap)");
+        return MT_EXIT_FAIL;
+    }
+    char output[PATH_MAX] = "";
+    if (o.output) {
+        if (absolute(o.output, output, sizeof output) != 0) {
+            mt_error("run: %s: cannot resolve path", o.output);
+            return MT_EXIT_FAIL;
+        }
+        if (mt_path_exists(output)) {
+            mt_error("run: %s: already exists; memtap never overwrites a trace", o.output);
+            return MT_EXIT_FAIL;
+        }
+    }
+    uint64_t session = 0;
+    if (getrandom(&session, sizeof session, 0) != (ssize_t)sizeof session || session == 0)
+        session = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+
+    fflush(NULL);
+    child_pid = fork();
+    if (child_pid < 0) {
+        mt_error("run: fork: %s", strerror(errno));
+        return MT_EXIT_FAIL;
+    }
+    if (child_pid == 0) {
+        char mine[PATH_MAX];
+        if (!o.output && default_output(cmd[0], getpid(), mine, sizeof mine) != 0) {
+            fprintf(stderr, "memtap: run: the current directory's path is too long\n");
+            _exit(126);
+        }
+        set_child_env(shim, o.output ? output : mine, session, &o);
+        execvp(cmd[0], cmd);
+        int e = errno;
+        if (e == ENOENT)
+            fprintf(stderr, "memtap: %s: command not found\n", cmd[0]);
+        else
+            fprintf(stderr, "memtap: %s: %s\n", cmd[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    if (!o.output)
+        (void)default_output(cmd[0], child_pid, output, sizeof output); /* checked in child */
+
+    /* Like a shell: terminal signals go to the whole process group, so the
+     * launcher ignores them and reports what the child did; a signal aimed
+     * at the launcher alone is passed on. */
+    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
+    sigaction(SIGINT, &ign, NULL);
+    sigaction(SIGQUIT, &ign, NULL);
+    sigaction(SIGTERM, &fwd, NULL);
+    sigaction(SIGHUP, &fwd, NULL);
+    int status = 0;
+    while (waitpid(child_pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            mt_error("run: waitpid: %s", strerror(errno));
+            return MT_EXIT_FAIL;
+        }
+    }
+    int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
+                      && !mt_path_exists(output);
+    if (!exec_failed)
+        report(output, status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}

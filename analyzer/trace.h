@@ -1,0 +1,74 @@
+/* trace.h - reading a memtap trace: validation, then every record delivered
+ * in one global order (threads merged by sequence number).
+ *
+ * The reader maps the file read-only and keeps, besides that mapping, only
+ * a cursor per writer thread and an index of segments: its memory does not
+ * grow with the number of events.
+ */
+#ifndef MT_TRACE_H
+#define MT_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mt_trace_format.h"
+
+enum mt_event_kind {
+    MT_EV_ALLOC,
+    MT_EV_FREE,
+    MT_EV_REALLOC_FREE,
+    MT_EV_REALLOC_UNDO,
+    MT_EV_STACK,
+    MT_EV_THREAD,
+    MT_EV_MODULE,
+    MT_EV_SAMPLE,
+    MT_EV_MARKER,
+};
+
+/* One record. Fields not used by a kind are 0. Byte strings (name, path,
+ * build_id, label) point into the mapping and are not NUL-terminated. */
+struct mt_event {
+    enum mt_event_kind kind;
+    uint32_t thread;       /* writer thread index (every kind) */
+    uint64_t seq;          /* ordered kinds: ALLOC, FREE*, SAMPLE, MARKER */
+    uint64_t addr;         /* ALLOC, FREE*; MODULE: load bias */
+    uint64_t size;         /* ALLOC */
+    unsigned fn;           /* ALLOC: enum mt_alloc_fn */
+    uint32_t stack;        /* ALLOC: stack id; STACK: node id */
+    uint32_t parent;       /* STACK */
+    uint64_t frame;        /* STACK */
+    uint64_t tid;          /* THREAD */
+    uint64_t ns;           /* SAMPLE: since start */
+    uint64_t rss;          /* SAMPLE */
+    const char *text;      /* THREAD name, MODULE path, MARKER label */
+    size_t text_len;
+    const unsigned char *build_id; /* MODULE */
+    size_t build_id_len;
+};
+
+struct mt_trace_stats {
+    uint64_t torn_records;   /* dropped: writer died while writing them */
+    uint64_t segments;       /* segments holding data */
+    uint64_t threads;
+    uint64_t events;         /* records delivered */
+};
+
+struct mt_trace;
+
+/* Opens and validates path. On failure returns an errno-style code and puts
+ * a one-line reason (without "memtap: ") in err. */
+int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t errlen);
+
+const struct mt_file_header *mt_trace_header(const struct mt_trace *t);
+
+/* Calls on_event for every record in order. Stops early and returns
+ * on_event's value if it is non-zero. Returns 0 at the end, or EINVAL with
+ * a reason in err for a corrupt trace. */
+int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt_event *ev),
+                  void *ctx, char *err, size_t errlen);
+
+const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t);
+
+void mt_trace_close(struct mt_trace *t);
+
+#endif

@@ -1,0 +1,33 @@
+/* util.h - small helpers shared by the memtap commands: error reporting in
+ * the one CLI format, human-readable sizes, JSON string output. */
+#ifndef MT_UTIL_H
+#define MT_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of every command. */
+enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2 };
+
+/* Prints "memtap: <fmt>\n" on stderr. */
+void mt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "memtap: warning: <fmt>\n" on stderr. */
+void mt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Formats bytes as "1.5 MiB" into buf (at least 16 bytes); returns buf. */
+const char *mt_human_bytes(uint64_t bytes, char *buf, size_t cap);
+
+/* Writes s as a JSON string literal (with quotes); NULL writes null. */
+void mt_json_string(FILE *out, const char *s);
+
+/* snprintf that reports truncation: 0, or ENAMETOOLONG if out was too
+ * small (out then holds a truncated string). */
+int mt_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* 1 if path names an existing file (not following a final symlink). */
+int mt_path_exists(const char *path);
+
+/* Directory of the running memtap executable, into buf. 0 or errno. */
+int mt_self_dir(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,29 @@
+/* memtap.h - the public C API a traced program may call.
+ *
+ * Every function here is declared weak: a program compiled against this
+ * header links and runs without memtap (the symbol is then NULL and the
+ * inline helpers do nothing); under `memtap run` the shim provides them.
+ */
+#ifndef MEMTAP_H
+#define MEMTAP_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Records a named marker (a snapshot point) in the trace, ordered with the
+ * allocations around it. label: any bytes up to the first NUL, cut at 255.
+ * Returns 0, or EINVAL for a NULL label, or ENODEV if this process is not
+ * being traced. Safe from any thread; not async-signal-safe. */
+int mt_marker(const char *label) __attribute__((weak));
+
+/* Calls mt_marker when the shim is loaded; a no-op otherwise. */
+static inline int mt_marker_if_traced(const char *label)
+{
+    return mt_marker ? mt_marker(label) : 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

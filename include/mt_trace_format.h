@@ -1,0 +1,222 @@
+/* mt_trace_format.h - the memtap trace file format: the one definition that
+ * both the writer (shim/) and the reader (analyzer/) compile against.
+ *
+ * A trace is a memory-mapped file written while the program runs. It must be
+ * readable after the writer is killed at any instant, so every rule below is
+ * about what a reader can trust when the writer stopped mid-way.
+ *
+ * File layout
+ * -----------
+ *   offset 0            struct mt_file_header, padded to MT_HEADER_SIZE (4096)
+ *   MT_HEADER_SIZE      segment 0
+ *   + k*MT_SEGMENT_SIZE segment k
+ *
+ * The file grows in chunks of whole segments and is zero-filled when it grows
+ * (fallocate), so an unwritten byte always reads as 0.
+ *
+ * Header (struct mt_file_header, little endian, fixed offsets):
+ *   off size field
+ *     0    8 magic            "MEMTAPv\0"
+ *     8    4 version          MT_FORMAT_VERSION; a reader rejects a newer one
+ *    12    4 header_size      MT_HEADER_SIZE
+ *    16    4 segment_size     MT_SEGMENT_SIZE
+ *    20    4 flags            MT_HDR_CLOSED once the writer finished cleanly
+ *    24    8 pid, 32 8 ppid
+ *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
+ *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
+ *                                relative to it
+ *    56    8 session          nonce from the launcher (identifies one run)
+ *    64    8 end_seq          last sequence number handed out (when closed)
+ *    72    8 end_monotonic_ns (when closed)
+ *    80    8 n_allocs, 88 8 n_frees  writer's own counts (when closed)
+ *    96    4 native_stacks    1 if native stacks were recorded
+ *   100    4 max_depth
+ *   104 1024 exe              NUL-terminated executable path
+ *  1128 2048 cmdline          arguments separated by NUL, ends with "\0\0"
+ *
+ * Segments
+ * --------
+ * A segment belongs to exactly one writer thread. It starts with
+ * struct mt_segment_header {magic, thread index, base_seq} followed by
+ * records packed back to back. A record never crosses a segment end; the
+ * unused tail of a segment is zero. Segments are claimed in order with an
+ * atomic counter, so a thread's segments appear in the file in its own order.
+ *
+ * Records
+ * -------
+ * A record is one kind byte followed by LEB128 varints (unsigned) or
+ * zig-zag varints (signed deltas). The writer stores the body first and the
+ * kind byte last, after a compiler barrier: a record whose kind byte is 0 was
+ * never completed. A 0 kind byte followed only by zeros is the end of the
+ * segment's data; a 0 kind byte followed by non-zero bytes is a torn record
+ * (the writer died while writing it): the reader drops it with a warning.
+ *
+ * Ordered records carry a sequence number: a global counter, taken by the
+ * writer at the moment the event happened (a free before the memory is
+ * released, an allocation after it is obtained), so merging all threads by
+ * sequence gives an order in which an address is never live twice. It is
+ * stored as a delta from the previous ordered record of the same thread (the
+ * first one in a segment: from the segment's base_seq).
+ *
+ * Per-thread delta state (reset to 0 at each segment start, so a segment
+ * decodes on its own): prev_addr, prev_stack.
+ *
+ *   kind                      body
+ *   MT_REC_ALLOC + fn         seq_delta, addr (zz delta vs prev_addr),
+ *     (fn: enum mt_alloc_fn)  size, stack (zz delta vs prev_stack)
+ *   MT_REC_FREE               seq_delta, addr (zz delta)
+ *   MT_REC_REALLOC_FREE       seq_delta, addr (zz delta): realloc released
+ *                             this block (recorded before the call)
+ *   MT_REC_REALLOC_UNDO       seq_delta, addr (zz delta): that realloc failed,
+ *                             the block is live again
+ *   MT_REC_STACK              id, parent id, frame      (not ordered)
+ *   MT_REC_THREAD             index, tid, name_len, name bytes (not ordered)
+ *   MT_REC_MODULE             base, path_len, path, id_len, build-id bytes
+ *                             (not ordered)
+ *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
+ *   MT_REC_MARKER             seq_delta, label_len, label bytes
+ *
+ * Stacks are a trie: a stack id names a node (id, parent, frame); the stack
+ * is the path from that node to the root (id 0, the empty stack). Node ids
+ * are unique; the same (parent, frame) may appear under two ids (harmless).
+ * A frame is a native return address. Each node is written once, by the
+ * thread that created it, before any record can use its id.
+ */
+#ifndef MT_TRACE_FORMAT_H
+#define MT_TRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_MAGIC "MEMTAPv"
+#define MT_FORMAT_VERSION 1u
+#define MT_HEADER_SIZE 4096u
+#define MT_SEGMENT_SIZE (64u * 1024u)
+#define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
+#define MT_HDR_CLOSED 1u
+
+#define MT_EXE_MAX 1024
+#define MT_CMDLINE_MAX 2048
+#define MT_NAME_MAX 64    /* thread names */
+#define MT_LABEL_MAX 256  /* marker labels */
+#define MT_PATH_MAX 1024  /* module paths */
+#define MT_BUILD_ID_MAX 64
+
+struct mt_file_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t segment_size;
+    uint32_t flags;
+    uint64_t pid;
+    uint64_t ppid;
+    uint64_t start_realtime_ns;
+    uint64_t start_monotonic_ns;
+    uint64_t session;
+    uint64_t end_seq;
+    uint64_t end_monotonic_ns;
+    uint64_t n_allocs;
+    uint64_t n_frees;
+    uint32_t native_stacks;
+    uint32_t max_depth;
+    char exe[MT_EXE_MAX];
+    char cmdline[MT_CMDLINE_MAX];
+};
+_Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
+_Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
+_Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
+
+struct mt_segment_header {
+    uint32_t magic;
+    uint32_t thread;
+    uint64_t base_seq;
+};
+_Static_assert(sizeof(struct mt_segment_header) == 16, "segment header layout");
+
+/* Which function made an allocation; stored in the kind byte. Keep the
+ * order: it is part of the format (names in mt_alloc_fn_name). */
+enum mt_alloc_fn {
+    MT_FN_MALLOC = 0,
+    MT_FN_CALLOC,
+    MT_FN_REALLOC,
+    MT_FN_REALLOCARRAY,
+    MT_FN_POSIX_MEMALIGN,
+    MT_FN_ALIGNED_ALLOC,
+    MT_FN_MEMALIGN,
+    MT_FN_VALLOC,
+    MT_FN_PVALLOC,
+    MT_FN_COUNT
+};
+
+enum mt_record_kind {
+    MT_REC_NONE = 0x00, /* never a record: uncommitted or end of data */
+    MT_REC_ALLOC = 0x10, /* 0x10 + enum mt_alloc_fn, up to 0x1f */
+    MT_REC_FREE = 0x20,
+    MT_REC_REALLOC_FREE = 0x21,
+    MT_REC_REALLOC_UNDO = 0x22,
+    MT_REC_STACK = 0x30,
+    MT_REC_THREAD = 0x31,
+    MT_REC_MODULE = 0x32,
+    MT_REC_SAMPLE = 0x40,
+    MT_REC_MARKER = 0x41,
+};
+
+/* Largest encoded record: MODULE with a full path and build-id. */
+#define MT_RECORD_MAX (1 + 10 + 5 + MT_PATH_MAX + 5 + MT_BUILD_ID_MAX)
+_Static_assert(MT_RECORD_MAX + sizeof(struct mt_segment_header) < MT_SEGMENT_SIZE,
+               "a record always fits in an empty segment");
+
+static inline const char *mt_alloc_fn_name(unsigned fn)
+{
+    static const char *const names[MT_FN_COUNT] = {
+        "malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc", "pvalloc",
+    };
+    return fn < MT_FN_COUNT ? names[fn] : "unknown";
+}
+
+/* ---- varint coding, shared by writer and reader ------------------------ */
+
+static inline uint64_t mt_zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t mt_unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Writes v as LEB128 at p (at most 10 bytes); returns the byte after it. */
+static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+/* Reads a LEB128 value from [*pp, end). Returns 0 and advances *pp, or
+ * returns -1 (and leaves *pp) if the value is truncated or too long. */
+static inline int mt_get_varint(const unsigned char **pp, const unsigned char *end,
+                                uint64_t *out)
+{
+    const unsigned char *p = *pp;
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return -1;
+        unsigned char b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#endif

@@ -1,0 +1,302 @@
+/* interpose.c - the malloc family, as seen by the traced program.
+ *
+ * Every entry point follows one order: bootstrap check, recursion guard and
+ * enabled check (pass straight through when either says so), then the real
+ * call and the record. A free is recorded *before* the memory is released
+ * and an allocation *after* it is obtained, so that in sequence order an
+ * address is never live twice even when another thread reuses it at once.
+ *
+ * Bootstrap: dlsym() may allocate (glibc: calloc on a failed lookup). While
+ * the real allocators are being resolved, requests are served from a static
+ * bump buffer; those blocks are never passed to the real free/realloc.
+ *
+ * Must not: allocate, lock, use stdio, or change errno as the caller sees it.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mt_shim.h"
+
+struct mt_real mt_real;
+
+/* ---- bootstrap buffer ------------------------------------------------- */
+
+/* volatile: GCC 12 deleted plain stores to a flag like this one because
+ * nothing it could see read it between them; dlsym's nested calloc does. */
+static volatile int resolving;
+
+#define BOOT_SIZE (64 * 1024)
+#define BOOT_HDR 16 /* each block is preceded by its size; keeps 16-alignment */
+static unsigned char boot_buf[BOOT_SIZE] __attribute__((aligned(64)));
+static size_t boot_used;
+
+static int is_boot(const void *p)
+{
+    return (const unsigned char *)p >= boot_buf &&
+           (const unsigned char *)p < boot_buf + BOOT_SIZE;
+}
+
+static void *boot_alloc(size_t n)
+{
+    size_t need = BOOT_HDR + ((n + 15) & ~(size_t)15);
+    size_t at = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+    if (n > BOOT_SIZE || at + need > BOOT_SIZE)
+        return NULL; /* static storage is zero: calloc is served as well */
+    memcpy(boot_buf + at, &n, sizeof n);
+    return boot_buf + at + BOOT_HDR;
+}
+
+static size_t boot_size(const void *p)
+{
+    size_t n;
+    memcpy(&n, (const unsigned char *)p - BOOT_HDR, sizeof n);
+    return n;
+}
+
+void mt_resolve_real(void)
+{
+    if (mt_real.free)
+        return;
+    resolving = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct mt_real r;
+    r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+    r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+    r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(RTLD_NEXT, "reallocarray");
+    r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+    r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+    r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+    r.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+    r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+    r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+    r.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    if (!r.malloc || !r.calloc || !r.realloc || !r.free) {
+        /* Nothing sensible to fall back to: there is no allocator below us. */
+        static const char msg[] = "memtap: cannot find the real malloc\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        abort();
+    }
+    mt_real.malloc = r.malloc;
+    mt_real.calloc = r.calloc;
+    mt_real.realloc = r.realloc;
+    mt_real.reallocarray = r.reallocarray;
+    mt_real.posix_memalign = r.posix_memalign;
+    mt_real.aligned_alloc = r.aligned_alloc;
+    mt_real.memalign = r.memalign;
+    mt_real.valloc = r.valloc;
+    mt_real.pvalloc = r.pvalloc;
+    mt_real.malloc_usable_size = r.malloc_usable_size;
+    /* free last: it is the "resolved" flag every entry point tests. */
+    __atomic_store_n(&mt_real.free, r.free, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    resolving = 0;
+}
+
+/* Returns 1 when the real allocators are usable, 0 while resolving. */
+static int ready(void)
+{
+    if (MT_LIKELY(__atomic_load_n(&mt_real.free, __ATOMIC_ACQUIRE) != NULL))
+        return 1;
+    if (resolving)
+        return 0;
+    mt_resolve_real();
+    return !resolving;
+}
+
+/* ---- the hooks -------------------------------------------------------- */
+
+/* Enters a hook: returns the thread state with the guard set, or NULL when
+ * this call must pass straight through (nested, or tracing off). */
+static inline struct mt_thread *enter(void)
+{
+    struct mt_thread *t = &mt_self;
+    if (t->guard || !mt_enabled)
+        return NULL;
+    t->guard = 1;
+    return t;
+}
+
+static inline void leave(struct mt_thread *t)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->guard = 0;
+}
+
+static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_t n)
+{
+    if (p) {
+        int saved = errno;
+        uint32_t stack = mt_opt.native ? mt_stack_capture(t) : 0;
+        mt_record_alloc(t, fn, p, n, stack);
+        errno = saved;
+    }
+    leave(t);
+    return p;
+}
+
+static inline void before_free(struct mt_thread *t, unsigned kind, void *p)
+{
+    int saved = errno;
+    mt_record_free(t, kind, p);
+    errno = saved;
+}
+
+__attribute__((visibility("default"))) void *malloc(size_t n)
+{
+    if (MT_UNLIKELY(!ready()))
+        return boot_alloc(n);
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.malloc(n);
+    return after_alloc(t, MT_FN_MALLOC, mt_real.malloc(n), n);
+}
+
+__attribute__((visibility("default"))) void *calloc(size_t n, size_t size)
+{
+    if (MT_UNLIKELY(!ready())) {
+        size_t total;
+        return __builtin_mul_overflow(n, size, &total) ? NULL : boot_alloc(total);
+    }
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.calloc(n, size);
+    size_t total = n * size; /* the real calloc fails on overflow: no record */
+    return after_alloc(t, MT_FN_CALLOC, mt_real.calloc(n, size), total);
+}
+
+__attribute__((visibility("default"))) void free(void *p)
+{
+    if (!p || MT_UNLIKELY(is_boot(p)))
+        return;
+    if (MT_UNLIKELY(!ready()))
+        return; /* cannot happen: p came from a real allocator we resolved */
+    struct mt_thread *t = enter();
+    if (!t) {
+        mt_real.free(p);
+        return;
+    }
+    before_free(t, MT_REC_FREE, p);
+    mt_real.free(p);
+    leave(t);
+}
+
+/* realloc of a bootstrap block: move it to the real heap, recorded as an
+ * allocation (the bootstrap block itself was never recorded). */
+static MT_COLD void *realloc_from_boot(void *p, size_t n)
+{
+    void *q = malloc(n);
+    if (q) {
+        size_t old = boot_size(p);
+        memcpy(q, p, old < n ? old : n);
+    }
+    return q;
+}
+
+/* realloc and reallocarray forget the old block before the call (another
+ * thread may be handed that address the moment the real realloc releases
+ * it) and make it live again if the call fails. */
+__attribute__((visibility("default"))) void *realloc(void *p, size_t n)
+{
+    if (MT_UNLIKELY(!ready()))
+        return p ? NULL : boot_alloc(n);
+    if (MT_UNLIKELY(is_boot(p)))
+        return realloc_from_boot(p, n);
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.realloc(p, n);
+    if (p)
+        before_free(t, MT_REC_REALLOC_FREE, p);
+    void *q = mt_real.realloc(p, n);
+    if (!q && p && n) {
+        int saved = errno;
+        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
+        errno = saved;
+    }
+    return after_alloc(t, MT_FN_REALLOC, q, n);
+}
+
+__attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (MT_UNLIKELY(!ready() || is_boot(p)))
+        return realloc(p, total);
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.reallocarray(p, n, size);
+    if (p)
+        before_free(t, MT_REC_REALLOC_FREE, p);
+    void *q = mt_real.reallocarray(p, n, size);
+    if (!q && p && total) {
+        int saved = errno;
+        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
+        errno = saved;
+    }
+    return after_alloc(t, MT_FN_REALLOCARRAY, q, total);
+}
+
+__attribute__((visibility("default"))) int posix_memalign(void **out, size_t align, size_t n)
+{
+    mt_resolve_real();
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.posix_memalign(out, align, n);
+    int rc = mt_real.posix_memalign(out, align, n);
+    after_alloc(t, MT_FN_POSIX_MEMALIGN, rc == 0 ? *out : NULL, n);
+    return rc;
+}
+
+__attribute__((visibility("default"))) void *aligned_alloc(size_t align, size_t n)
+{
+    mt_resolve_real();
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.aligned_alloc(align, n);
+    return after_alloc(t, MT_FN_ALIGNED_ALLOC, mt_real.aligned_alloc(align, n), n);
+}
+
+__attribute__((visibility("default"))) void *memalign(size_t align, size_t n)
+{
+    mt_resolve_real();
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.memalign(align, n);
+    return after_alloc(t, MT_FN_MEMALIGN, mt_real.memalign(align, n), n);
+}
+
+__attribute__((visibility("default"))) void *valloc(size_t n)
+{
+    mt_resolve_real();
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.valloc(n);
+    return after_alloc(t, MT_FN_VALLOC, mt_real.valloc(n), n);
+}
+
+__attribute__((visibility("default"))) void *pvalloc(size_t n)
+{
+    mt_resolve_real();
+    struct mt_thread *t = enter();
+    if (!t)
+        return mt_real.pvalloc(n);
+    return after_alloc(t, MT_FN_PVALLOC, mt_real.pvalloc(n), n);
+}
+
+__attribute__((visibility("default"))) size_t malloc_usable_size(void *p)
+{
+    if (!p)
+        return 0;
+    if (is_boot(p))
+        return boot_size(p);
+    mt_resolve_real();
+    return mt_real.malloc_usable_size(p);
+}

@@ -1,0 +1,62 @@
+/* lifecycle.c - start-up, fork and exit.
+ *
+ * Start-up runs in the constructor, under the recursion guard, before the
+ * program's main (but possibly after some of its allocations: every hook
+ * works before this runs, untraced). Only the process the launcher started
+ * is traced (MEMTAP_ROOT_PID): its exec'd successors (same pid) continue the
+ * trace, other descendants inherit LD_PRELOAD but record nothing.
+ *
+ * fork: the child stops tracing at once and never writes to the parent's
+ * file (the mapping is shared with the parent). Documented in README.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "mt_shim.h"
+
+static void after_fork_child(void)
+{
+    mt_writer_forget_after_fork();
+}
+
+__attribute__((constructor)) static void mt_start(void)
+{
+    struct mt_thread *t = &mt_self;
+    t->guard = 1;
+    mt_resolve_real();
+    mt_options_load();
+    if (!mt_opt.output || (mt_opt.root_pid && mt_opt.root_pid != (long)getpid()))
+        goto out;
+    mt_modules_init();
+    if (mt_opt.native && mt_stacks_init() != 0) {
+        mt_say("native stacks unavailable (out of memory)", "", "");
+        mt_opt.native = 0;
+    }
+    if (mt_writer_open() != 0)
+        goto out;
+    pthread_atfork(NULL, NULL, after_fork_child);
+    mt_enabled = 1;
+    mt_modules_update(t);
+    mt_record_sample(t);
+out:
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->guard = 0;
+}
+
+__attribute__((destructor)) static void mt_stop(void)
+{
+    struct mt_thread *t = &mt_self;
+    if (!mt_enabled)
+        return;
+    t->guard = 1;
+    mt_modules_update(t);
+    uint64_t cut = mt_opt.native ? mt_stacks_cut() : 0;
+    if (cut) {
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)cut);
+        mt_say(n, " stacks were cut short: the stack tables were full", "");
+    }
+    mt_writer_close();
+    t->guard = 0;
+}

@@ -1,0 +1,137 @@
+/* mt_shim.h - the contract between the files of libmemtap.so.
+ *
+ * interpose.c  the malloc-family entry points and the real allocators
+ * lifecycle.c  start-up (constructor), fork and exit handling
+ * options.c    the one table of MEMTAP_* environment options
+ * writer.c     the memory-mapped trace file: segments and records
+ * stacks.c     native stack capture (libunwind) and lock-free interning
+ * modules.c    the module map (loaded objects, load address, build-id)
+ * api.c        the public API of include/memtap.h
+ *
+ * Nothing here is exported from the library (-fvisibility=hidden plus the
+ * version script); only the interposed functions and the public API are.
+ * Everything reachable from an allocation must be async-signal-safe in
+ * spirit: no locks held across calls, no malloc, no stdio.
+ */
+#ifndef MT_SHIM_H
+#define MT_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mt_trace_format.h"
+
+#define MT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MT_COLD __attribute__((noinline, cold))
+
+/* ---- options.c -------------------------------------------------------- */
+
+struct mt_options {
+    const char *output;   /* MEMTAP_OUTPUT: trace path; NULL = do not trace */
+    uint64_t session;     /* MEMTAP_SESSION: nonce of this launcher run */
+    long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
+    int native;           /* MEMTAP_NATIVE: 1 = record native stacks */
+    int max_depth;        /* MEMTAP_DEPTH: frames per stack */
+    int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval */
+};
+extern struct mt_options mt_opt;
+
+/* Reads the environment once; call before any other thread exists. */
+void mt_options_load(void);
+
+/* ---- interpose.c ------------------------------------------------------ */
+
+struct mt_real {
+    void *(*malloc)(size_t);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*reallocarray)(void *, size_t, size_t);
+    void (*free)(void *);
+    int (*posix_memalign)(void **, size_t, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*valloc)(size_t);
+    void *(*pvalloc)(size_t);
+    size_t (*malloc_usable_size)(void *);
+};
+extern struct mt_real mt_real;
+
+/* Resolves the real allocators (idempotent). Safe to call from inside an
+ * allocation made before the constructor ran. */
+void mt_resolve_real(void);
+
+/* ---- per-thread state (writer.c owns it) ------------------------------ */
+
+struct mt_counters; /* padded per-thread slot, writer.c */
+
+struct mt_thread {
+    volatile int guard;        /* set while inside a hook: nested calls pass */
+    int state;                 /* enum mt_thread_state */
+    uint32_t index;            /* thread index in the trace */
+    unsigned char *pos, *end;  /* free space in the current segment */
+    unsigned char *segment;    /* current segment, NULL before the first */
+    uint64_t last_seq;
+    uintptr_t prev_addr;
+    uint32_t prev_stack;
+    struct mt_counters *counters;
+};
+
+enum mt_thread_state { MT_THREAD_NEW = 0, MT_THREAD_ACTIVE, MT_THREAD_OFF };
+
+extern __thread struct mt_thread mt_self __attribute__((tls_model("initial-exec")));
+
+/* Global switch, read on every allocation. 0 until the trace is open; back
+ * to 0 in a forked child, on a write error, and at exit. */
+extern volatile int mt_enabled;
+
+/* ---- writer.c --------------------------------------------------------- */
+
+/* Creates the trace file named by mt_opt.output (0600, O_EXCL, no symlink
+ * follow) and maps it. Returns 0 or an errno code (tracing stays off). */
+int mt_writer_open(void);
+
+/* Marks the header closed with final counts and flushes. Idempotent. */
+void mt_writer_close(void);
+
+/* Forked child: never touch the parent's mapping again. */
+void mt_writer_forget_after_fork(void);
+
+/* Record writers. Each takes the calling thread's state; the caller holds
+ * the recursion guard. Failures disable tracing and never reach the caller. */
+void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *p, size_t size,
+                     uint32_t stack);
+void mt_record_free(struct mt_thread *t, unsigned kind, const void *p);
+void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent,
+                          uint64_t frame);
+void mt_record_module(struct mt_thread *t, uint64_t base, const char *path,
+                      const unsigned char *build_id, size_t build_id_len);
+void mt_record_marker(struct mt_thread *t, const char *label);
+void mt_record_sample(struct mt_thread *t);
+
+/* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
+void mt_say(const char *a, const char *b, const char *c);
+
+/* ---- stacks.c --------------------------------------------------------- */
+
+/* Prepares the interning tables and libunwind. Returns 0 or errno. */
+int mt_stacks_init(void);
+
+/* The calling thread's native stack as an interned id (0 = empty/unknown). */
+uint32_t mt_stack_capture(struct mt_thread *t);
+
+/* How many stacks were cut short because the tables were full. */
+uint64_t mt_stacks_cut(void);
+
+/* ---- modules.c -------------------------------------------------------- */
+
+/* Records every loaded object not recorded yet (cheap when none is new). */
+void mt_modules_update(struct mt_thread *t);
+
+/* Finds libmemtap.so's own address range. Call once at start-up. */
+void mt_modules_init(void);
+
+/* Address range of libmemtap.so's own code, to cut its frames off stacks. */
+extern uintptr_t mt_self_text_lo, mt_self_text_hi;
+
+#endif

@@ -1,0 +1,75 @@
+/* options.c - every MEMTAP_* environment option in one table, read once at
+ * start-up (before the program can change its environment, and never on the
+ * allocation path). Unknown or malformed values fall back to the default and
+ * are reported once on stderr: a bad option must not stop the program. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mt_shim.h"
+
+struct mt_options mt_opt = {
+    .output = NULL,
+    .session = 0,
+    .root_pid = 0,
+    .native = 1,
+    .max_depth = 128,
+    .sample_ms = 10,
+};
+
+enum opt_type { OPT_STRING, OPT_INT, OPT_U64 };
+
+struct opt_def {
+    const char *env;
+    enum opt_type type;
+    void *target;
+    long min, max;
+};
+
+static const struct opt_def opt_table[] = {
+    {"MEMTAP_OUTPUT", OPT_STRING, &mt_opt.output, 0, 0},
+    {"MEMTAP_SESSION", OPT_U64, &mt_opt.session, 0, 0},
+    {"MEMTAP_ROOT_PID", OPT_INT, &mt_opt.root_pid, 0, 1L << 30},
+    {"MEMTAP_NATIVE", OPT_INT, &mt_opt.native, 0, 1},
+    {"MEMTAP_DEPTH", OPT_INT, &mt_opt.max_depth, 1, 1024},
+    {"MEMTAP_SAMPLE_MS", OPT_INT, &mt_opt.sample_ms, 0, 60000},
+};
+
+static void set_int(const struct opt_def *d, long v)
+{
+    if (d->target == &mt_opt.root_pid)
+        *(long *)d->target = v;
+    else
+        *(int *)d->target = (int)v;
+}
+
+void mt_options_load(void)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        const struct opt_def *d = &opt_table[i];
+        const char *s = getenv(d->env);
+        if (!s || !*s)
+            continue;
+        char *end = NULL;
+        switch (d->type) {
+        case OPT_STRING:
+            *(const char **)d->target = s;
+            break;
+        case OPT_U64: {
+            unsigned long long v = strtoull(s, &end, 16);
+            if (*end)
+                mt_say("ignoring malformed ", d->env, "");
+            else
+                *(uint64_t *)d->target = v;
+            break;
+        }
+        case OPT_INT: {
+            long v = strtol(s, &end, 10);
+            if (*end || v < d->min || v > d->max)
+                mt_say("ignoring out-of-range ", d->env, "");
+            else
+                set_int(d, v);
+            break;
+        }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+/* stacks.c - native stacks: capture with libunwind and intern them, so each
+ * distinct stack costs the trace a few records once and every allocation
+ * carries a single 32-bit id.
+ *
+ * Two lock-free open-addressing tables, allocated once at start-up:
+ *   leaves: 64-bit hash of a whole stack -> node id. The common case (a
+ *           stack seen before) is one unwind, one hash and one probe.
+ *   nodes:  (parent id, frame) -> node id, the trie the trace stores. Only
+ *           walked when a stack is new.
+ * A slot is claimed by CAS on its key and published by a release store of
+ * its id; a reader that finds a claimed slot without an id yet moves on, so
+ * two threads may create two ids for one (parent, frame): harmless, both
+ * nodes describe the same frames. Memory is fixed: when a table is three
+ * quarters full, new stacks are cut at the deepest known prefix (the loss is
+ * counted and reported at exit) rather than growing without bound.
+ *
+ * A 64-bit hash may collide for two different stacks (odds near 1e-8 with a
+ * million distinct stacks); the second would then be attributed to the first.
+ *
+ * Must not: allocate, lock, or call into the traced program.
+ */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <errno.h>
+#include <libunwind.h>
+#include <sys/mman.h>
+
+#include "mt_shim.h"
+
+#define NODE_SLOTS (1u << 22) /* 64 MiB of address space, touched on use */
+#define LEAF_SLOTS (1u << 21)
+#define PROBES 64
+#define MAX_UNWIND 256
+
+struct node_slot {
+    uint64_t frame;
+    uint32_t parent;
+    uint32_t id;
+};
+
+struct leaf_slot {
+    uint64_t hash;
+    uint32_t id;
+    uint32_t unused;
+};
+
+static struct node_slot *nodes;
+static struct leaf_slot *leaves;
+static uint32_t next_node_id;
+static uint32_t leaf_count;
+static uint64_t stacks_cut; /* stacks shortened because a table was full */
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+
+int mt_stacks_init(void)
+{
+    nodes = mmap(NULL, NODE_SLOTS * sizeof *nodes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    leaves = mmap(NULL, LEAF_SLOTS * sizeof *leaves, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (nodes == MAP_FAILED || leaves == MAP_FAILED)
+        return ENOMEM;
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    /* The first unwind initialises libunwind (it may allocate): do it now,
+     * under the constructor's guard, not inside the program's first malloc. */
+    void *warm[4];
+    unw_backtrace(warm, 4);
+    return 0;
+}
+
+static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64_t frame)
+{
+    if (__atomic_load_n(&next_node_id, __ATOMIC_RELAXED) >= NODE_SLOTS / 4 * 3) {
+        __atomic_fetch_add(&stacks_cut, 1, __ATOMIC_RELAXED);
+        return parent;
+    }
+    size_t i = mix(mix(0, parent), frame) & (NODE_SLOTS - 1);
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (NODE_SLOTS - 1)) {
+        struct node_slot *s = &nodes[i];
+        uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
+        if (id) {
+            if (s->frame == frame && s->parent == parent)
+                return id;
+            continue;
+        }
+        uint64_t expect = 0;
+        if (__atomic_load_n(&s->frame, __ATOMIC_RELAXED) != 0 ||
+            !__atomic_compare_exchange_n(&s->frame, &expect, frame, 0, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_RELAXED))
+            continue; /* being filled by another thread */
+        s->parent = parent;
+        uint32_t nid = __atomic_add_fetch(&next_node_id, 1, __ATOMIC_RELAXED);
+        /* Written before the id is published: no record can use an id whose
+         * definition is not already in some segment. */
+        mt_record_stack_node(t, nid, parent, frame);
+        mt_modules_update(t); /* a new frame may be in a newly loaded object */
+        __atomic_store_n(&s->id, nid, __ATOMIC_RELEASE);
+        return nid;
+    }
+    __atomic_fetch_add(&stacks_cut, 1, __ATOMIC_RELAXED);
+    return parent;
+}
+
+static MT_COLD uint32_t intern_stack(struct mt_thread *t, void **ips, int n, uint64_t hash)
+{
+    uint32_t id = 0;
+    for (int k = n - 1; k >= 0; k--) /* from the root down to the leaf */
+        id = intern_node(t, id, (uint64_t)(uintptr_t)ips[k]);
+    if (__atomic_load_n(&leaf_count, __ATOMIC_RELAXED) >= LEAF_SLOTS / 4 * 3)
+        return id;
+    size_t i = hash & (LEAF_SLOTS - 1);
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
+        uint64_t expect = 0;
+        if (__atomic_compare_exchange_n(&leaves[i].hash, &expect, hash, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            __atomic_store_n(&leaves[i].id, id, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&leaf_count, 1, __ATOMIC_RELAXED);
+            break;
+        }
+        if (expect == hash)
+            break; /* another thread just added it */
+    }
+    return id;
+}
+
+uint32_t mt_stack_capture(struct mt_thread *t)
+{
+    void *ips[MAX_UNWIND];
+    int want = mt_opt.max_depth + 4 < MAX_UNWIND ? mt_opt.max_depth + 4 : MAX_UNWIND;
+    int n = unw_backtrace(ips, want);
+    int skip = 0;
+    while (skip < n && (uintptr_t)ips[skip] >= mt_self_text_lo &&
+           (uintptr_t)ips[skip] < mt_self_text_hi)
+        skip++; /* our own frames: the hook and this function */
+    void **frames = ips + skip;
+    n -= skip;
+    if (n > mt_opt.max_depth)
+        n = mt_opt.max_depth;
+    if (n <= 0)
+        return 0;
+
+    uint64_t hash = (uint64_t)n;
+    for (int k = 0; k < n; k++)
+        hash = mix(hash, (uint64_t)(uintptr_t)frames[k]);
+    hash |= 1; /* 0 marks an empty slot */
+
+    size_t i = hash & (LEAF_SLOTS - 1);
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
+        uint64_t h = __atomic_load_n(&leaves[i].hash, __ATOMIC_ACQUIRE);
+        if (h == hash) {
+            uint32_t id = __atomic_load_n(&leaves[i].id, __ATOMIC_ACQUIRE);
+            if (id)
+                return id;
+            break; /* being published: intern again (finds the same nodes) */
+        }
+        if (h == 0)
+            break;
+    }
+    return intern_stack(t, frames, n, hash);
+}
+
+uint64_t mt_stacks_cut(void)
+{
+    return __atomic_load_n(&stacks_cut, __ATOMIC_RELAXED);
+}

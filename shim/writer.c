@@ -1,0 +1,476 @@
+/* writer.c - the trace file: a MAP_SHARED mapping that grows in chunks,
+ * carved into per-thread segments (layout in include/mt_trace_format.h).
+ *
+ * Why this shape: records go straight into the shared file mapping, so
+ * whatever a thread wrote before the process was SIGKILLed is in the page
+ * cache and loads; each thread writes only into its own segment, so the
+ * allocation path takes no lock, and the only shared writes are one atomic
+ * sequence counter and, once per segment, the segment counter. The file is
+ * reserved as one range of address space up front and mapped piece by piece
+ * inside it, so segment addresses never move.
+ *
+ * Ownership: mt_self (TLS) belongs to its thread. `grow_lock` guards
+ * `mapped` growth only (a cold path, once per chunk). Everything else global
+ * is written once in mt_writer_open before tracing is enabled.
+ *
+ * Must not: allocate, use stdio, or block on the allocation path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mt_shim.h"
+
+__thread struct mt_thread mt_self __attribute__((tls_model("initial-exec")));
+volatile int mt_enabled;
+
+#define RESERVE_BYTES (64ull << 30) /* largest trace: 64 GiB */
+#define GROW_MIN (4u << 20)
+#define COUNTER_SLOTS 65536u
+#define SAMPLE_EVERY 16 /* events between two looks at the clock */
+
+struct mt_counters {
+    uint64_t allocs, frees;
+    uint64_t clock_tick; /* events until the next clock look */
+    char pad[64 - 3 * sizeof(uint64_t)];
+};
+_Static_assert(sizeof(struct mt_counters) == 64, "one cache line per thread");
+
+static int trace_fd = -1;
+static int statm_fd = -1;
+static unsigned char *base;              /* start of the reserved range */
+static struct mt_file_header *header;    /* == base */
+static size_t mapped;                    /* bytes of the file mapped at base */
+static volatile int grow_lock;
+static uint64_t next_segment;
+static uint32_t next_thread;
+static struct mt_counters *counters;
+static uint64_t start_ns;
+static long page_size;
+
+/* The sequence counter gets a cache line of its own: every thread
+ * increments it, nothing else should share its line. */
+static struct {
+    uint64_t value;
+    char pad[56];
+} seq __attribute__((aligned(64)));
+
+static struct {
+    uint64_t next_sample_ns; /* CLOCK_MONOTONIC_COARSE deadline */
+    char pad[56];
+} sampler __attribute__((aligned(64)));
+
+/* ---- small helpers ---------------------------------------------------- */
+
+void mt_say(const char *a, const char *b, const char *c)
+{
+    char line[512];
+    size_t n = 0;
+    const char *parts[] = {"memtap: ", a, b, c, "\n"};
+    for (size_t i = 0; i < 5; i++)
+        for (const char *s = parts[i]; s && *s && n < sizeof line - 1; s++)
+            line[n++] = *s;
+    if (line[n - 1] != '\n')
+        line[n++] = '\n';
+    (void)!write(2, line, n);
+}
+
+static uint64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static MT_COLD void fail(const char *what, int err)
+{
+    if (__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
+        mt_say("tracing stopped: ", what, err ? strerror(err) : "");
+}
+
+/* ---- file growth ------------------------------------------------------ */
+
+static MT_COLD int grow_to(size_t need)
+{
+    while (__atomic_exchange_n(&grow_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    int rc = 0;
+    size_t have = __atomic_load_n(&mapped, __ATOMIC_ACQUIRE);
+    if (have < need) {
+        size_t step = have / 4 > GROW_MIN ? have / 4 : GROW_MIN;
+        size_t want = have + step > need ? have + step : need;
+        /* The file is always the header plus whole segments. */
+        want = MT_HEADER_SIZE + (want - MT_HEADER_SIZE + GROW_MIN - 1) / GROW_MIN * GROW_MIN;
+        if (want > RESERVE_BYTES)
+            want = RESERVE_BYTES;
+        if (want < need)
+            rc = EFBIG;
+        /* fallocate, not ftruncate: writing to a sparse page of a full
+         * disk would SIGBUS the traced program. */
+        if (!rc)
+            rc = posix_fallocate(trace_fd, (off_t)have, (off_t)(want - have));
+        if (!rc && mmap(base + have, want - have, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_FIXED, trace_fd, (off_t)have) == MAP_FAILED)
+            rc = errno;
+        if (!rc)
+            __atomic_store_n(&mapped, want, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&grow_lock, 0, __ATOMIC_RELEASE);
+    return rc;
+}
+
+/* ---- segments and threads --------------------------------------------- */
+
+static MT_COLD int claim_segment(struct mt_thread *t)
+{
+    uint64_t k = __atomic_fetch_add(&next_segment, 1, __ATOMIC_RELAXED);
+    size_t off = MT_HEADER_SIZE + (size_t)k * MT_SEGMENT_SIZE;
+    if (off + MT_SEGMENT_SIZE > __atomic_load_n(&mapped, __ATOMIC_ACQUIRE)) {
+        int rc = grow_to(off + MT_SEGMENT_SIZE);
+        if (rc) {
+            fail("cannot grow the trace file: ", rc);
+            return rc;
+        }
+    }
+    /* The finished segment is in the page cache; drop it from our page
+     * tables so the trace does not count in the program's RSS. */
+    if (t->segment)
+        madvise(t->segment, MT_SEGMENT_SIZE, MADV_DONTNEED);
+    unsigned char *s = base + off;
+    struct mt_segment_header *sh = (struct mt_segment_header *)s;
+    sh->thread = t->index;
+    sh->base_seq = t->last_seq;
+    __atomic_store_n(&sh->magic, MT_SEGMENT_MAGIC, __ATOMIC_RELEASE);
+    t->segment = s;
+    t->pos = s + sizeof *sh;
+    t->end = s + MT_SEGMENT_SIZE;
+    t->prev_addr = 0;
+    t->prev_stack = 0;
+    return 0;
+}
+
+static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
+{
+    p = mt_put_varint(p, n);
+    memcpy(p, src, n);
+    return p + n;
+}
+
+/* Publishes the record that starts at t->pos and ends at `end`: the kind
+ * byte goes last, so a reader never sees a half-written record as whole. */
+static inline void commit(struct mt_thread *t, unsigned kind, unsigned char *end)
+{
+    __atomic_signal_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(t->pos, (unsigned char)kind, __ATOMIC_RELAXED);
+    t->pos = end;
+}
+
+static MT_COLD int thread_start(struct mt_thread *t)
+{
+    t->index = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
+    t->counters = &counters[t->index < COUNTER_SLOTS ? t->index : COUNTER_SLOTS - 1];
+    t->counters->clock_tick = 1;
+    t->last_seq = __atomic_load_n(&seq.value, __ATOMIC_RELAXED);
+    if (claim_segment(t))
+        return -1;
+    char name[MT_NAME_MAX] = {0};
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    name[sizeof name - 1] = 0;
+    unsigned char *p = t->pos + 1;
+    p = mt_put_varint(p, t->index);
+    p = mt_put_varint(p, (uint64_t)gettid());
+    p = put_bytes(p, name, strlen(name));
+    commit(t, MT_REC_THREAD, p);
+    t->state = MT_THREAD_ACTIVE;
+    return 0;
+}
+
+/* Returns where a record of at most n bytes may be written, or NULL when
+ * tracing is off. */
+static inline unsigned char *room(struct mt_thread *t, size_t n)
+{
+    if (MT_UNLIKELY(t->state != MT_THREAD_ACTIVE)) {
+        if (t->state == MT_THREAD_OFF || thread_start(t))
+            return NULL;
+    }
+    if (MT_UNLIKELY((size_t)(t->end - t->pos) < n) && claim_segment(t))
+        return NULL;
+    return t->pos;
+}
+
+static inline uint64_t take_seq(struct mt_thread *t, unsigned char **p)
+{
+    uint64_t s = __atomic_add_fetch(&seq.value, 1, __ATOMIC_SEQ_CST);
+    *p = mt_put_varint(*p, s - t->last_seq);
+    t->last_seq = s;
+    return s;
+}
+
+static inline unsigned char *put_addr(struct mt_thread *t, unsigned char *p, const void *a)
+{
+    uintptr_t v = (uintptr_t)a;
+    p = mt_put_varint(p, mt_zigzag((int64_t)(v - t->prev_addr)));
+    t->prev_addr = v;
+    return p;
+}
+
+/* ---- samples: time and RSS -------------------------------------------- */
+
+static uint64_t read_rss(void)
+{
+    char buf[128];
+    ssize_t n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *s = buf;
+    while (*s && *s != ' ')
+        s++;
+    uint64_t pages = 0;
+    while (*s == ' ')
+        s++;
+    while (*s >= '0' && *s <= '9')
+        pages = pages * 10 + (uint64_t)(*s++ - '0');
+    return pages * (uint64_t)page_size;
+}
+
+void mt_record_sample(struct mt_thread *t)
+{
+    unsigned char *p = room(t, 32);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    take_seq(t, &q);
+    q = mt_put_varint(q, now_ns(CLOCK_MONOTONIC) - start_ns);
+    q = mt_put_varint(q, read_rss());
+    commit(t, MT_REC_SAMPLE, q);
+}
+
+/* Every SAMPLE_EVERY events a thread looks at the coarse clock; the first
+ * thread past the deadline writes one sample for everybody. */
+static MT_COLD void sample_if_due(struct mt_thread *t)
+{
+    t->counters->clock_tick = SAMPLE_EVERY;
+    uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+    uint64_t due = __atomic_load_n(&sampler.next_sample_ns, __ATOMIC_RELAXED);
+    if (now < due)
+        return;
+    uint64_t next = now + (uint64_t)(mt_opt.sample_ms ? mt_opt.sample_ms : 10) * 1000000ull;
+    if (__atomic_compare_exchange_n(&sampler.next_sample_ns, &due, next, 0,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        mt_record_sample(t);
+}
+
+static inline void tick(struct mt_thread *t)
+{
+    if (MT_UNLIKELY(--t->counters->clock_tick == 0))
+        sample_if_due(t);
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *ptr, size_t size,
+                     uint32_t stack)
+{
+    unsigned char *p = room(t, 1 + 10 + 10 + 10 + 5);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    take_seq(t, &q);
+    q = put_addr(t, q, ptr);
+    q = mt_put_varint(q, size);
+    q = mt_put_varint(q, mt_zigzag((int64_t)stack - (int64_t)t->prev_stack));
+    t->prev_stack = stack;
+    commit(t, MT_REC_ALLOC + fn, q);
+    t->counters->allocs++;
+    tick(t);
+}
+
+void mt_record_free(struct mt_thread *t, unsigned kind, const void *ptr)
+{
+    unsigned char *p = room(t, 1 + 10 + 10);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    take_seq(t, &q);
+    q = put_addr(t, q, ptr);
+    commit(t, kind, q);
+    if (kind == MT_REC_FREE || kind == MT_REC_REALLOC_FREE)
+        t->counters->frees++;
+    else
+        t->counters->frees--; /* REALLOC_UNDO: that free did not happen */
+    tick(t);
+}
+
+void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent, uint64_t frame)
+{
+    unsigned char *p = room(t, 1 + 5 + 5 + 10);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    q = mt_put_varint(q, id);
+    q = mt_put_varint(q, parent);
+    q = mt_put_varint(q, frame);
+    commit(t, MT_REC_STACK, q);
+}
+
+void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *path,
+                      const unsigned char *build_id, size_t build_id_len)
+{
+    size_t path_len = strnlen(path, MT_PATH_MAX);
+    if (build_id_len > MT_BUILD_ID_MAX)
+        build_id_len = MT_BUILD_ID_MAX;
+    unsigned char *p = room(t, MT_RECORD_MAX);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    q = mt_put_varint(q, module_base);
+    q = put_bytes(q, path, path_len);
+    q = put_bytes(q, build_id, build_id_len);
+    commit(t, MT_REC_MODULE, q);
+}
+
+void mt_record_marker(struct mt_thread *t, const char *label)
+{
+    size_t n = strnlen(label, MT_LABEL_MAX - 1);
+    unsigned char *p = room(t, 1 + 10 + 5 + n);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    take_seq(t, &q);
+    q = put_bytes(q, label, n);
+    commit(t, MT_REC_MARKER, q);
+    mt_record_sample(t); /* a marker gets an exact time */
+}
+
+/* ---- open / close / fork ---------------------------------------------- */
+
+/* An existing file is reused only when it is this very process's trace
+ * from before an exec (same session, same pid): the launcher's shell
+ * wrappers (pyenv's, say) exec the real program in the same process. */
+static int reopen_own_trace(const char *path)
+{
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct mt_file_header h;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+        memcmp(h.magic, MT_MAGIC, 8) == 0 && mt_opt.session != 0 &&
+        h.session == mt_opt.session && h.pid == (uint64_t)getpid() &&
+        ftruncate(fd, 0) == 0)
+        return fd;
+    close(fd);
+    errno = EEXIST;
+    return -1;
+}
+
+static void read_file(const char *path, char *out, size_t cap)
+{
+    memset(out, 0, cap);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, out, cap - 2);
+    close(fd);
+    if (n > 0)
+        out[n] = out[n + 1] = 0;
+}
+
+int mt_writer_open(void)
+{
+    page_size = sysconf(_SC_PAGESIZE);
+    int fd = open(mt_opt.output, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        fd = reopen_own_trace(mt_opt.output);
+    if (fd < 0) {
+        int e = errno;
+        mt_say("not tracing: cannot create ", mt_opt.output,
+               e == EEXIST ? ": file exists" : e == ELOOP ? ": is a symlink" : "");
+        return e;
+    }
+    trace_fd = fd;
+    /* Counters sit in anonymous memory, untouched until a thread uses its
+     * slot; NORESERVE keeps them from counting against overcommit. */
+    counters = mmap(NULL, COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    base = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
+    int rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
+    if (rc) {
+        mt_say("not tracing: cannot map the trace file ", mt_opt.output, "");
+        close(fd);
+        trace_fd = -1;
+        return rc;
+    }
+    statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+    header = (struct mt_file_header *)base;
+    header->version = MT_FORMAT_VERSION;
+    header->header_size = MT_HEADER_SIZE;
+    header->segment_size = MT_SEGMENT_SIZE;
+    header->pid = (uint64_t)getpid();
+    header->ppid = (uint64_t)getppid();
+    header->start_realtime_ns = now_ns(CLOCK_REALTIME);
+    start_ns = now_ns(CLOCK_MONOTONIC);
+    header->start_monotonic_ns = start_ns;
+    header->session = mt_opt.session;
+    header->native_stacks = (uint32_t)mt_opt.native;
+    header->max_depth = (uint32_t)mt_opt.max_depth;
+    ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
+    header->exe[n > 0 ? n : 0] = 0;
+    read_file("/proc/self/cmdline", header->cmdline, MT_CMDLINE_MAX);
+    /* The magic last: a reader never sees a half-filled header as valid. */
+    __atomic_signal_fence(__ATOMIC_RELEASE);
+    memcpy(header->magic, MT_MAGIC, 8);
+    sampler.next_sample_ns = 0;
+    return 0;
+}
+
+void mt_writer_close(void)
+{
+    if (!header || !__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
+        return;
+    struct mt_thread *t = &mt_self;
+    int was = t->guard;
+    t->guard = 1;
+    mt_enabled = 1; /* one last sample, from this thread only */
+    mt_record_sample(t);
+    mt_enabled = 0;
+    t->guard = was;
+
+    uint64_t threads = __atomic_load_n(&next_thread, __ATOMIC_RELAXED);
+    if (threads > COUNTER_SLOTS)
+        threads = COUNTER_SLOTS;
+    uint64_t allocs = 0, frees = 0;
+    for (uint64_t i = 0; i < threads; i++) {
+        allocs += counters[i].allocs;
+        frees += counters[i].frees;
+    }
+    header->n_allocs = allocs;
+    header->n_frees = frees;
+    header->end_seq = __atomic_load_n(&seq.value, __ATOMIC_SEQ_CST);
+    header->end_monotonic_ns = now_ns(CLOCK_MONOTONIC);
+    __atomic_signal_fence(__ATOMIC_RELEASE);
+    header->flags |= MT_HDR_CLOSED;
+}
+
+void mt_writer_forget_after_fork(void)
+{
+    /* The child shares the parent's file: it must never write to it. Its
+     * copy of the mapping stays (unmapping is not needed and other threads'
+     * pointers never run here: only the forking thread survives a fork). */
+    mt_enabled = 0;
+    mt_self.state = MT_THREAD_OFF;
+    if (trace_fd >= 0)
+        close(trace_fd);
+    trace_fd = -1;
+}
