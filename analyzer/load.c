@@ -31,6 +31,15 @@
 #include "trace.h"
 #include "util.h"
 
+#define BATCH 64
+#define ALLOC_COLS 9
+
+struct alloc_row {
+    struct mt_live a;
+    int freed;
+    uint64_t free_seq, free_ns;
+};
+
 struct node {
     uint32_t parent;
     uint32_t frame;   /* frame id (index into frame_pcs) */
@@ -47,8 +56,10 @@ struct realloc_stash {
 
 struct loader {
     sqlite3 *db;
-    sqlite3_stmt *ins_alloc, *ins_sample, *ins_marker, *ins_thread, *ins_unmatched;
+    sqlite3_stmt *ins_alloc, *ins_alloc_batch, *ins_sample, *ins_marker, *ins_thread, *ins_unmatched;
     struct mt_livemap live;
+    struct alloc_row rows[BATCH];
+    int nrows;
     struct realloc_stash *stash; /* per thread: the block a realloc released */
     uint32_t nstash;
     struct node *nodes;
@@ -86,25 +97,55 @@ static int step_reset(struct loader *L, sqlite3_stmt *st)
 
 /* ---- allocations -------------------------------------------------------- */
 
+/* Allocation rows are inserted BATCH at a time with one multi-row INSERT:
+ * per-statement overhead dominated the load otherwise. */
+static void bind_row(sqlite3_stmt *st, int col, const struct alloc_row *r)
+{
+    sqlite3_bind_int64(st, col + 1, (sqlite3_int64)r->a.addr);
+    sqlite3_bind_int64(st, col + 2, (sqlite3_int64)r->a.size);
+    sqlite3_bind_int(st, col + 3, r->a.fn);
+    sqlite3_bind_int64(st, col + 4, r->a.thread);
+    sqlite3_bind_int64(st, col + 5, r->a.stack);
+    sqlite3_bind_int64(st, col + 6, (sqlite3_int64)r->a.seq);
+    sqlite3_bind_int64(st, col + 7, (sqlite3_int64)r->a.ns);
+    if (r->freed) {
+        sqlite3_bind_int64(st, col + 8, (sqlite3_int64)r->free_seq);
+        sqlite3_bind_int64(st, col + 9, (sqlite3_int64)r->free_ns);
+    } else {
+        sqlite3_bind_null(st, col + 8);
+        sqlite3_bind_null(st, col + 9);
+    }
+}
+
+/* Writes the pending rows: the full batch statement when full, row by row
+ * otherwise (only at the end). */
+static int flush_rows(struct loader *L)
+{
+    if (L->nrows == BATCH) {
+        for (int i = 0; i < BATCH; i++)
+            bind_row(L->ins_alloc_batch, i * ALLOC_COLS, &L->rows[i]);
+        L->nrows = 0;
+        return step_reset(L, L->ins_alloc_batch);
+    }
+    for (int i = 0; i < L->nrows; i++) {
+        bind_row(L->ins_alloc, 0, &L->rows[i]);
+        int rc = step_reset(L, L->ins_alloc);
+        if (rc)
+            return rc;
+    }
+    L->nrows = 0;
+    return 0;
+}
+
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
                             uint64_t free_seq, uint64_t free_ns)
 {
-    sqlite3_stmt *st = L->ins_alloc;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)a->addr);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)a->size);
-    sqlite3_bind_int(st, 3, a->fn);
-    sqlite3_bind_int64(st, 4, a->thread);
-    sqlite3_bind_int64(st, 5, a->stack);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)a->seq);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)a->ns);
-    if (freed) {
-        sqlite3_bind_int64(st, 8, (sqlite3_int64)free_seq);
-        sqlite3_bind_int64(st, 9, (sqlite3_int64)free_ns);
-    } else {
-        sqlite3_bind_null(st, 8);
-        sqlite3_bind_null(st, 9);
-    }
-    return step_reset(L, st);
+    struct alloc_row *r = &L->rows[L->nrows++];
+    r->a = *a;
+    r->freed = freed;
+    r->free_seq = free_seq;
+    r->free_ns = free_ns;
+    return L->nrows == BATCH ? flush_rows(L) : 0;
 }
 
 static struct realloc_stash *stash_of(struct loader *L, uint32_t thread)
@@ -565,6 +606,14 @@ static int prepare_all(struct loader *L)
         if (sqlite3_prepare_v2(L->db, stmts[i].sql, -1, st, NULL) != SQLITE_OK)
             return sql_fail(L, "prepare");
     }
+    char sql[64 + BATCH * 24];
+    size_t n = (size_t)snprintf(sql, sizeof sql,
+                                "INSERT INTO allocations(address, size, allocator, thread_id,"
+                                " stack_id, alloc_seq, alloc_ns, free_seq, free_ns) VALUES ");
+    for (int i = 0; i < BATCH; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?)", i ? "," : "");
+    if (sqlite3_prepare_v2(L->db, sql, -1, &L->ins_alloc_batch, NULL) != SQLITE_OK)
+        return sql_fail(L, "prepare");
     return 0;
 }
 
@@ -608,6 +657,8 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         if (L->live.slots[i].addr)
             rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
     if (!rc)
+        rc = flush_rows(L);
+    if (!rc)
         rc = write_modules(L);
     if (!rc)
         rc = write_stacks(L);
@@ -623,6 +674,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
 static void loader_free(struct loader *L)
 {
     sqlite3_finalize(L->ins_alloc);
+    sqlite3_finalize(L->ins_alloc_batch);
     sqlite3_finalize(L->ins_sample);
     sqlite3_finalize(L->ins_marker);
     sqlite3_finalize(L->ins_thread);
@@ -672,7 +724,7 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet)
     memset(&L, 0, sizeof L);
     L.sym = mt_symbolizer_new();
     int rc = L.sym ? 0 : ENOMEM;
-    if (!rc && sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+    if (!rc && sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
         rc = sql_fail(&L, "open");
     if (!rc)
         rc = fill(&L, tr, trace_path, &trace_st);

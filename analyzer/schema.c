@@ -25,7 +25,7 @@ const char mt_schema_tables[] =
     " address INTEGER NOT NULL, thread_id INTEGER);\n";
 
 const char mt_schema_views[] =
-    "CREATE INDEX allocations_stack ON allocations(stack_id);\n"
+
     "CREATE VIEW frame_names AS SELECT id, kind, CASE"
     " WHEN function IS NULL THEN printf('0x%x', address)"
     " WHEN file IS NULL THEN function"
