@@ -85,11 +85,11 @@ $(B)/tests/test_%: tests/unit/test_%.c $(AN_LIB_OBJ) $(B)/.flags
 
 $(B)/tests/prog_%: tests/e2e/prog_%.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-inline -Iinclude -o $@ $< -lpthread
+	$(call say,CC,$<)$(CC) -std=gnu11 -g -O1 -fno-omit-frame-pointer -fno-inline -fno-builtin -fno-allocation-dce -Iinclude -o $@ $< -lpthread
 
 $(B)/tests/prog_%: tests/e2e/prog_%.cc
 	@mkdir -p $(dir $@)
-	$(call say,CXX,$<)$(CXX) -g -O1 -fno-omit-frame-pointer -fno-inline -Iinclude -o $@ $< -lpthread
+	$(call say,CXX,$<)$(CXX) -g -O1 -fno-omit-frame-pointer -fno-inline -fno-builtin -fno-allocation-dce -Iinclude -o $@ $< -lpthread
 
 tests: all $(UNIT_BIN) $(E2E_PROGS)
 

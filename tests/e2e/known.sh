@@ -1,0 +1,46 @@
+# known.sh - prog_known's exact allocation pattern (see its header table):
+# counts, bytes and frees per function, totals, the exact heap peak and
+# what was live at it, live at exit.
+. "$(dirname "$0")/lib.sh"
+trace_and_load known "$PROGS/prog_known"
+check "exit status" "$run_rc" 0
+check "load" "$load_rc" 0
+db=$T/known.db
+per() { q "$db" "SELECT count(*) || ' ' || coalesce(sum(size),0) || ' ' || sum(free_seq IS NOT NULL)
+                FROM allocation_sites WHERE function = '$1'"; }
+check make_sizes "$(per make_sizes)" "10 5500 10"
+check realloc_chain "$(per realloc_chain)" "5 496 5"
+check calloc_block "$(per calloc_block)" "1 1000 1"
+check aligned_blocks "$(per aligned_blocks)" "3 5632 3"
+check cxx_new "$(per cxx_new)" "1 5000 1"
+check leak_one "$(per leak_one)" "1 777 0"
+check big_block "$(per big_block)" "1 1000000 1"
+check thread_worker "$(per thread_worker)" "4040 296000 4040"
+check "allocators used" "$(q "$db" "SELECT group_concat(allocator, ',') FROM (SELECT DISTINCT a.allocator FROM allocations_v a JOIN allocation_sites s ON s.id = a.id WHERE s.function IN ('realloc_chain','calloc_block','aligned_blocks') ORDER BY a.allocator)")" \
+      "aligned_alloc,calloc,malloc,memalign,posix_memalign,realloc"
+check "realloc chain allocators" "$(q "$db" "SELECT group_concat(allocator, ',') FROM (SELECT v.allocator FROM allocations_v v JOIN allocation_sites s ON s.id = v.id WHERE s.function='realloc_chain' ORDER BY v.alloc_seq)")" \
+      "malloc,realloc,realloc,realloc,realloc"
+check "threads allocating in thread_worker" "$(q "$db" "SELECT count(DISTINCT thread_id) FROM allocation_sites WHERE function='thread_worker'")" 4
+check "each worker thread's allocations" "$(q "$db" "SELECT group_concat(n) FROM (SELECT count(*) n FROM allocation_sites WHERE function='thread_worker' GROUP BY thread_id)")" "1010,1010,1010,1010"
+# Everything else the process allocated: glibc's pthread_create (thread
+# control data) and nothing more. The total is exact: nothing lost, nothing
+# counted twice.
+other=$(q "$db" "SELECT count(*) FROM allocation_sites WHERE function NOT IN
+  ('make_sizes','realloc_chain','calloc_block','aligned_blocks','cxx_new','leak_one','big_block','thread_worker')")
+via_pthread=$(q "$db" "SELECT count(DISTINCT a.id) FROM allocations a JOIN stack_frames sf ON sf.stack_id = a.stack_id
+  JOIN frames f ON f.id = sf.frame_id WHERE f.function LIKE 'pthread_create%' OR f.function LIKE 'allocate_stack%'")
+check "other allocations all come from pthread_create" "$other" "$via_pthread"
+check "total allocations" "$(q "$db" "SELECT value FROM meta WHERE key='allocations'")" "$((10+5+1+3+1+1+1+4040+other))"
+check "unmatched frees" "$(q "$db" "SELECT value FROM meta WHERE key='unmatched_frees'")" 0
+check "heap peak" "$(q "$db" "SELECT value FROM meta WHERE key='peak_bytes'")" 1006277
+check "live at peak sums to the peak" "$(q "$db" "SELECT sum(size) FROM live_at_peak")" 1006277
+check "sites live at the peak" "$(q "$db" "SELECT group_concat(function || ':' || bytes, ' ') FROM peak_sites")" \
+      "big_block:1000000 make_sizes:5500 leak_one:777"
+check "leak live at exit" "$(q "$db" "SELECT count(*) || ' ' || sum(size) FROM allocation_sites WHERE free_seq IS NULL AND function='leak_one'")" "1 777"
+# summary --json agrees with the database
+json=$("$MT" summary --json "$db")
+check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["peak_bytes"], d["top_sites"][0]["function"], d["top_sites"][0]["bytes"], d["allocations"], d["live_at_exit_bytes"] >= 777)')" \
+      "1006277 big_block 1000000 $((10+5+1+3+1+1+1+4040+other)) True"
+# the trace file is private
+check "trace mode" "$(stat -c %a "$T/known.memtap")" 600
+finish

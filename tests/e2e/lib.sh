@@ -1,0 +1,56 @@
+# lib.sh - helpers for end-to-end tests (sourced). Each test script runs
+# real programs under the shim and checks exact numbers; it exits 0 on
+# success, 77 to skip (printing "SKIP: why"), anything else on failure.
+set -u
+MT="$MT_BUILD/memtap"
+PROGS="$MT_BUILD/tests"
+SHARED="$MT_ROOT/../shared"
+T=$(mktemp -d "$MT_OUT/$(basename "$0" .sh).XXXXXX")
+failures=0
+
+# q DB SQL - one value (or rows) from a database.
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+
+# check NAME GOT WANT
+check() {
+    if [ "$2" == "$3" ]; then
+        echo "ok   $1: $2"
+    else
+        echo "FAIL $1: got '$2', want '$3'"
+        failures=$((failures + 1))
+    fi
+}
+
+# check_cmp NAME A OP B (numeric: -le, -ge, -gt, -lt, -eq)
+check_cmp() {
+    if [ "$2" "$3" "$4" ]; then
+        echo "ok   $1: $2 $3 $4"
+    else
+        echo "FAIL $1: $2 $3 $4 is false"
+        failures=$((failures + 1))
+    fi
+}
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+finish() {
+    if [ $failures -ne 0 ]; then
+        echo "$failures check(s) failed"
+        exit 1
+    fi
+    rm -rf "$T"
+    exit 0
+}
+
+# trace_and_load NAME CMD... - runs CMD under memtap into $T/NAME.memtap
+# and loads it into $T/NAME.db; the command's exit status is in $run_rc.
+trace_and_load() {
+    local name=$1; shift
+    "$MT" run -o "$T/$name.memtap" -- "$@" >"$T/$name.out" 2>"$T/$name.err"
+    run_rc=$?
+    "$MT" load --quiet "$T/$name.memtap" -o "$T/$name.db" 2>"$T/$name.load.err"
+    load_rc=$?
+    if [ $load_rc -ne 0 ]; then
+        echo "load failed:"; cat "$T/$name.load.err"
+    fi
+}
