@@ -1,0 +1,21 @@
+# stress.sh - 4 threads x 1,000,000 malloc/free pairs at once: every event
+# is in the database exactly once (exact counts per thread, every block
+# freed, no unmatched free, nothing live twice).
+. "$(dirname "$0")/lib.sh"
+trace_and_load stress "$PROGS/prog_stress" 4 1000000
+check "exit status" "$run_rc" 0
+check "load" "$load_rc" 0
+db=$T/stress.db
+check "allocations in stress_worker" "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE function='stress_worker'")" 4000000
+check "all of them freed" "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE function='stress_worker' AND free_seq IS NOT NULL")" 4000000
+check "per thread" "$(q "$db" "SELECT group_concat(n) FROM (SELECT count(*) n FROM allocation_sites WHERE function='stress_worker' GROUP BY thread_id)")" \
+      "1000000,1000000,1000000,1000000"
+check "unmatched frees" "$(q "$db" "SELECT value FROM meta WHERE key='unmatched_frees'")" 0
+check "lost frees" "$(q "$db" "SELECT value FROM meta WHERE key='lost_frees'")" 0
+check "torn records" "$(q "$db" "SELECT value FROM meta WHERE key='torn_records'")" 0
+check "frees never before their allocation" "$(q "$db" "SELECT count(*) FROM allocations WHERE free_seq <= alloc_seq")" 0
+check "sequence numbers unique" "$(q "$db" "SELECT count(*) - count(DISTINCT alloc_seq) FROM allocations")" 0
+# the writer's own counts (header) agree with what was loaded
+check "writer and loader agree" "$(q "$db" "SELECT value FROM meta WHERE key='allocations'")" \
+      "$(grep -o '[0-9]* allocations' "$T/stress.err" | cut -d' ' -f1)"
+finish

@@ -1,0 +1,29 @@
+# transparency.sh - programs behave exactly as without memtap: same stdout,
+# same stderr (apart from the launcher's own final line), same exit status.
+. "$(dirname "$0")/lib.sh"
+n=0
+same() { # same NAME CMD...
+    local name=$1; shift
+    n=$((n + 1))
+    "$@" >"$T/plain.out" 2>"$T/plain.err" <"$T/input"
+    local want=$?
+    "$MT" run -o "$T/$n.memtap" -- "$@" >"$T/traced.out" 2>"$T/traced.err" <"$T/input"
+    local got=$?
+    check "$name: exit status" "$got" "$want"
+    cmp -s "$T/plain.out" "$T/traced.out"
+    check "$name: same stdout" "$?" 0
+    grep -v '^memtap: trace ' "$T/traced.err" >"$T/traced.err2"
+    cmp -s "$T/plain.err" "$T/traced.err2"
+    check "$name: same stderr" "$?" 0
+    check "$name: launcher adds one line" "$(grep -c '^memtap: trace ' "$T/traced.err")" 1
+}
+seq 1 5000 | shuf --random-source=<(yes) >"$T/input"
+same "ls" ls -la /usr/include/elfutils
+same "ls missing file" ls /nonexistent-memtap-path
+same "sort" sort -n
+same "sort -r unique" sort -ru
+same "c++ program" "$PROGS/prog_cxx"
+same "c++ program exit 7" "$PROGS/prog_cxx" x
+same "gcc --version" gcc --version
+same "sh pipeline" sh -c 'seq 1 100 | sort -r | head -3; exit 4'
+finish
