@@ -93,7 +93,12 @@ $(B)/tests/prog_%: tests/e2e/prog_%.cc
 
 tests: all $(UNIT_BIN) $(E2E_PROGS)
 
+# The analyzer and unit tests are also built with ASan+UBSan (build-san/);
+# run-all runs those unit tests and feeds that memtap the bad inputs.
+sanitized: $(B)/memtap $(UNIT_BIN)
+
 check: tests
+	@$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	@tests/run-all $(B)
 
 demo: all
@@ -113,5 +118,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check demo bench install clean FORCE
+.PHONY: all tests sanitized check demo bench install clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

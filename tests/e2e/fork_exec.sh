@@ -3,7 +3,7 @@
 # events from before and after the fork. exec in the same process (shell
 # wrappers like pyenv's): the trace follows into the new program. Other
 # descendants: not traced, and they print nothing extra.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 trace_and_load fork "$PROGS/prog_fork"
 check "fork: exit status passed through" "$run_rc" 15
 check "fork: loads" "$load_rc" 0

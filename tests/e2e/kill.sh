@@ -1,7 +1,7 @@
 # kill.sh - SIGKILL the traced process at several random moments: every
 # trace loads, and every free in it matches an allocation (the victim frees
 # only what it allocated) or is reported as unmatched.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 for i in 1 2 3 4 5 6; do
     delay=$(awk -v s=$RANDOM 'BEGIN { srand(s); printf "%.3f", 0.05 + rand() * 0.6 }')
     "$MT" run -o "$T/k$i.memtap" "$PROGS/prog_forever" 2>"$T/k$i.err" &

@@ -1,7 +1,7 @@
 # known.sh - prog_known's exact allocation pattern (see its header table):
 # counts, bytes and frees per function, totals, the exact heap peak and
 # what was live at it, live at exit.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 trace_and_load known "$PROGS/prog_known"
 check "exit status" "$run_rc" 0
 check "load" "$load_rc" 0

@@ -1,7 +1,7 @@
 # launcher.sh - `memtap run`: exit statuses (exit code, 128+signal, 127 for
 # a missing command), never overwriting or following a symlink, file mode,
 # default name, and the one-line report.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 cd "$T"
 "$MT" run sh -c 'exit 42' 2>err
 check "exit code passed through" "$?" 42

@@ -1,7 +1,7 @@
 # stress.sh - 4 threads x 1,000,000 malloc/free pairs at once: every event
 # is in the database exactly once (exact counts per thread, every block
 # freed, no unmatched free, nothing live twice).
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 trace_and_load stress "$PROGS/prog_stress" 4 1000000
 check "exit status" "$run_rc" 0
 check "load" "$load_rc" 0

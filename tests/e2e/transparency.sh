@@ -1,6 +1,6 @@
 # transparency.sh - programs behave exactly as without memtap: same stdout,
 # same stderr (apart from the launcher's own final line), same exit status.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/common.bash"
 n=0
 same() { # same NAME CMD...
     local name=$1; shift

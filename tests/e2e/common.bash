@@ -1,4 +1,4 @@
-# lib.sh - helpers for end-to-end tests (sourced). Each test script runs
+# common.bash - helpers for end-to-end tests (sourced). Each test script runs
 # real programs under the shim and checks exact numbers; it exits 0 on
 # success, 77 to skip (printing "SKIP: why"), anything else on failure.
 set -u

@@ -1,0 +1,90 @@
+/* test_format.c - the varint and zig-zag coding shared by writer and
+ * reader (include/mt_trace_format.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mt_trace_format.h"
+
+static void varint_round_trip(void **state)
+{
+    (void)state;
+    const uint64_t values[] = {0, 1, 127, 128, 255, 300, 16383, 16384, (1ull << 32) - 1,
+                               1ull << 32, (1ull << 63) - 1, UINT64_MAX};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        unsigned char buf[16];
+        unsigned char *end = mt_put_varint(buf, values[i]);
+        assert_true(end - buf <= 10);
+        const unsigned char *p = buf;
+        uint64_t v = 0;
+        assert_int_equal(mt_get_varint(&p, end, &v), 0);
+        assert_true(v == values[i]);
+        assert_ptr_equal(p, end);
+    }
+}
+
+static void varint_sizes(void **state)
+{
+    (void)state;
+    unsigned char buf[16];
+    assert_int_equal(mt_put_varint(buf, 127) - buf, 1);
+    assert_int_equal(mt_put_varint(buf, 128) - buf, 2);
+    assert_int_equal(mt_put_varint(buf, UINT64_MAX) - buf, 10);
+}
+
+static void varint_truncated_is_rejected(void **state)
+{
+    (void)state;
+    unsigned char buf[16];
+    unsigned char *end = mt_put_varint(buf, 1ull << 40);
+    for (unsigned char *cut = buf; cut < end; cut++) {
+        const unsigned char *p = buf;
+        uint64_t v;
+        assert_int_equal(mt_get_varint(&p, cut, &v), -1);
+        assert_ptr_equal(p, buf); /* not advanced on failure */
+    }
+}
+
+static void varint_too_long_is_rejected(void **state)
+{
+    (void)state;
+    unsigned char buf[12];
+    for (int i = 0; i < 12; i++)
+        buf[i] = 0x80;
+    const unsigned char *p = buf;
+    uint64_t v;
+    assert_int_equal(mt_get_varint(&p, buf + 12, &v), -1);
+}
+
+static void zigzag_round_trip(void **state)
+{
+    (void)state;
+    const int64_t values[] = {0, 1, -1, 2, -2, 1000000, -1000000, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        assert_true(mt_unzigzag(mt_zigzag(values[i])) == values[i]);
+    assert_true(mt_zigzag(-1) == 1);
+    assert_true(mt_zigzag(1) == 2);
+}
+
+static void alloc_fn_names(void **state)
+{
+    (void)state;
+    assert_string_equal(mt_alloc_fn_name(MT_FN_MALLOC), "malloc");
+    assert_string_equal(mt_alloc_fn_name(MT_FN_PVALLOC), "pvalloc");
+    assert_string_equal(mt_alloc_fn_name(MT_FN_COUNT), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(varint_round_trip),
+        cmocka_unit_test(varint_sizes),
+        cmocka_unit_test(varint_truncated_is_rejected),
+        cmocka_unit_test(varint_too_long_is_rejected),
+        cmocka_unit_test(zigzag_round_trip),
+        cmocka_unit_test(alloc_fn_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,63 @@
+/* test_util.c - JSON string escaping (which must also be safe inside an
+ * HTML <script>) and human-readable sizes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "util.h"
+
+static void json(const char *in, const char *want)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    mt_json_string(f, in);
+    fclose(f);
+    assert_string_equal(buf, want);
+    free(buf);
+}
+
+static void json_escaping(void **state)
+{
+    (void)state;
+    json("plain", "\"plain\"");
+    json("a\"b\\c", "\"a\\\"b\\\\c\"");
+    json("line\nbreak\ttab", "\"line\\nbreak\\ttab\"");
+    json("</script><img src=x onerror=alert(1)>",
+         "\"\\u003c/script\\u003e\\u003cimg src=x onerror=alert(1)\\u003e\"");
+    json("\x01", "\"\\u0001\"");
+    json(NULL, "null");
+}
+
+static void human_sizes(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(mt_human_bytes(0, b, sizeof b), "0 B");
+    assert_string_equal(mt_human_bytes(1023, b, sizeof b), "1023 B");
+    assert_string_equal(mt_human_bytes(1536, b, sizeof b), "1.5 KiB");
+    assert_string_equal(mt_human_bytes(295294822, b, sizeof b), "281.6 MiB");
+}
+
+static void fmt_reports_truncation(void **state)
+{
+    (void)state;
+    char b[8];
+    assert_int_equal(mt_fmt(b, sizeof b, "%s", "1234567"), 0);
+    assert_int_not_equal(mt_fmt(b, sizeof b, "%s", "12345678"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(json_escaping),
+        cmocka_unit_test(human_sizes),
+        cmocka_unit_test(fmt_reports_truncation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
