@@ -461,6 +461,15 @@ void mt_writer_close(void)
     header->end_monotonic_ns = now_ns(CLOCK_MONOTONIC);
     __atomic_signal_fence(__ATOMIC_RELEASE);
     header->flags |= MT_HDR_CLOSED;
+    /* Give back the disk blocks of the zeroed tail the last growth step
+     * reserved. Not ftruncate: a thread still running could claim a segment
+     * there and would fault writing past the end of the file; a hole reads
+     * as zeros and is filled again if written. */
+    uint64_t used = __atomic_load_n(&next_segment, __ATOMIC_RELAXED);
+    size_t keep = MT_HEADER_SIZE + (size_t)used * MT_SEGMENT_SIZE;
+    if (keep < mapped)
+        fallocate(trace_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+                  (off_t)(mapped - keep));
 }
 
 void mt_writer_forget_after_fork(void)
