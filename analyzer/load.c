@@ -70,6 +70,11 @@ struct loader {
     size_t pc_cap, pc_count;
     uint64_t *frame_pcs;
     struct mt_symbolizer *sym;
+    struct pyframe {
+        char *file, *function;
+        uint64_t line;
+    } *pyframes; /* by Python frame id */
+    uint32_t npyframes;
     struct {
         char *path;
         uint64_t base;
@@ -341,6 +346,39 @@ static int on_module(struct loader *L, const struct mt_event *ev)
     return 0;
 }
 
+static char *dup_bytes(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static int on_pyframe(struct loader *L, const struct mt_event *ev)
+{
+    uint32_t id = ev->stack;
+    if (id >= L->npyframes) {
+        uint32_t n = L->npyframes ? L->npyframes : 1024;
+        while (n <= id)
+            n *= 2;
+        struct pyframe *p = realloc(L->pyframes, n * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        memset(p + L->npyframes, 0, (n - L->npyframes) * sizeof *p);
+        L->pyframes = p;
+        L->npyframes = n;
+    }
+    struct pyframe *f = &L->pyframes[id];
+    free(f->file);
+    free(f->function);
+    f->file = dup_bytes(ev->text, ev->text_len);
+    f->function = dup_bytes(ev->text2, ev->text2_len);
+    f->line = ev->line;
+    return f->file && f->function ? 0 : ENOMEM;
+}
+
 static int on_event(void *ctx, const struct mt_event *ev)
 {
     struct loader *L = ctx;
@@ -375,6 +413,9 @@ static int on_event(void *ctx, const struct mt_event *ev)
         break;
     case MT_EV_MODULE:
         rc = on_module(L, ev);
+        break;
+    case MT_EV_PYFRAME:
+        rc = on_pyframe(L, ev);
         break;
     case MT_EV_THREAD:
         sqlite3_bind_int64(L->ins_thread, 1, ev->thread);
@@ -426,27 +467,45 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(L->db,
                            "INSERT INTO frames(id, kind, address, function, file, line, module_id)"
-                           " VALUES (?, 'native', ?, ?, ?, ?, ?)",
+                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         return sql_fail(L, "prepare frames");
     int rc = 0;
     for (uint32_t id = 1; id <= L->pc_count && !rc; id++) {
+        uint64_t value = L->frame_pcs[id];
+        sqlite3_bind_int64(st, 1, id);
+        if (value & MT_FRAME_PYTHON) {
+            uint32_t py = (uint32_t)(value & ~MT_FRAME_PYTHON);
+            const struct pyframe *f = py < L->npyframes ? &L->pyframes[py] : NULL;
+            allocator_frame[id] = 0;
+            sqlite3_bind_text(st, 2, "python", -1, SQLITE_STATIC);
+            sqlite3_bind_null(st, 3);
+            sqlite3_bind_text(st, 4, f && f->function ? f->function : NULL, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 5, f && f->file ? f->file : NULL, -1, SQLITE_STATIC);
+            if (f && f->file)
+                sqlite3_bind_int64(st, 6, (sqlite3_int64)f->line);
+            else
+                sqlite3_bind_null(st, 6);
+            sqlite3_bind_null(st, 7);
+            rc = step_reset(L, st);
+            continue;
+        }
         struct mt_symbol sym;
-        mt_symbolize(L->sym, L->frame_pcs[id], &sym);
+        mt_symbolize(L->sym, value, &sym);
         const char *module = sym.module >= 0 ? L->modules[sym.module].path : NULL;
         allocator_frame[id] = (uint8_t)is_allocator_frame(module, sym.function);
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)L->frame_pcs[id]);
-        sqlite3_bind_text(st, 3, sym.function, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, sym.file, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, "native", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)value);
+        sqlite3_bind_text(st, 4, sym.function, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, sym.file, -1, SQLITE_TRANSIENT);
         if (sym.file)
-            sqlite3_bind_int(st, 5, sym.line);
-        else
-            sqlite3_bind_null(st, 5);
-        if (sym.module >= 0)
-            sqlite3_bind_int(st, 6, sym.module + 1);
+            sqlite3_bind_int(st, 6, sym.line);
         else
             sqlite3_bind_null(st, 6);
+        if (sym.module >= 0)
+            sqlite3_bind_int(st, 7, sym.module + 1);
+        else
+            sqlite3_bind_null(st, 7);
         rc = step_reset(L, st);
     }
     sqlite3_finalize(st);
@@ -688,6 +747,11 @@ static void loader_free(struct loader *L)
     for (int i = 0; i < L->nmodules; i++)
         free(L->modules[i].path);
     free(L->modules);
+    for (uint32_t i = 0; i < L->npyframes; i++) {
+        free(L->pyframes[i].file);
+        free(L->pyframes[i].function);
+    }
+    free(L->pyframes);
     mt_symbolizer_free(L->sym);
 }
 

@@ -291,6 +291,14 @@ static void decode_module(struct decoder *d, struct mt_event *ev)
     ev->build_id = get_bytes(d, &ev->build_id_len, MT_BUILD_ID_MAX);
 }
 
+static void decode_pyframe(struct decoder *d, struct mt_event *ev)
+{
+    ev->stack = (uint32_t)get(d);
+    ev->line = get(d);
+    ev->text = (const char *)get_bytes(d, &ev->text_len, MT_PYNAME_MAX);
+    ev->text2 = (const char *)get_bytes(d, &ev->text2_len, MT_PYNAME_MAX);
+}
+
 static void decode_sample(struct decoder *d, struct cursor *c, struct mt_event *ev)
 {
     get_seq(d, c, ev);
@@ -369,6 +377,10 @@ static int advance(struct mt_trace *t, struct cursor *c,
         } else if (kind == MT_REC_THREAD) {
             ev->kind = MT_EV_THREAD;
             decode_thread(&d, ev);
+            ordered = 0;
+        } else if (kind == MT_REC_PYFRAME) {
+            ev->kind = MT_EV_PYFRAME;
+            decode_pyframe(&d, ev);
             ordered = 0;
         } else if (kind == MT_REC_MODULE) {
             ev->kind = MT_EV_MODULE;

@@ -21,6 +21,7 @@ enum mt_event_kind {
     MT_EV_STACK,
     MT_EV_THREAD,
     MT_EV_MODULE,
+    MT_EV_PYFRAME,
     MT_EV_SAMPLE,
     MT_EV_MARKER,
 };
@@ -40,8 +41,11 @@ struct mt_event {
     uint64_t tid;          /* THREAD */
     uint64_t ns;           /* SAMPLE: since start */
     uint64_t rss;          /* SAMPLE */
-    const char *text;      /* THREAD name, MODULE path, MARKER label */
+    const char *text;      /* THREAD name, MODULE path, MARKER label, PYFRAME file */
     size_t text_len;
+    const char *text2;     /* PYFRAME function */
+    size_t text2_len;
+    uint64_t line;         /* PYFRAME (id in .stack) */
     const unsigned char *build_id; /* MODULE */
     size_t build_id_len;
 };

@@ -73,14 +73,18 @@
  *   MT_REC_THREAD             index, tid, name_len, name bytes (not ordered)
  *   MT_REC_MODULE             base, path_len, path, id_len, build-id bytes
  *                             (not ordered)
+ *   MT_REC_PYFRAME            id, line, file_len, file, func_len, function
+ *                             (not ordered)
  *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
  *   MT_REC_MARKER             seq_delta, label_len, label bytes
  *
  * Stacks are a trie: a stack id names a node (id, parent, frame); the stack
  * is the path from that node to the root (id 0, the empty stack). Node ids
  * are unique; the same (parent, frame) may appear under two ids (harmless).
- * A frame is a native return address. Each node is written once, by the
- * thread that created it, before any record can use its id.
+ * A frame is a native return address, or a Python frame id with bit 63
+ * set (MT_FRAME_PYTHON) whose PYFRAME record gives its file, function and
+ * line. Each node and Python frame is written once, by the thread that
+ * created it, before any record can use its id.
  */
 #ifndef MT_TRACE_FORMAT_H
 #define MT_TRACE_FORMAT_H
@@ -94,6 +98,8 @@
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
 #define MT_HDR_CLOSED 1u
+#define MT_FRAME_PYTHON (1ull << 63)
+#define MT_PYNAME_MAX 512 /* Python file names and function names */
 
 #define MT_EXE_MAX 1024
 #define MT_CMDLINE_MAX 2048
@@ -145,8 +151,15 @@ enum mt_alloc_fn {
     MT_FN_MEMALIGN,
     MT_FN_VALLOC,
     MT_FN_PVALLOC,
+    MT_FN_PYMEM_MALLOC,    /* CPython's PYMEM_DOMAIN_MEM */
+    MT_FN_PYMEM_CALLOC,
+    MT_FN_PYMEM_REALLOC,
+    MT_FN_PYOBJECT_MALLOC, /* CPython's PYMEM_DOMAIN_OBJ */
+    MT_FN_PYOBJECT_CALLOC,
+    MT_FN_PYOBJECT_REALLOC,
     MT_FN_COUNT
 };
+_Static_assert(MT_FN_COUNT <= 16, "allocator functions fit the kind byte");
 
 enum mt_record_kind {
     MT_REC_NONE = 0x00, /* never a record: uncommitted or end of data */
@@ -157,12 +170,14 @@ enum mt_record_kind {
     MT_REC_STACK = 0x30,
     MT_REC_THREAD = 0x31,
     MT_REC_MODULE = 0x32,
+    MT_REC_PYFRAME = 0x33,
     MT_REC_SAMPLE = 0x40,
     MT_REC_MARKER = 0x41,
 };
 
 /* Largest encoded record: MODULE with a full path and build-id. */
 #define MT_RECORD_MAX (1 + 10 + 5 + MT_PATH_MAX + 5 + MT_BUILD_ID_MAX)
+_Static_assert(1 + 5 + 5 + 2 * (5 + MT_PYNAME_MAX) <= MT_RECORD_MAX, "PYFRAME fits");
 _Static_assert(MT_RECORD_MAX + sizeof(struct mt_segment_header) < MT_SEGMENT_SIZE,
                "a record always fits in an empty segment");
 
@@ -170,7 +185,8 @@ static inline const char *mt_alloc_fn_name(unsigned fn)
 {
     static const char *const names[MT_FN_COUNT] = {
         "malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
-        "aligned_alloc", "memalign", "valloc", "pvalloc",
+        "aligned_alloc", "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyMem_Calloc",
+        "PyMem_Realloc", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
     };
     return fn < MT_FN_COUNT ? names[fn] : "unknown";
 }

@@ -132,8 +132,9 @@ static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_
 {
     if (p) {
         int saved = errno;
-        uint32_t stack = mt_opt.native ? mt_stack_capture(t) : 0;
-        mt_record_alloc(t, fn, p, n, stack);
+        if (MT_UNLIKELY(mt_py_waiting))
+            mt_py_poll();
+        mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
         errno = saved;
     }
     leave(t);

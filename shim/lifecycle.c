@@ -29,9 +29,13 @@ __attribute__((constructor)) static void mt_start(void)
     if (!mt_opt.output || (mt_opt.root_pid && mt_opt.root_pid != (long)getpid()))
         goto out;
     mt_modules_init();
-    if (mt_opt.native && mt_stacks_init() != 0) {
-        mt_say("native stacks unavailable (out of memory)", "", "");
+    int python = mt_py_detect();
+    if (mt_opt.native < 0) /* auto: native stacks unless Python gives stacks */
+        mt_opt.native = !python;
+    if (mt_stacks_init() != 0) {
+        mt_say("stacks unavailable (out of memory)", "", "");
         mt_opt.native = 0;
+        mt_py_waiting = 0;
     }
     if (mt_writer_open() != 0)
         goto out;
@@ -51,7 +55,7 @@ __attribute__((destructor)) static void mt_stop(void)
         return;
     t->guard = 1;
     mt_modules_update(t);
-    uint64_t cut = mt_opt.native ? mt_stacks_cut() : 0;
+    uint64_t cut = mt_stacks_cut();
     if (cut) {
         char n[24];
         snprintf(n, sizeof n, "%llu", (unsigned long long)cut);

@@ -31,7 +31,7 @@ struct mt_options {
     const char *output;   /* MEMTAP_OUTPUT: trace path; NULL = do not trace */
     uint64_t session;     /* MEMTAP_SESSION: nonce of this launcher run */
     long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
-    int native;           /* MEMTAP_NATIVE: 1 = record native stacks */
+    int native;           /* MEMTAP_NATIVE: 1 native stacks, 0 none, -1 auto */
     int max_depth;        /* MEMTAP_DEPTH: frames per stack */
     int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval */
 };
@@ -119,6 +119,55 @@ int mt_stacks_init(void);
 
 /* The calling thread's native stack as an interned id (0 = empty/unknown). */
 uint32_t mt_stack_capture(struct mt_thread *t);
+
+/* Interning of any stack given as 64-bit frame values, innermost first:
+ * hash the frames, look the hash up, intern on a miss. */
+static inline uint64_t mt_stack_mix(uint64_t h, uint64_t v)
+{
+    h ^= v;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t mt_stack_hash(const uint64_t *frames, int n)
+{
+    uint64_t h = (uint64_t)n;
+    for (int k = 0; k < n; k++)
+        h = mt_stack_mix(h, frames[k]);
+    return h | 1; /* 0 marks an empty slot */
+}
+
+/* The id of a stack seen before under this hash, or 0. */
+uint32_t mt_stack_lookup(uint64_t hash);
+
+/* Interns frames[0..n) (innermost first) and remembers hash -> id. */
+uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n, uint64_t hash);
+
+/* The stack to record for an allocation made now: Python frames when this
+ * thread runs Python code, native frames when they are on, else 0.
+ * gil_held: the caller knows this thread holds the GIL (PyMem hooks). */
+uint32_t mt_current_stack(struct mt_thread *t, int gil_held);
+
+/* ---- python.c --------------------------------------------------------- */
+
+/* Set while the process may be a CPython interpreter that is not yet
+ * initialized: allocations then call mt_py_poll to install the hooks. */
+extern volatile int mt_py_waiting;
+/* Set once the PyMem hooks are installed. */
+extern volatile int mt_py_active;
+
+/* At start-up: is this process a CPython interpreter? Returns 1 if so. */
+int mt_py_detect(void);
+
+/* From an allocation while mt_py_waiting: install once Python is up. */
+void mt_py_poll(void);
+
+/* The Python stack of the calling thread as an interned id, 0 if it runs
+ * no Python code or does not hold the GIL. */
+uint32_t mt_py_stack(struct mt_thread *t, int gil_held);
+
+void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
+                       const char *function);
 
 /* How many stacks were cut short because the tables were full. */
 uint64_t mt_stacks_cut(void);

@@ -11,7 +11,7 @@ struct mt_options mt_opt = {
     .output = NULL,
     .session = 0,
     .root_pid = 0,
-    .native = 1,
+    .native = -1, /* auto */
     .max_depth = 128,
     .sample_ms = 10,
 };

@@ -52,9 +52,7 @@ static uint64_t stacks_cut; /* stacks shortened because a table was full */
 
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
-    h ^= v;
-    h *= 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 29);
+    return mt_stack_mix(h, v);
 }
 
 int mt_stacks_init(void)
@@ -65,11 +63,13 @@ int mt_stacks_init(void)
                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (nodes == MAP_FAILED || leaves == MAP_FAILED)
         return ENOMEM;
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    /* The first unwind initialises libunwind (it may allocate): do it now,
-     * under the constructor's guard, not inside the program's first malloc. */
-    void *warm[4];
-    unw_backtrace(warm, 4);
+    if (mt_opt.native) {
+        unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+        /* The first unwind initialises libunwind (it may allocate): do it
+         * now, under the constructor's guard, not in the program's malloc. */
+        void *warm[4];
+        unw_backtrace(warm, 4);
+    }
     return 0;
 }
 
@@ -106,11 +106,25 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
     return parent;
 }
 
-static MT_COLD uint32_t intern_stack(struct mt_thread *t, void **ips, int n, uint64_t hash)
+uint32_t mt_stack_lookup(uint64_t hash)
+{
+    size_t i = hash & (LEAF_SLOTS - 1);
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
+        uint64_t h = __atomic_load_n(&leaves[i].hash, __ATOMIC_ACQUIRE);
+        if (h == hash)
+            return __atomic_load_n(&leaves[i].id, __ATOMIC_ACQUIRE);
+        if (h == 0)
+            break;
+    }
+    return 0; /* unknown, or being published: the caller interns again */
+}
+
+MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n,
+                                 uint64_t hash)
 {
     uint32_t id = 0;
     for (int k = n - 1; k >= 0; k--) /* from the root down to the leaf */
-        id = intern_node(t, id, (uint64_t)(uintptr_t)ips[k]);
+        id = intern_node(t, id, frames[k]);
     if (__atomic_load_n(&leaf_count, __ATOMIC_RELAXED) >= LEAF_SLOTS / 4 * 3)
         return id;
     size_t i = hash & (LEAF_SLOTS - 1);
@@ -137,31 +151,16 @@ uint32_t mt_stack_capture(struct mt_thread *t)
     while (skip < n && (uintptr_t)ips[skip] >= mt_self_text_lo &&
            (uintptr_t)ips[skip] < mt_self_text_hi)
         skip++; /* our own frames: the hook and this function */
-    void **frames = ips + skip;
     n -= skip;
     if (n > mt_opt.max_depth)
         n = mt_opt.max_depth;
     if (n <= 0)
         return 0;
-
-    uint64_t hash = (uint64_t)n;
-    for (int k = 0; k < n; k++)
-        hash = mix(hash, (uint64_t)(uintptr_t)frames[k]);
-    hash |= 1; /* 0 marks an empty slot */
-
-    size_t i = hash & (LEAF_SLOTS - 1);
-    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
-        uint64_t h = __atomic_load_n(&leaves[i].hash, __ATOMIC_ACQUIRE);
-        if (h == hash) {
-            uint32_t id = __atomic_load_n(&leaves[i].id, __ATOMIC_ACQUIRE);
-            if (id)
-                return id;
-            break; /* being published: intern again (finds the same nodes) */
-        }
-        if (h == 0)
-            break;
-    }
-    return intern_stack(t, frames, n, hash);
+    const uint64_t *frames = (const uint64_t *)(const void *)(ips + skip);
+    _Static_assert(sizeof(void *) == sizeof(uint64_t), "frames are pointers");
+    uint64_t hash = mt_stack_hash(frames, n);
+    uint32_t id = mt_stack_lookup(hash);
+    return id ? id : mt_stack_intern(t, frames, n, hash);
 }
 
 uint64_t mt_stacks_cut(void)

@@ -337,6 +337,22 @@ void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *pat
     commit(t, MT_REC_MODULE, q);
 }
 
+void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
+                       const char *function)
+{
+    size_t file_len = strnlen(file, MT_PYNAME_MAX);
+    size_t func_len = strnlen(function, MT_PYNAME_MAX);
+    unsigned char *p = room(t, MT_RECORD_MAX);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    q = mt_put_varint(q, id);
+    q = mt_put_varint(q, line > 0 ? (uint64_t)line : 0);
+    q = put_bytes(q, file, file_len);
+    q = put_bytes(q, function, func_len);
+    commit(t, MT_REC_PYFRAME, q);
+}
+
 void mt_record_marker(struct mt_thread *t, const char *label)
 {
     size_t n = strnlen(label, MT_LABEL_MAX - 1);
