@@ -81,7 +81,8 @@ struct loader {
         char build_id[2 * MT_BUILD_ID_MAX + 1];
     } *modules;
     int nmodules, cap_modules;
-    uint64_t now_ns, max_ns;
+    uint64_t now_ns, max_ns, last_seq;
+    uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
     uint64_t heap, peak, peak_seq, peak_ns;
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
     char err[512];
@@ -383,6 +384,8 @@ static int on_event(void *ctx, const struct mt_event *ev)
 {
     struct loader *L = ctx;
     int rc = 0;
+    if (ev->seq > L->last_seq)
+        L->last_seq = ev->seq;
     if (ev->seq && ev->thread < L->nstash && L->stash[ev->thread].used) {
         struct realloc_stash *s = &L->stash[ev->thread];
         if (ev->kind == MT_EV_REALLOC_UNDO && ev->addr == s->live.addr) {
@@ -435,6 +438,13 @@ static int on_event(void *ctx, const struct mt_event *ev)
         break;
     case MT_EV_MARKER:
         L->n_markers++;
+        if (ev->text_len == sizeof MT_MARKER_PYTHON_EXIT - 1 &&
+            memcmp(ev->text, MT_MARKER_PYTHON_EXIT, ev->text_len) == 0) {
+            L->exit_seq = ev->seq;
+            L->exit_ns = L->now_ns;
+            L->exit_heap = L->heap;
+            L->exit_count = L->live.count;
+        }
         sqlite3_bind_int64(L->ins_marker, 1, (sqlite3_int64)ev->seq);
         sqlite3_bind_int64(L->ins_marker, 2, (sqlite3_int64)L->now_ns);
         sqlite3_bind_int64(L->ins_marker, 3, ev->thread);
@@ -597,12 +607,12 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
     uint64_t duration = closed && h->end_monotonic_ns > h->start_monotonic_ns
                             ? h->end_monotonic_ns - h->start_monotonic_ns
                             : L->max_ns;
-    uint64_t live_bytes = 0, live_count = 0;
-    for (size_t i = 0; i < L->live.cap; i++)
-        if (L->live.slots[i].addr) {
-            live_bytes += L->live.slots[i].size;
-            live_count++;
-        }
+    if (!L->exit_seq) { /* no Python exit marker: exit is the end of the trace */
+        L->exit_seq = L->last_seq;
+        L->exit_ns = L->max_ns;
+        L->exit_heap = L->heap;
+        L->exit_count = L->live.count;
+    }
     char abs[4096];
     const char *shown = realpath(trace_path, abs) ? abs : trace_path;
     int rc = 0;
@@ -628,8 +638,10 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
     META_I("peak_bytes", L->peak);
     META_I("peak_seq", L->peak_seq);
     META_I("peak_ns", L->peak_ns);
-    META_I("live_at_exit_bytes", live_bytes);
-    META_I("live_at_exit_count", live_count);
+    META_I("exit_seq", L->exit_seq);
+    META_I("exit_ns", L->exit_ns);
+    META_I("live_at_exit_bytes", L->exit_heap);
+    META_I("live_at_exit_count", L->exit_count);
     META_I("unmatched_frees", L->n_unmatched);
     META_I("lost_frees", L->n_doubled);
     META_I("torn_records", ts->torn_records);

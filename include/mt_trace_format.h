@@ -99,6 +99,9 @@
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
 #define MT_HDR_CLOSED 1u
 #define MT_FRAME_PYTHON (1ull << 63)
+/* Marker the shim writes when a Python program ends, before the interpreter
+ * tears down: the loader's "exit" point. */
+#define MT_MARKER_PYTHON_EXIT "memtap:python-exit"
 #define MT_PYNAME_MAX 512 /* Python file names and function names */
 
 #define MT_EXE_MAX 1024

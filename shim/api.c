@@ -6,10 +6,8 @@
 #include "memtap.h"
 #include "mt_shim.h"
 
-__attribute__((visibility("default"))) int mt_marker(const char *label)
+int mt_marker_internal(const char *label)
 {
-    if (!label)
-        return EINVAL;
     struct mt_thread *t = &mt_self;
     if (!mt_enabled || t->guard)
         return ENODEV;
@@ -20,4 +18,9 @@ __attribute__((visibility("default"))) int mt_marker(const char *label)
     t->guard = 0;
     errno = saved;
     return 0;
+}
+
+__attribute__((visibility("default"))) int mt_marker(const char *label)
+{
+    return label ? mt_marker_internal(label) : EINVAL;
 }

@@ -112,6 +112,11 @@ void mt_record_sample(struct mt_thread *t);
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
 void mt_say(const char *a, const char *b, const char *c);
 
+/* ---- api.c ------------------------------------------------------------ */
+
+/* Records a marker from the calling thread (see mt_marker in memtap.h). */
+int mt_marker_internal(const char *label);
+
 /* ---- stacks.c --------------------------------------------------------- */
 
 /* Prepares the interning tables and libunwind. Returns 0 or errno. */

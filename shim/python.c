@@ -88,8 +88,24 @@ static struct {
     int (*addr2line)(void *code, int byte_offset);
     const char *(*as_utf8)(void *str);
     void (*incref)(void *);
+    void (*decref)(void *);
     void *code_type;
+    void *none;
+    void *(*import_module)(const char *);
+    void *(*get_attr)(void *, const char *);
+    void *(*call_args)(void *, ...);
+    void *(*cfunction_new)(void *def, void *self, void *module);
+    void (*err_clear)(void);
 } api;
+
+/* PyMethodDef, as in CPython's public API (stable). */
+struct py_method_def {
+    const char *name;
+    void *(*meth)(void *self, void *args);
+    int flags;
+    const char *doc;
+};
+#define PY_METH_NOARGS 0x0004
 
 static void *sym(const char *name)
 {
@@ -113,9 +129,17 @@ int mt_py_detect(void)
     api.as_utf8 = (const char *(*)(void *))sym("PyUnicode_AsUTF8");
     api.incref = (void (*)(void *))sym("Py_IncRef");
     api.code_type = sym("PyCode_Type");
+    api.decref = (void (*)(void *))sym("Py_DecRef");
+    api.none = sym("_Py_NoneStruct");
+    api.import_module = (void *(*)(const char *))sym("PyImport_ImportModule");
+    api.get_attr = (void *(*)(void *, const char *))sym("PyObject_GetAttrString");
+    api.call_args = (void *(*)(void *, ...))sym("PyObject_CallFunctionObjArgs");
+    api.cfunction_new = (void *(*)(void *, void *, void *))sym("PyCFunction_NewEx");
+    api.err_clear = (void (*)(void))sym("PyErr_Clear");
     if (!api.add_pending_call || !api.get_version || !api.get_allocator || !api.set_allocator ||
         !api.tstate_current || !api.tstate_this_thread || !api.addr2line || !api.as_utf8 ||
-        !api.incref || !api.code_type) {
+        !api.incref || !api.code_type || !api.decref || !api.none || !api.import_module ||
+        !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear) {
         mt_say("python: this interpreter lacks an API memtap needs; tracing malloc only", "", "");
         return 0;
     }
@@ -193,6 +217,38 @@ static void py_free(void *ctx, void *p)
     t->guard = 0;
 }
 
+/* Python's own atexit hook: the program is done, the interpreter is about
+ * to tear down (which frees module globals). What is live now is what the
+ * program left behind: the loader takes this marker as "exit". */
+static void *at_python_exit(void *self, void *unused)
+{
+    (void)self;
+    (void)unused;
+    mt_marker_internal(MT_MARKER_PYTHON_EXIT);
+    api.incref(api.none);
+    return api.none;
+}
+
+/* atexit.register(at_python_exit). Handlers run last-registered first, and
+ * this runs while site is imported, so ours runs after the program's. */
+static void register_exit_marker(void)
+{
+    static struct py_method_def def = {"_memtap_at_exit", at_python_exit, PY_METH_NOARGS, NULL};
+    void *mod = api.import_module("atexit");
+    void *reg = mod ? api.get_attr(mod, "register") : NULL;
+    void *fn = reg ? api.cfunction_new(&def, NULL, NULL) : NULL;
+    void *res = fn ? api.call_args(reg, fn, NULL) : NULL;
+    if (!res) {
+        api.err_clear();
+        mt_say("python: could not register the exit marker; "
+               "live-at-exit will include nothing the interpreter frees at teardown", "", "");
+    }
+    void *objs[] = {res, fn, reg, mod};
+    for (int i = 0; i < 4; i++)
+        if (objs[i])
+            api.decref(objs[i]);
+}
+
 /* Runs in the main thread with the GIL held (a pending call). */
 static int install(void *unused)
 {
@@ -207,6 +263,7 @@ static int install(void *unused)
     w.ctx = &dom_obj;
     api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
     mt_py_active = 1;
+    register_exit_marker();
     t->guard = was;
     return 0;
 }

@@ -1,0 +1,43 @@
+# python.sh - Python programs under memtap on every CPython present (pyenv
+# 3.9-3.13 shared builds, Debian's static python3.11): bytes attributed to
+# exactly the file, function and line that allocated them; threads get
+# their own stacks; nothing counted twice against the program's own sizes.
+. "$(dirname "$0")/common.bash"
+pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
+pythons=()
+for v in 3.9 3.10 3.11 3.12 3.13; do
+    exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
+    if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
+done
+if [ -x /usr/bin/python3.11 ]; then pythons+=(/usr/bin/python3.11); else echo "SKIP-ONE: Debian python3.11 not installed"; fi
+[ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+src="$MT_ROOT/tests/data/py_known.py"
+for py in "${pythons[@]}"; do
+    tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')$([ "$py" = /usr/bin/python3.11 ] && echo -debian)
+    trace_and_load "py$tag" "$py" "$src"
+    check "$tag: exit status" "$run_rc" 0
+    check "$tag: loads" "$load_rc" 0
+    out=$T/py$tag.out
+    eval "$(tr ' ' '\n' <"$out" | grep -E '^(KEEP|LEAK|WORKER)_')"
+    db=$T/py$tag.db
+    check "$tag: hooks installed (PyObject allocations seen)" \
+          "$(q "$db" "SELECT count(*) > 0 FROM allocations_v WHERE allocator LIKE 'PyObject_%'")" 1
+    check "$tag: kept bytearrays at the peak, one line" \
+          "$(q "$db" "SELECT function || ' ' || bytes || ' ' || count FROM peak_sites WHERE file = '$src' AND line = $KEEP_LINE")" \
+          "keep_alive $KEEP_BYTES $((2 * 40))"
+    check "$tag: exit point is the Python exit marker" \
+          "$(q "$db" "SELECT (SELECT value FROM meta WHERE key='exit_seq') = (SELECT max(seq) FROM markers WHERE label = 'memtap:python-exit')")" 1
+    check "$tag: leaked bytes at exit, one line" \
+          "$(q "$db" "SELECT function || ' ' || live_at_exit_bytes || ' ' || live_at_exit_count FROM site_totals WHERE file = '$src' AND line = $LEAK_LINE")" \
+          "leak_some $LEAK_BYTES 101"
+    # each thread made its 200 bytes objects of its own size, on that line
+    sizes_in=$(echo "$WORKER_SIZES" | tr -d ' ')
+    check "$tag: each worker thread has its own stack" \
+          "$(q "$db" "SELECT group_concat(thread_id || ':' || size || 'x' || n, ' ') FROM (SELECT thread_id, size, count(*) n FROM allocation_sites WHERE file = '$src' AND line = $WORKER_LINE AND size IN ($sizes_in) GROUP BY thread_id, size ORDER BY size)")" \
+          "$(i=0; for s in ${WORKER_SIZES//,/ }; do i=$((i + 1)); printf '%s%d:%sx200' "$([ $i -gt 1 ] && echo ' ')" $i $s; done)"
+    check "$tag: python frames stored as function (file:line)" \
+          "$(q "$db" "SELECT count(*) FROM frame_names WHERE kind = 'python' AND name = 'keep_alive ($src:$KEEP_LINE)'")" 1
+    check "$tag: no allocation counted twice (one record per address at a time)" \
+          "$(q "$db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
+done
+finish
