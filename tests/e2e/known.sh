@@ -41,6 +41,7 @@ check "leak live at exit" "$(q "$db" "SELECT count(*) || ' ' || sum(size) FROM a
 json=$("$MT" summary --json "$db")
 check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["peak_bytes"], d["top_sites"][0]["function"], d["top_sites"][0]["bytes"], d["allocations"], d["live_at_exit_bytes"] >= 777)')" \
       "1006277 big_block 1000000 $((10+5+1+3+1+1+1+4040+other)) True"
+check "no Python hooks in a C++ program" "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'Py%'")" 0
 # the trace file is private
 check "trace mode" "$(stat -c %a "$T/known.memtap")" 600
 finish
