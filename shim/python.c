@@ -21,8 +21,11 @@
  * Python stacks: the frame chain is read directly (no API call, no
  * allocation, no reference taken), innermost first, as (code object, byte
  * offset) pairs. A pair is turned into file, function and line once, when
- * first seen, and the code object is kept alive from then on (a reference
- * is taken) so its address cannot be reused for another one.
+ * first seen. No reference is kept (that would keep module code objects
+ * alive after import and change the memory we measure), so a code object's
+ * address may be reused by another: a frame is identified by the code
+ * address together with its filename and name objects and first line, and
+ * a reused address with the same four is the same function anyway.
  *
  * Must not: allocate on the allocation path, or read frames without the GIL.
  */
@@ -40,6 +43,7 @@ enum { MT_PY_WALK_FRAMEOBJECT, MT_PY_WALK_CFRAME, MT_PY_WALK_INTERP };
 /* Offsets into interpreter structures for one CPython minor version. */
 struct mt_py_layout {
     int minor;
+    int code_firstlineno;              /* PyCodeObject: co_firstlineno (int) */
     int code_filename, code_name;      /* PyCodeObject: co_filename, co_(qual)name */
     int walk;                          /* how to find frames */
     int ts_frame;                      /* tstate->frame / ->cframe / ->current_frame */
@@ -127,7 +131,7 @@ int mt_py_detect(void)
     api.tstate_this_thread = (void *(*)(void))sym("PyGILState_GetThisThreadState");
     api.addr2line = (int (*)(void *, int))sym("PyCode_Addr2Line");
     api.as_utf8 = (const char *(*)(void *))sym("PyUnicode_AsUTF8");
-    api.incref = (void (*)(void *))sym("Py_IncRef");
+    api.incref = (void (*)(void *))sym("Py_IncRef"); /* for None in at_python_exit */
     api.code_type = sym("PyCode_Type");
     api.decref = (void (*)(void *))sym("Py_DecRef");
     api.none = sym("_Py_NoneStruct");
@@ -304,9 +308,10 @@ void mt_py_poll(void)
 #define MAX_PY_DEPTH 256
 
 struct pyframe_slot {
-    uint64_t code;
+    uint64_t code;      /* claims the slot */
+    uint64_t identity;  /* filename, name and first line of the code object */
     uint32_t offset;
-    uint32_t id;
+    uint32_t id;        /* publishes it */
 };
 static struct pyframe_slot *pyframes;
 static uint32_t next_pyframe;
@@ -319,7 +324,16 @@ static const char *utf8_or(void *str, const char *dflt)
     return s ? s : dflt;
 }
 
-static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint32_t offset)
+/* What tells two code objects at one address apart. */
+static inline uint64_t code_identity(void *code)
+{
+    uint64_t h = mt_stack_mix((uint64_t)(uintptr_t)FIELD(code, layout->code_filename, void *),
+                              (uint64_t)(uintptr_t)FIELD(code, layout->code_name, void *));
+    return mt_stack_mix(h, (uint64_t)(uint32_t)FIELD(code, layout->code_firstlineno, int));
+}
+
+static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint64_t identity,
+                                    uint32_t offset)
 {
     if (!pyframes) {
         /* First Python stack: this thread holds the GIL, but another
@@ -341,7 +355,7 @@ static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint32_t of
         struct pyframe_slot *s = &pyframes[i];
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
         if (id) {
-            if (s->code == key && s->offset == offset)
+            if (s->code == key && s->offset == offset && s->identity == identity)
                 return id;
             continue;
         }
@@ -351,8 +365,8 @@ static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint32_t of
                                          __ATOMIC_RELAXED))
             continue;
         s->offset = offset;
+        s->identity = identity;
         uint32_t nid = __atomic_add_fetch(&next_pyframe, 1, __ATOMIC_RELAXED);
-        api.incref(code); /* pinned: its address stays this code object's */
         int line = api.addr2line(code, (int)offset);
         const char *file = utf8_or(FIELD(code, layout->code_filename, void *), "?");
         const char *name = utf8_or(FIELD(code, layout->code_name, void *), "?");
@@ -363,7 +377,7 @@ static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint32_t of
     return 0;
 }
 
-static uint32_t pyframe_id(struct mt_thread *t, void *code, uint32_t offset)
+static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, uint32_t offset)
 {
     uint64_t key = (uint64_t)(uintptr_t)code;
     if (pyframes) {
@@ -371,13 +385,13 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint32_t offset)
         for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & (PYFRAME_SLOTS - 1)) {
             struct pyframe_slot *s = &pyframes[i];
             uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
-            if (id && s->code == key && s->offset == offset)
+            if (id && s->code == key && s->offset == offset && s->identity == identity)
                 return id;
             if (!id && __atomic_load_n(&s->code, __ATOMIC_RELAXED) == 0)
                 break;
         }
     }
-    return new_pyframe(t, code, offset);
+    return new_pyframe(t, code, identity, offset);
 }
 
 /* Reads up to max frames of thread state ts, innermost first, as pairs
@@ -436,9 +450,13 @@ uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
     int n = walk(ts, code, offset, max);
     if (n == 0)
         return 0;
+    uint64_t identity[MAX_PY_DEPTH];
     uint64_t hash = 0x5059u + (uint64_t)n; /* a different seed from native stacks */
-    for (int k = 0; k < n; k++)
-        hash = mt_stack_mix(mt_stack_mix(hash, (uint64_t)(uintptr_t)code[k]), offset[k]);
+    for (int k = 0; k < n; k++) {
+        identity[k] = code_identity(code[k]);
+        hash = mt_stack_mix(mt_stack_mix(hash, (uint64_t)(uintptr_t)code[k]),
+                            identity[k] + offset[k]);
+    }
     hash |= 1;
     uint32_t id = mt_stack_lookup(hash);
     if (id)
@@ -446,7 +464,7 @@ uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
     uint64_t frames[MAX_PY_DEPTH];
     int m = 0;
     for (int k = 0; k < n; k++) {
-        uint32_t f = pyframe_id(t, code[k], offset[k]);
+        uint32_t f = pyframe_id(t, code[k], identity[k], offset[k]);
         if (f)
             frames[m++] = MT_FRAME_PYTHON | f;
     }
