@@ -177,11 +177,19 @@ __attribute__((visibility("default"))) void free(void *p)
         return;
     if (MT_UNLIKELY(!ready()))
         return; /* cannot happen: p came from a real allocator we resolved */
-    struct mt_thread *t = enter();
-    if (!t) {
+    struct mt_thread *t = &mt_self;
+    if (t->guard) {
+        int saved = errno;
+        mt_nested_free(t, p);
+        errno = saved;
         mt_real.free(p);
         return;
     }
+    if (!mt_enabled) {
+        mt_real.free(p);
+        return;
+    }
+    t->guard = 1;
     before_free(t, MT_REC_FREE, p);
     mt_real.free(p);
     leave(t);
@@ -209,11 +217,20 @@ __attribute__((visibility("default"))) void *realloc(void *p, size_t n)
     if (MT_UNLIKELY(is_boot(p)))
         return realloc_from_boot(p, n);
     struct mt_thread *t = enter();
-    if (!t)
+    if (!t) {
+        struct mt_thread *self = &mt_self;
+        if (p && self->guard) { /* a foreign block: see mt_nested_free */
+            int saved = errno;
+            mt_nested_free(self, p);
+            errno = saved;
+        }
         return mt_real.realloc(p, n);
+    }
     if (p)
         before_free(t, MT_REC_REALLOC_FREE, p);
+    t->releasing = p;
     void *q = mt_real.realloc(p, n);
+    t->releasing = NULL;
     if (!q && p && n) {
         int saved = errno;
         mt_record_free(t, MT_REC_REALLOC_UNDO, p);
@@ -236,7 +253,9 @@ __attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, siz
         return mt_real.reallocarray(p, n, size);
     if (p)
         before_free(t, MT_REC_REALLOC_FREE, p);
+    t->releasing = p;
     void *q = mt_real.reallocarray(p, n, size);
+    t->releasing = NULL;
     if (!q && p && total) {
         int saved = errno;
         mt_record_free(t, MT_REC_REALLOC_UNDO, p);

@@ -68,6 +68,7 @@ struct mt_counters; /* padded per-thread slot, writer.c */
 struct mt_thread {
     volatile int guard;        /* set while inside a hook: nested calls pass */
     int state;                 /* enum mt_thread_state */
+    const void *releasing;     /* block the outer hook is freeing/reallocating */
     uint32_t index;            /* thread index in the trace */
     unsigned char *pos, *end;  /* free space in the current segment */
     unsigned char *segment;    /* current segment, NULL before the first */
@@ -108,6 +109,16 @@ void mt_record_module(struct mt_thread *t, uint64_t base, const char *path,
                       const unsigned char *build_id, size_t build_id_len);
 void mt_record_marker(struct mt_thread *t, const char *label);
 void mt_record_sample(struct mt_thread *t);
+
+/* A free seen while the guard is set. The nested free of the block the
+ * outer hook is releasing (PyObject_Free -> free of the same block) is not
+ * an event; any other block is (a layer wrapping ours, tracemalloc for one,
+ * may free its own bookkeeping from inside our hook), so it is recorded. */
+static inline void mt_nested_free(struct mt_thread *t, const void *p)
+{
+    if (p != t->releasing && mt_enabled)
+        mt_record_free(t, MT_REC_FREE, p);
+}
 
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
 void mt_say(const char *a, const char *b, const char *c);

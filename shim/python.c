@@ -201,7 +201,9 @@ static void *py_realloc(void *ctx, void *p, size_t n)
         return d->orig.realloc(d->orig.ctx, p, n);
     if (p)
         mt_record_free(t, MT_REC_REALLOC_FREE, p);
+    t->releasing = p;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
+    t->releasing = NULL;
     if (!q && p)
         mt_record_free(t, MT_REC_REALLOC_UNDO, p); /* PyMem_Realloc(p, 0) never frees */
     return recorded(t, d->fn_malloc + 2, q, n);
@@ -210,13 +212,18 @@ static void *py_realloc(void *ctx, void *p, size_t n)
 static void py_free(void *ctx, void *p)
 {
     struct domain *d = ctx;
-    struct mt_thread *t = p ? enter() : NULL;
-    if (!t) {
+    struct mt_thread *t = &mt_self;
+    if (!p || !mt_enabled || t->guard) {
+        if (p && t->guard)
+            mt_nested_free(t, p);
         d->orig.free(d->orig.ctx, p);
         return;
     }
+    t->guard = 1;
     mt_record_free(t, MT_REC_FREE, p);
+    t->releasing = p;
     d->orig.free(d->orig.ctx, p);
+    t->releasing = NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->guard = 0;
 }

@@ -7,6 +7,12 @@ with tracemalloc), then compares bytes live at the end of the run per line
 (file, line of the innermost Python frame). Passes when memtap's top 10 and
 tracemalloc's top 10 lines each appear on the other side within 2% (lines
 of the two drivers themselves are left out: they differ by construction).
+
+Only lines holding at least FLOOR bytes at the end take part: below that a
+line holds a handful of small blocks, and which class statement happens to
+pay for a dict resize (64-168 bytes) differs between any two runs that
+created different objects before (here: tracemalloc's own), which alone
+moves such a line by more than 2%.
 Prints the table either way; exits 1 on a mismatch.
 """
 import json
@@ -21,6 +27,9 @@ here = os.path.dirname(os.path.abspath(__file__))
 driver = os.path.join(here, "oracle_driver.py")
 name = os.path.splitext(os.path.basename(workload))[0]
 trace, db = os.path.join(out, name + ".memtap"), os.path.join(out, name + ".db")
+for f in (trace, db):
+    if os.path.exists(f):
+        os.unlink(f)  # ours, from an earlier run: memtap never overwrites
 
 subprocess.run([memtap, "run", "-o", trace, py, driver, "memtap", workload] + args,
                check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -40,8 +49,14 @@ def ours(f):
     return f == driver or f.endswith("/tracemalloc.py")
 
 
-m = {(f, l): b for f, l, b in rows if not ours(f)}
-t = {(s["file"], s["line"]): s["bytes"] for s in stats if not ours(s["file"])}
+FLOOR = 8192
+TOLERANCE = float(os.environ.get("MT_ORACLE_TOLERANCE", "2")) / 100
+mall = {(f, l): b for f, l, b in rows}
+tall = {(s["file"], s["line"]): s["bytes"] for s in stats}
+m = {(f, l): b for f, l, b in rows if not ours(f) and b >= FLOOR}
+t = {(s["file"], s["line"]): s["bytes"] for s in stats if not ours(s["file"]) and s["bytes"] >= FLOOR}
+if not m and not t:
+    sys.exit(f"{workload}: no line holds {FLOOR} bytes at the end: nothing to compare")
 
 
 def top(d):
@@ -49,10 +64,11 @@ def top(d):
 
 
 bad = 0
-print(f"{workload} on {py}: bytes live at the end of the run, per line")
+print(f"{workload} on {py}: bytes live at the end of the run, per line (lines >= {FLOOR} B)")
 for k in sorted(set(top(m)) | set(top(t)), key=lambda k: -max(m.get(k, 0), t.get(k, 0))):
-    a, b = m.get(k, 0), t.get(k, 0)
-    ok = b > 0 and abs(a - b) <= 0.02 * b
+    a = m.get(k, 0) or mall.get(k, 0)
+    b = t.get(k, 0) or tall.get(k, 0)
+    ok = b > 0 and abs(a - b) <= TOLERANCE * b
     bad += not ok
     print(f"  {'ok  ' if ok else 'FAIL'} {k[0][-50:]:>50s}:{k[1]:<5d} memtap {a:>10d}"
           f"  tracemalloc {b:>10d}  {100.0 * (a - b) / max(b, 1):+7.2f}%")

@@ -21,13 +21,17 @@ import sys
 import tracemalloc
 # What runpy.run_path may import on first use: imported here, before the
 # window opens, so that module imports inside it are the workload's own.
-import contextlib, importlib.machinery, importlib.util, pkgutil, typing, weakref  # noqa
+import atexit, contextlib, importlib.machinery, importlib.util, pkgutil, typing, weakref  # noqa
 
 mode, workload = sys.argv[1], sys.argv[2]
 sys.argv = [workload] + sys.argv[3:]
+# The same ctypes work in both modes (CDLL defines a class: class creation
+# grows base classes' subclass tables, and where those resize must not
+# differ between the two runs).
+libc = ctypes.CDLL(None)
+marker = libc.mt_marker if mode == "memtap" else libc.getpid
+marker.argtypes = [ctypes.c_char_p] if mode == "memtap" else []
 if mode == "memtap":
-    marker = ctypes.CDLL(None).mt_marker
-    marker.argtypes = [ctypes.c_char_p]
     marker(b"start")
     namespace = runpy.run_path(workload, run_name="__main__")  # kept: module state
     gc.collect()

@@ -40,4 +40,14 @@ for py in "${pythons[@]}"; do
     check "$tag: no allocation counted twice (one record per address at a time)" \
           "$(q "$db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
 done
+# A program that runs tracemalloc itself: its hooks wrap memtap's and free
+# their own bookkeeping from inside memtap's hook; no free may be lost.
+py=${pythons[0]}
+"$MT" run -o "$T/tm.memtap" "$py" -c "
+import tracemalloc; tracemalloc.start(1)
+x = [bytes(20) for i in range(100000)]
+del x
+" 2>/dev/null
+"$MT" load -q "$T/tm.memtap" -o "$T/tm.db"
+check "tracemalloc inside memtap: no lost frees" "$(q "$T/tm.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
 finish
