@@ -18,8 +18,8 @@ done
 last=$((${#pythons[@]} - 1))
 for i in "${!pythons[@]}"; do
     py=${pythons[$i]}
-    set -- "leaky 30000"
-    if [ $i -eq 0 ] || [ $i -eq $last ]; then set -- "leaky 30000" "objects 1" "strings_json 1" "threads 50"; fi
+    set -- "leaky 10000"
+    if [ $i -eq 0 ] || [ $i -eq $last ]; then set -- "leaky 10000" "objects 1" "strings_json 1" "threads 50"; fi
     for w in "$@"; do
         set -- $w
         # threads.py: the interpreter's own import and exec lines differ by
