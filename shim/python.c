@@ -310,7 +310,7 @@ void mt_py_poll(void)
 
 /* ---- Python frames --------------------------------------------------------- */
 
-#define PYFRAME_SLOTS (1u << 20)
+#define PYFRAME_SLOTS (1u << 18)
 #define PYFRAME_PROBES 64
 #define MAX_PY_DEPTH 256
 
@@ -331,12 +331,15 @@ static const char *utf8_or(void *str, const char *dflt)
     return s ? s : dflt;
 }
 
-/* What tells two code objects at one address apart. */
+/* What tells two code objects at one address apart: their filename and
+ * name objects and first line, folded into one word (no multiply: this runs
+ * for every frame of every allocation). */
 static inline uint64_t code_identity(void *code)
 {
-    uint64_t h = mt_stack_mix((uint64_t)(uintptr_t)FIELD(code, layout->code_filename, void *),
-                              (uint64_t)(uintptr_t)FIELD(code, layout->code_name, void *));
-    return mt_stack_mix(h, (uint64_t)(uint32_t)FIELD(code, layout->code_firstlineno, int));
+    uint64_t file = (uint64_t)(uintptr_t)FIELD(code, layout->code_filename, void *);
+    uint64_t name = (uint64_t)(uintptr_t)FIELD(code, layout->code_name, void *);
+    uint64_t line = (uint64_t)(uint32_t)FIELD(code, layout->code_firstlineno, int);
+    return file ^ (name << 17) ^ (name >> 47) ^ (line << 48);
 }
 
 static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint64_t identity,
@@ -457,14 +460,16 @@ uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
     int n = walk(ts, code, offset, max);
     if (n == 0)
         return 0;
+    /* One multiply per frame: the hash only has to tell stacks apart, the
+     * per-frame words are cheap XORs of what identifies the frame. */
     uint64_t identity[MAX_PY_DEPTH];
     uint64_t hash = 0x5059u + (uint64_t)n; /* a different seed from native stacks */
     for (int k = 0; k < n; k++) {
         identity[k] = code_identity(code[k]);
-        hash = mt_stack_mix(mt_stack_mix(hash, (uint64_t)(uintptr_t)code[k]),
-                            identity[k] + offset[k]);
+        hash = (hash ^ (uint64_t)(uintptr_t)code[k] ^ identity[k] ^ ((uint64_t)offset[k] << 44)) *
+               0x9E3779B97F4A7C15ull;
     }
-    hash |= 1;
+    hash = (hash ^ (hash >> 29)) | 1;
     uint32_t id = mt_stack_lookup(hash);
     if (id)
         return id;

@@ -27,8 +27,11 @@
 
 #include "mt_shim.h"
 
-#define NODE_SLOTS (1u << 22) /* 64 MiB of address space, touched on use */
-#define LEAF_SLOTS (1u << 21)
+/* Table sizes bound the shim's memory: slots are hashed, so a table's pages
+ * get touched as it fills. 16 + 8 MiB at most; up to 786k nodes. */
+#define NODE_SLOTS (1u << 20)
+#define LEAF_SLOTS (1u << 19)
+#define THREAD_CACHE 256 /* per-thread hash -> id cache in front of `leaves` */
 #define PROBES 64
 #define MAX_UNWIND 256
 
@@ -106,7 +109,15 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
     return parent;
 }
 
-uint32_t mt_stack_lookup(uint64_t hash)
+/* A small per-thread cache: a thread allocating in a loop asks for the same
+ * few stacks again and again, and the shared table is too big to stay in
+ * cache. Entries are (hash, id) pairs written only by their own thread. */
+static __thread struct {
+    uint64_t hash;
+    uint32_t id;
+} thread_cache[THREAD_CACHE] __attribute__((tls_model("initial-exec")));
+
+static uint32_t shared_lookup(uint64_t hash)
 {
     size_t i = hash & (LEAF_SLOTS - 1);
     for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
@@ -117,6 +128,19 @@ uint32_t mt_stack_lookup(uint64_t hash)
             break;
     }
     return 0; /* unknown, or being published: the caller interns again */
+}
+
+uint32_t mt_stack_lookup(uint64_t hash)
+{
+    size_t c = (hash >> 21) & (THREAD_CACHE - 1);
+    if (thread_cache[c].hash == hash)
+        return thread_cache[c].id;
+    uint32_t id = shared_lookup(hash);
+    if (id) {
+        thread_cache[c].hash = hash;
+        thread_cache[c].id = id;
+    }
+    return id;
 }
 
 MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n,
