@@ -60,7 +60,7 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 static void print_site_name(FILE *out, const struct site *s)
 {
     if (!s->function)
-        fputs("(unknown)", out);
+        fputs("(no stack: interpreter start-up, or no Python frame)", out);
     else if (s->file)
         fprintf(out, "%s (%s:%d)", s->function, s->file, s->line);
     else
