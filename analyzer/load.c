@@ -526,9 +526,11 @@ static int write_stacks(struct loader *L)
 {
     uint8_t *allocator_frame = calloc(L->pc_count + 1, 1);
     uint32_t *site = calloc(L->nnodes ? L->nnodes : 1, sizeof *site);
-    if (!allocator_frame || !site) {
+    uint32_t *py_site = calloc(L->nnodes ? L->nnodes : 1, sizeof *py_site);
+    if (!allocator_frame || !site || !py_site) {
         free(allocator_frame);
         free(site);
+        free(py_site);
         return ENOMEM;
     }
     int rc = write_frames(L, allocator_frame);
@@ -539,14 +541,19 @@ static int write_stacks(struct loader *L)
                                   -1, &st, NULL) != SQLITE_OK)
         rc = sql_fail(L, "prepare stacks");
     /* A parent is always created before its child, so its id is smaller:
-     * one ascending pass finds every stack's site. */
+     * one ascending pass finds every stack's site: the innermost Python
+     * frame when there is one (a mixed stack's leaf is interpreter C code),
+     * else the innermost native frame outside the allocator. */
     for (uint32_t id = 1; id < L->nnodes && !rc; id++) {
         struct node *n = &L->nodes[id];
         if (!n->defined)
             continue;
         uint32_t up = n->parent < id ? site[n->parent] : 0;
+        uint32_t py_up = n->parent < id ? py_site[n->parent] : 0;
+        int python = (L->frame_pcs[n->frame] & MT_FRAME_PYTHON) != 0;
         site[id] = allocator_frame[n->frame] ? up : n->frame;
-        uint32_t shown = site[id] ? site[id] : n->frame;
+        py_site[id] = python ? n->frame : py_up;
+        uint32_t shown = py_site[id] ? py_site[id] : site[id] ? site[id] : n->frame;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, n->parent);
         sqlite3_bind_int64(st, 3, n->frame);
@@ -556,6 +563,7 @@ static int write_stacks(struct loader *L)
     sqlite3_finalize(st);
     free(allocator_frame);
     free(site);
+    free(py_site);
     return rc;
 }
 

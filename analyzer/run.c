@@ -124,8 +124,8 @@ static void report(const char *output, int status)
         return;
     }
     if (h.flags & MT_HDR_CLOSED)
-        fprintf(stderr, "memtap: trace %s: %llu allocations, %llu frees; next: memtap summary %s\n",
-                output, (unsigned long long)h.n_allocs, (unsigned long long)h.n_frees, output);
+        fprintf(stderr, "memtap: trace %s: %llu allocations; next: memtap summary %s\n", output,
+                (unsigned long long)h.n_allocs, output);
     else if (WIFSIGNALED(status))
         fprintf(stderr,
                 "memtap: trace %s was cut short by signal %d; what was recorded loads: "

@@ -133,6 +133,10 @@ int mt_marker_internal(const char *label);
 /* Prepares the interning tables and libunwind. Returns 0 or errno. */
 int mt_stacks_init(void);
 
+/* The calling thread's native return addresses, innermost first, without
+ * libmemtap's own frames. Returns how many (at most max). */
+int mt_native_frames(uint64_t *out, int max);
+
 /* The calling thread's native stack as an interned id (0 = empty/unknown). */
 uint32_t mt_stack_capture(struct mt_thread *t);
 

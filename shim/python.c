@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -55,6 +56,7 @@ struct mt_py_layout {
     int code_firsttraceable;           /* 3.11+: _co_firsttraceable */
     int lasti_unit;                    /* <= 3.10: bytes per f_lasti unit */
     int owner_generator, owner_cstack; /* owner values (-1: none) */
+    int frame_is_entry;                /* 3.11: char is_entry */
 };
 
 #include "py_layouts.h"
@@ -80,6 +82,7 @@ volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
+static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
 static struct {
     int (*is_initialized)(void);
@@ -146,6 +149,18 @@ int mt_py_detect(void)
         !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear) {
         mt_say("python: this interpreter lacks an API memtap needs; tracing malloc only", "", "");
         return 0;
+    }
+    /* For mixed stacks: the eval loop's native frames are where Python
+     * frames go. Its size comes from the symbol table entry. */
+    void *eval = sym("_PyEval_EvalFrameDefault");
+    Dl_info info;
+    void *extra = NULL; /* dladdr1 stores a const ElfW(Sym) * here */
+    const ElfW(Sym) *entry = NULL;
+    if (eval && dladdr1(eval, &info, &extra, RTLD_DL_SYMENT))
+        entry = extra;
+    if (entry && entry->st_size) {
+        eval_lo = (uintptr_t)eval;
+        eval_hi = eval_lo + entry->st_size;
     }
     mt_py_waiting = 1;
     return 1;
@@ -405,8 +420,10 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
 }
 
 /* Reads up to max frames of thread state ts, innermost first, as pairs
- * code[i], offset[i] (byte offset of the current instruction). */
-static int walk(void *ts, void **code, uint32_t *offset, int max)
+ * code[i], offset[i] (byte offset of the current instruction). When entry
+ * is not NULL, entry[i] says whether frame i began a run of the eval loop
+ * (was called from C): the native stack has one eval-loop frame per run. */
+static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max)
 {
     const struct mt_py_layout *L = layout;
     int n = 0;
@@ -415,6 +432,8 @@ static int walk(void *ts, void **code, uint32_t *offset, int max)
              f = FIELD(f, L->frame_previous, void *)) {
             int lasti = FIELD(f, L->frame_instr, int);
             code[n] = FIELD(f, L->frame_code, void *);
+            if (entry)
+                entry[n] = 1; /* <= 3.10: one eval-loop call per frame */
             offset[n++] = lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit);
         }
         return n;
@@ -428,8 +447,11 @@ static int walk(void *ts, void **code, uint32_t *offset, int max)
     }
     for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
         int owner = FIELD(f, L->frame_owner, char);
-        if (owner == L->owner_cstack)
-            continue; /* a C-stack shim frame (3.12+) */
+        if (owner == L->owner_cstack) {
+            if (entry && n > 0)
+                entry[n - 1] = 1; /* 3.12+: this shim frame starts a run */
+            continue;
+        }
         void *co = FIELD(f, L->frame_code, void *);
         if (!co || FIELD(co, 8, void *) != api.code_type)
             continue; /* 3.13: f_executable may be something else */
@@ -439,25 +461,37 @@ static int walk(void *ts, void **code, uint32_t *offset, int max)
             instr < start + 2 * FIELD(co, L->code_firsttraceable, int))
             continue; /* not started yet: no line to show */
         code[n] = co;
+        if (entry)
+            entry[n] = L->frame_is_entry >= 0 && FIELD(f, L->frame_is_entry, char);
         offset[n++] = instr > start ? (uint32_t)(instr - start) : 0;
     }
+    if (entry && n > 0)
+        entry[n - 1] = 1; /* the outermost frame began the first run */
     return n;
+}
+
+/* The thread state whose frames this thread may read: its own, attached
+ * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
+ * must be this thread unless the caller knows it holds the GIL). */
+static void *current_tstate(int gil_held)
+{
+    void *ts = api.tstate_current();
+    if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
+        return NULL;
+    return ts;
 }
 
 uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
 {
     if (!layout)
         return 0;
-    void *ts = api.tstate_current();
+    void *ts = current_tstate(gil_held);
     if (!ts)
-        return 0;
-    /* <= 3.11 the "current" thread state is whoever holds the GIL. */
-    if (!gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
         return 0;
     void *code[MAX_PY_DEPTH];
     uint32_t offset[MAX_PY_DEPTH];
     int max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
-    int n = walk(ts, code, offset, max);
+    int n = walk(ts, code, offset, NULL, max);
     if (n == 0)
         return 0;
     /* One multiply per frame: the hash only has to tell stacks apart, the
@@ -483,8 +517,58 @@ uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
     return m ? mt_stack_intern(t, frames, m, hash) : 0;
 }
 
+/* --native in a Python process: native frames with the Python frames put
+ * where the interpreter ran them. Walking native frames from the leaf, each
+ * eval-loop frame is replaced by the Python frames of that run of the loop
+ * (innermost run first). */
+static uint32_t mixed_stack(struct mt_thread *t, int gil_held)
+{
+    enum { MAX = MAX_PY_DEPTH };
+    uint64_t native[MAX], frames[2 * MAX];
+    int nn = mt_native_frames(native, MAX);
+    void *ts = layout ? current_tstate(gil_held) : NULL;
+    void *code[MAX];
+    uint32_t offset[MAX];
+    uint8_t entry[MAX];
+    int np = ts ? walk(ts, code, offset, entry, MAX) : 0;
+    uint64_t hash = 0x4D49u + (uint64_t)nn + ((uint64_t)np << 32);
+    for (int k = 0; k < nn; k++)
+        hash = (hash ^ native[k]) * 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < np; k++)
+        hash = (hash ^ (uint64_t)(uintptr_t)code[k] ^ code_identity(code[k]) ^
+                ((uint64_t)offset[k] << 44) ^ entry[k]) *
+               0x9E3779B97F4A7C15ull;
+    hash = (hash ^ (hash >> 29)) | 1;
+    uint32_t id = mt_stack_lookup(hash);
+    if (id)
+        return id;
+    int m = 0, p = 0;
+    for (int k = 0; k < nn && m < 2 * MAX; k++) {
+        if (native[k] - 1 >= eval_lo && native[k] - 1 < eval_hi && p < np) {
+            do { /* one run of the eval loop: frames up to its entry frame */
+                uint32_t f = pyframe_id(t, code[p], code_identity(code[p]), offset[p]);
+                if (f && m < 2 * MAX)
+                    frames[m++] = MT_FRAME_PYTHON | f;
+            } while (!entry[p++] && p < np);
+            continue;
+        }
+        frames[m++] = native[k];
+    }
+    while (p < np && m < 2 * MAX) { /* runs the native walk did not reach */
+        uint32_t f = pyframe_id(t, code[p], code_identity(code[p]), offset[p]);
+        p++;
+        if (f)
+            frames[m++] = MT_FRAME_PYTHON | f;
+    }
+    if (m > mt_opt.max_depth)
+        m = mt_opt.max_depth;
+    return m ? mt_stack_intern(t, frames, m, hash) : 0;
+}
+
 uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
 {
+    if (mt_py_active && mt_opt.native)
+        return mixed_stack(t, gil_held);
     if (mt_py_active) {
         uint32_t s = mt_py_stack(t, gil_held);
         if (s || !mt_opt.native)

@@ -166,22 +166,27 @@ MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, in
     return id;
 }
 
-uint32_t mt_stack_capture(struct mt_thread *t)
+int mt_native_frames(uint64_t *out, int max)
 {
     void *ips[MAX_UNWIND];
-    int want = mt_opt.max_depth + 4 < MAX_UNWIND ? mt_opt.max_depth + 4 : MAX_UNWIND;
+    int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
     int n = unw_backtrace(ips, want);
     int skip = 0;
     while (skip < n && (uintptr_t)ips[skip] >= mt_self_text_lo &&
            (uintptr_t)ips[skip] < mt_self_text_hi)
-        skip++; /* our own frames: the hook and this function */
-    n -= skip;
-    if (n > mt_opt.max_depth)
-        n = mt_opt.max_depth;
+        skip++; /* our own frames: the hooks and this function */
+    int m = 0;
+    for (int k = skip; k < n && m < max; k++)
+        out[m++] = (uint64_t)(uintptr_t)ips[k];
+    return m;
+}
+
+uint32_t mt_stack_capture(struct mt_thread *t)
+{
+    uint64_t frames[MAX_UNWIND];
+    int n = mt_native_frames(frames, mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
     if (n <= 0)
         return 0;
-    const uint64_t *frames = (const uint64_t *)(const void *)(ips + skip);
-    _Static_assert(sizeof(void *) == sizeof(uint64_t), "frames are pointers");
     uint64_t hash = mt_stack_hash(frames, n);
     uint32_t id = mt_stack_lookup(hash);
     return id ? id : mt_stack_intern(t, frames, n, hash);

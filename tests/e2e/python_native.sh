@@ -1,0 +1,38 @@
+# python_native.sh - `memtap run --native` on a Python program: one stack
+# with native and Python frames in the right order. For the bytes objects
+# made on BUFFER_LINE: C frames (the allocator's callers in the interpreter)
+# are inner to the Python line, the Python callers follow in order, native
+# start-up frames (main) are outermost, and no eval-loop frame is left
+# unreplaced. Every CPython present.
+. "$(dirname "$0")/common.bash"
+pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
+pythons=()
+for v in 3.9 3.10 3.11 3.12 3.13; do
+    exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
+    if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
+done
+[ -x /usr/bin/python3.11 ] && pythons+=(/usr/bin/python3.11)
+[ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+src="$MT_ROOT/tests/data/py_native.py"
+line=$(grep -n '# BUFFER_LINE' "$src" | cut -d: -f1)
+for py in "${pythons[@]}"; do
+    tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')$([ "$py" = /usr/bin/python3.11 ] && echo -debian)
+    "$MT" run --native -o "$T/n$tag.memtap" "$py" "$src" >/dev/null 2>"$T/n$tag.err"
+    check "$tag: exit status" "$?" 0
+    "$MT" load -q "$T/n$tag.memtap" -o "$T/n$tag.db"
+    db=$T/n$tag.db
+    check "$tag: 20 buffers sited on the Python line" \
+          "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000")" 20
+    stack=$(q "$db" "SELECT stack_id FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000 LIMIT 1")
+    frames() { q "$db" "SELECT sf.depth FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = $stack AND $1 ORDER BY sf.depth"; }
+    py_line=$(frames "f.kind = 'python' AND f.line = $line" | head -n 1)
+    py_main=$(frames "f.kind = 'python' AND f.function = 'main'" | head -n 1)
+    native_inner=$(frames "f.kind = 'native'" | head -n 1)
+    c_main=$(frames "f.kind = 'native' AND f.function IN ('main', 'Py_BytesMain', 'Py_RunMain')" | tail -n 1)
+    check_cmp "$tag: a C frame is inner to the Python line" "${native_inner:-99}" -lt "${py_line:--1}"
+    check_cmp "$tag: Python main() is outer to the line" "${py_main:--1}" -gt "${py_line:-99}"
+    check_cmp "$tag: C start-up (Py_RunMain) is outer to Python main()" "${c_main:--1}" -gt "${py_main:-99}"
+    check "$tag: no eval-loop frame left in place of Python frames" \
+          "$(frames "f.function = '_PyEval_EvalFrameDefault'" | wc -l)" 0
+done
+finish
