@@ -111,33 +111,19 @@ static int ready(void)
 
 /* ---- the hooks -------------------------------------------------------- */
 
-/* Enters a hook: returns the thread state with the guard set, or NULL when
- * this call must pass straight through (nested, or tracing off). */
-static inline struct mt_thread *enter(void)
-{
-    struct mt_thread *t = &mt_self;
-    if (t->guard || !mt_enabled)
-        return NULL;
-    t->guard = 1;
-    return t;
-}
-
-static inline void leave(struct mt_thread *t)
-{
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->guard = 0;
-}
-
 static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
     if (p) {
         int saved = errno;
         if (MT_UNLIKELY(mt_py_waiting))
             mt_py_poll();
-        mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
+        /* Not Python: unwind straight from here (one frame fewer to step). */
+        uint32_t stack = mt_py_active ? mt_current_stack(t, 0)
+                         : mt_opt.native ? mt_stack_capture(t) : 0;
+        mt_record_alloc(t, fn, p, n, stack);
         errno = saved;
     }
-    leave(t);
+    mt_leave(t);
     return p;
 }
 
@@ -152,7 +138,7 @@ __attribute__((visibility("default"))) void *malloc(size_t n)
 {
     if (MT_UNLIKELY(!ready()))
         return boot_alloc(n);
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.malloc(n);
     return after_alloc(t, MT_FN_MALLOC, mt_real.malloc(n), n);
@@ -164,7 +150,7 @@ __attribute__((visibility("default"))) void *calloc(size_t n, size_t size)
         size_t total;
         return __builtin_mul_overflow(n, size, &total) ? NULL : boot_alloc(total);
     }
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.calloc(n, size);
     size_t total = n * size; /* the real calloc fails on overflow: no record */
@@ -192,7 +178,7 @@ __attribute__((visibility("default"))) void free(void *p)
     t->guard = 1;
     before_free(t, MT_REC_FREE, p);
     mt_real.free(p);
-    leave(t);
+    mt_leave(t);
 }
 
 /* realloc of a bootstrap block: move it to the real heap, recorded as an
@@ -216,7 +202,7 @@ __attribute__((visibility("default"))) void *realloc(void *p, size_t n)
         return p ? NULL : boot_alloc(n);
     if (MT_UNLIKELY(is_boot(p)))
         return realloc_from_boot(p, n);
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t) {
         struct mt_thread *self = &mt_self;
         if (p && self->guard) { /* a foreign block: see mt_nested_free */
@@ -248,7 +234,7 @@ __attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, siz
     }
     if (MT_UNLIKELY(!ready() || is_boot(p)))
         return realloc(p, total);
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.reallocarray(p, n, size);
     if (p)
@@ -267,7 +253,7 @@ __attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, siz
 __attribute__((visibility("default"))) int posix_memalign(void **out, size_t align, size_t n)
 {
     mt_resolve_real();
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.posix_memalign(out, align, n);
     int rc = mt_real.posix_memalign(out, align, n);
@@ -278,7 +264,7 @@ __attribute__((visibility("default"))) int posix_memalign(void **out, size_t ali
 __attribute__((visibility("default"))) void *aligned_alloc(size_t align, size_t n)
 {
     mt_resolve_real();
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.aligned_alloc(align, n);
     return after_alloc(t, MT_FN_ALIGNED_ALLOC, mt_real.aligned_alloc(align, n), n);
@@ -287,7 +273,7 @@ __attribute__((visibility("default"))) void *aligned_alloc(size_t align, size_t 
 __attribute__((visibility("default"))) void *memalign(size_t align, size_t n)
 {
     mt_resolve_real();
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.memalign(align, n);
     return after_alloc(t, MT_FN_MEMALIGN, mt_real.memalign(align, n), n);
@@ -296,7 +282,7 @@ __attribute__((visibility("default"))) void *memalign(size_t align, size_t n)
 __attribute__((visibility("default"))) void *valloc(size_t n)
 {
     mt_resolve_real();
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.valloc(n);
     return after_alloc(t, MT_FN_VALLOC, mt_real.valloc(n), n);
@@ -305,7 +291,7 @@ __attribute__((visibility("default"))) void *valloc(size_t n)
 __attribute__((visibility("default"))) void *pvalloc(size_t n)
 {
     mt_resolve_real();
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return mt_real.pvalloc(n);
     return after_alloc(t, MT_FN_PVALLOC, mt_real.pvalloc(n), n);

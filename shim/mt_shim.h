@@ -86,6 +86,24 @@ extern __thread struct mt_thread mt_self __attribute__((tls_model("initial-exec"
  * to 0 in a forked child, on a write error, and at exit. */
 extern volatile int mt_enabled;
 
+/* Enters a hook: the thread state with the guard set, or NULL when this
+ * call must pass straight through (nested in a hook, or tracing off). */
+static inline struct mt_thread *mt_enter(void)
+{
+    struct mt_thread *t = &mt_self;
+    if (t->guard || !mt_enabled)
+        return NULL;
+    t->guard = 1;
+    return t;
+}
+
+/* Leaves a hook. The fence keeps the compiler from moving the store. */
+static inline void mt_leave(struct mt_thread *t)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->guard = 0;
+}
+
 /* ---- writer.c --------------------------------------------------------- */
 
 /* Creates the trace file named by mt_opt.output (0600, O_EXCL, no symlink

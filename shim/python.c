@@ -168,15 +168,6 @@ int mt_py_detect(void)
 
 /* ---- the PyMem wrappers -------------------------------------------------- */
 
-static inline struct mt_thread *enter(void)
-{
-    struct mt_thread *t = &mt_self;
-    if (t->guard || !mt_enabled)
-        return NULL;
-    t->guard = 1;
-    return t;
-}
-
 static inline void *recorded(struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
     if (p) {
@@ -184,15 +175,14 @@ static inline void *recorded(struct mt_thread *t, unsigned fn, void *p, size_t n
         mt_record_alloc(t, fn, p, n, mt_current_stack(t, 1));
         errno = saved;
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->guard = 0;
+    mt_leave(t);
     return p;
 }
 
 static void *py_malloc(void *ctx, size_t n)
 {
     struct domain *d = ctx;
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.malloc(d->orig.ctx, n);
     return recorded(t, d->fn_malloc, d->orig.malloc(d->orig.ctx, n), n);
@@ -201,7 +191,7 @@ static void *py_malloc(void *ctx, size_t n)
 static void *py_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     struct domain *d = ctx;
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.calloc(d->orig.ctx, nelem, elsize);
     return recorded(t, d->fn_malloc + 1, d->orig.calloc(d->orig.ctx, nelem, elsize),
@@ -211,7 +201,7 @@ static void *py_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *py_realloc(void *ctx, void *p, size_t n)
 {
     struct domain *d = ctx;
-    struct mt_thread *t = enter();
+    struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.realloc(d->orig.ctx, p, n);
     if (p)
@@ -239,8 +229,7 @@ static void py_free(void *ctx, void *p)
     t->releasing = p;
     d->orig.free(d->orig.ctx, p);
     t->releasing = NULL;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->guard = 0;
+    mt_leave(t);
 }
 
 /* Python's own atexit hook: the program is done, the interpreter is about

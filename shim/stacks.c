@@ -166,7 +166,9 @@ MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, in
     return id;
 }
 
-int mt_native_frames(uint64_t *out, int max)
+/* Shared by both entry points below; always inlined so that libunwind does
+ * not have to step through one more frame of ours on every allocation. */
+static inline __attribute__((always_inline)) int native_frames(uint64_t *out, int max)
 {
     void *ips[MAX_UNWIND];
     int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
@@ -181,10 +183,15 @@ int mt_native_frames(uint64_t *out, int max)
     return m;
 }
 
+int mt_native_frames(uint64_t *out, int max)
+{
+    return native_frames(out, max);
+}
+
 uint32_t mt_stack_capture(struct mt_thread *t)
 {
     uint64_t frames[MAX_UNWIND];
-    int n = mt_native_frames(frames, mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
+    int n = native_frames(frames, mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
     if (n <= 0)
         return 0;
     uint64_t hash = mt_stack_hash(frames, n);

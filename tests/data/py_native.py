@@ -13,7 +13,7 @@ def make_buffers():
 
 
 def main():
-    doc = {"k%d" % i: list(range(50)) for i in range(2000)}
+    doc = {"k%d" % i: list(range(50)) for i in range(200)}
     text = encode(doc)
     bufs = make_buffers()
     print(len(text), len(bufs))

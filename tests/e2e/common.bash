@@ -54,3 +54,18 @@ trace_and_load() {
         echo "load failed:"; cat "$T/$name.load.err"
     fi
 }
+
+# find_pythons - fills the array `pythons` with every CPython present: pyenv
+# 3.9-3.13 (shared builds) and Debian's static /usr/bin/python3.11. Says
+# which are missing; skips the test when there is none.
+find_pythons() {
+    local pyroot v exe
+    pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
+    pythons=()
+    for v in 3.9 3.10 3.11 3.12 3.13; do
+        exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
+        if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
+    done
+    if [ -x /usr/bin/python3.11 ]; then pythons+=(/usr/bin/python3.11); else echo "SKIP-ONE: Debian python3.11 not installed"; fi
+    [ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+}

@@ -3,14 +3,7 @@
 # exactly the file, function and line that allocated them; threads get
 # their own stacks; nothing counted twice against the program's own sizes.
 . "$(dirname "$0")/common.bash"
-pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
-pythons=()
-for v in 3.9 3.10 3.11 3.12 3.13; do
-    exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
-    if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
-done
-if [ -x /usr/bin/python3.11 ]; then pythons+=(/usr/bin/python3.11); else echo "SKIP-ONE: Debian python3.11 not installed"; fi
-[ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+find_pythons
 src="$MT_ROOT/tests/data/py_known.py"
 for py in "${pythons[@]}"; do
     tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')$([ "$py" = /usr/bin/python3.11 ] && echo -debian)

@@ -5,14 +5,7 @@
 # start-up frames (main) are outermost, and no eval-loop frame is left
 # unreplaced. Every CPython present.
 . "$(dirname "$0")/common.bash"
-pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
-pythons=()
-for v in 3.9 3.10 3.11 3.12 3.13; do
-    exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
-    if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
-done
-[ -x /usr/bin/python3.11 ] && pythons+=(/usr/bin/python3.11)
-[ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+find_pythons
 src="$MT_ROOT/tests/data/py_native.py"
 line=$(grep -n '# BUFFER_LINE' "$src" | cut -d: -f1)
 for py in "${pythons[@]}"; do

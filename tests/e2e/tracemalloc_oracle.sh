@@ -7,14 +7,7 @@
 . "$(dirname "$0")/common.bash"
 W="$SHARED/bench/workloads"
 [ -d "$W" ] || skip "shared workloads not found at $W"
-pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
-pythons=()
-for v in 3.9 3.10 3.11 3.12 3.13; do
-    exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
-    if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
-done
-[ -x /usr/bin/python3.11 ] && pythons+=(/usr/bin/python3.11)
-[ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
+find_pythons
 last=$((${#pythons[@]} - 1))
 for i in "${!pythons[@]}"; do
     py=${pythons[$i]}
