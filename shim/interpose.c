@@ -68,7 +68,6 @@ void mt_resolve_real(void)
     r.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
     r.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
     r.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
-    r.reallocarray = (void *(*)(void *, size_t, size_t))dlsym(RTLD_NEXT, "reallocarray");
     r.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
     r.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
     r.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
@@ -85,7 +84,6 @@ void mt_resolve_real(void)
     mt_real.malloc = r.malloc;
     mt_real.calloc = r.calloc;
     mt_real.realloc = r.realloc;
-    mt_real.reallocarray = r.reallocarray;
     mt_real.posix_memalign = r.posix_memalign;
     mt_real.aligned_alloc = r.aligned_alloc;
     mt_real.memalign = r.memalign;
@@ -117,17 +115,15 @@ static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_
         int saved = errno;
         if (MT_UNLIKELY(mt_py_waiting))
             mt_py_poll();
-        /* Not Python: unwind straight from here (one frame fewer to step). */
-        uint32_t stack = mt_py_active ? mt_current_stack(t, 0)
-                         : mt_opt.native ? mt_stack_capture(t) : 0;
-        mt_record_alloc(t, fn, p, n, stack);
+        mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
         errno = saved;
     }
     mt_leave(t);
     return p;
 }
 
-static inline void before_free(struct mt_thread *t, unsigned kind, void *p)
+/* Records a FREE, REALLOC_FREE or REALLOC_UNDO without touching errno. */
+static inline void record_free(struct mt_thread *t, unsigned kind, void *p)
 {
     int saved = errno;
     mt_record_free(t, kind, p);
@@ -163,20 +159,13 @@ __attribute__((visibility("default"))) void free(void *p)
         return;
     if (MT_UNLIKELY(!ready()))
         return; /* cannot happen: p came from a real allocator we resolved */
-    struct mt_thread *t = &mt_self;
-    if (t->guard) {
-        int saved = errno;
-        mt_nested_free(t, p);
-        errno = saved;
+    struct mt_thread *t = mt_enter();
+    if (!t) {
+        mt_passing_release(p);
         mt_real.free(p);
         return;
     }
-    if (!mt_enabled) {
-        mt_real.free(p);
-        return;
-    }
-    t->guard = 1;
-    before_free(t, MT_REC_FREE, p);
+    record_free(t, MT_REC_FREE, p);
     mt_real.free(p);
     mt_leave(t);
 }
@@ -196,35 +185,34 @@ static MT_COLD void *realloc_from_boot(void *p, size_t n)
 /* realloc and reallocarray forget the old block before the call (another
  * thread may be handed that address the moment the real realloc releases
  * it) and make it live again if the call fails. */
+static void *traced_realloc(unsigned fn, void *p, size_t n)
+{
+    struct mt_thread *t = mt_enter();
+    if (!t) {
+        mt_passing_release(p);
+        return mt_real.realloc(p, n);
+    }
+    if (p)
+        record_free(t, MT_REC_REALLOC_FREE, p);
+    t->releasing = p;
+    void *q = mt_real.realloc(p, n);
+    t->releasing = NULL;
+    if (!q && p && n) /* realloc(p, 0) frees p: nothing to undo then */
+        record_free(t, MT_REC_REALLOC_UNDO, p);
+    return after_alloc(t, fn, q, n);
+}
+
 __attribute__((visibility("default"))) void *realloc(void *p, size_t n)
 {
     if (MT_UNLIKELY(!ready()))
         return p ? NULL : boot_alloc(n);
     if (MT_UNLIKELY(is_boot(p)))
         return realloc_from_boot(p, n);
-    struct mt_thread *t = mt_enter();
-    if (!t) {
-        struct mt_thread *self = &mt_self;
-        if (p && self->guard) { /* a foreign block: see mt_nested_free */
-            int saved = errno;
-            mt_nested_free(self, p);
-            errno = saved;
-        }
-        return mt_real.realloc(p, n);
-    }
-    if (p)
-        before_free(t, MT_REC_REALLOC_FREE, p);
-    t->releasing = p;
-    void *q = mt_real.realloc(p, n);
-    t->releasing = NULL;
-    if (!q && p && n) {
-        int saved = errno;
-        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
-        errno = saved;
-    }
-    return after_alloc(t, MT_FN_REALLOC, q, n);
+    return traced_realloc(MT_FN_REALLOC, p, n);
 }
 
+/* glibc's reallocarray is an overflow check in front of realloc; with the
+ * check done here, it is realloc of the product. */
 __attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, size_t size)
 {
     size_t total;
@@ -234,20 +222,7 @@ __attribute__((visibility("default"))) void *reallocarray(void *p, size_t n, siz
     }
     if (MT_UNLIKELY(!ready() || is_boot(p)))
         return realloc(p, total);
-    struct mt_thread *t = mt_enter();
-    if (!t)
-        return mt_real.reallocarray(p, n, size);
-    if (p)
-        before_free(t, MT_REC_REALLOC_FREE, p);
-    t->releasing = p;
-    void *q = mt_real.reallocarray(p, n, size);
-    t->releasing = NULL;
-    if (!q && p && total) {
-        int saved = errno;
-        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
-        errno = saved;
-    }
-    return after_alloc(t, MT_FN_REALLOCARRAY, q, total);
+    return traced_realloc(MT_FN_REALLOCARRAY, p, total);
 }
 
 __attribute__((visibility("default"))) int posix_memalign(void **out, size_t align, size_t n)

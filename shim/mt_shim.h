@@ -16,6 +16,7 @@
 #ifndef MT_SHIM_H
 #define MT_SHIM_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,7 +47,6 @@ struct mt_real {
     void *(*malloc)(size_t);
     void *(*calloc)(size_t, size_t);
     void *(*realloc)(void *, size_t);
-    void *(*reallocarray)(void *, size_t, size_t);
     void (*free)(void *);
     int (*posix_memalign)(void **, size_t, size_t);
     void *(*aligned_alloc)(size_t, size_t);
@@ -128,14 +128,20 @@ void mt_record_module(struct mt_thread *t, uint64_t base, const char *path,
 void mt_record_marker(struct mt_thread *t, const char *label);
 void mt_record_sample(struct mt_thread *t);
 
-/* A free seen while the guard is set. The nested free of the block the
- * outer hook is releasing (PyObject_Free -> free of the same block) is not
- * an event; any other block is (a layer wrapping ours, tracemalloc for one,
- * may free its own bookkeeping from inside our hook), so it is recorded. */
-static inline void mt_nested_free(struct mt_thread *t, const void *p)
+/* A free or realloc that passes straight through a hook. When it runs
+ * inside another hook of this thread (guard set), the block may still need
+ * recording: the nested free of the block the outer hook is releasing
+ * (PyObject_Free -> free of the same block) is not an event, but any other
+ * block is (a layer wrapping ours, tracemalloc for one, may free its own
+ * bookkeeping from inside our hook), so that one is recorded. */
+static inline void mt_passing_release(const void *p)
 {
-    if (p != t->releasing && mt_enabled)
+    struct mt_thread *t = &mt_self;
+    if (p && MT_UNLIKELY(t->guard) && p != t->releasing && mt_enabled) {
+        int saved = errno;
         mt_record_free(t, MT_REC_FREE, p);
+        errno = saved;
+    }
 }
 
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
@@ -181,10 +187,6 @@ uint32_t mt_stack_lookup(uint64_t hash);
 /* Interns frames[0..n) (innermost first) and remembers hash -> id. */
 uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n, uint64_t hash);
 
-/* The stack to record for an allocation made now: Python frames when this
- * thread runs Python code, native frames when they are on, else 0.
- * gil_held: the caller knows this thread holds the GIL (PyMem hooks). */
-uint32_t mt_current_stack(struct mt_thread *t, int gil_held);
 
 /* ---- python.c --------------------------------------------------------- */
 
@@ -200,9 +202,20 @@ int mt_py_detect(void);
 /* From an allocation while mt_py_waiting: install once Python is up. */
 void mt_py_poll(void);
 
-/* The Python stack of the calling thread as an interned id, 0 if it runs
- * no Python code or does not hold the GIL. */
-uint32_t mt_py_stack(struct mt_thread *t, int gil_held);
+/* The stack to record in a process whose Python hooks are active: its
+ * Python frames (0 when the thread runs none or lacks the GIL), or under
+ * --native its native frames with the Python ones in place. */
+uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held);
+
+/* The stack to record for an allocation made now; the one place that
+ * decides. gil_held: the caller knows this thread holds the GIL (PyMem
+ * hooks). Inline: native unwinding then starts one frame closer. */
+static inline uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
+{
+    if (mt_py_active)
+        return mt_py_current_stack(t, gil_held);
+    return mt_opt.native ? mt_stack_capture(t) : 0;
+}
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
                        const char *function);

@@ -84,6 +84,20 @@ static int install_requested;
 static const struct mt_py_layout *layout;
 static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
+/* Python frames seen so far: (code, identity, offset) -> id, lock-free. */
+#define PYFRAME_SLOTS (1u << 18)
+#define PYFRAME_PROBES 64
+#define MAX_PY_DEPTH 256
+
+struct pyframe_slot {
+    uint64_t code;      /* claims the slot */
+    uint64_t identity;  /* filename, name and first line of the code object */
+    uint32_t offset;
+    uint32_t id;        /* publishes it */
+};
+static struct pyframe_slot *pyframes;
+static uint32_t next_pyframe;
+
 static struct {
     int (*is_initialized)(void);
     int (*add_pending_call)(int (*)(void *), void *);
@@ -162,6 +176,14 @@ int mt_py_detect(void)
         eval_lo = (uintptr_t)eval;
         eval_hi = eval_lo + entry->st_size;
     }
+    /* The frame table, now: the constructor runs before any other thread. */
+    pyframes = mmap(NULL, PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pyframes == MAP_FAILED) {
+        pyframes = NULL;
+        mt_say("python: out of memory for the frame table; tracing malloc only", "", "");
+        return 0;
+    }
     mt_py_waiting = 1;
     return 1;
 }
@@ -217,14 +239,12 @@ static void *py_realloc(void *ctx, void *p, size_t n)
 static void py_free(void *ctx, void *p)
 {
     struct domain *d = ctx;
-    struct mt_thread *t = &mt_self;
-    if (!p || !mt_enabled || t->guard) {
-        if (p && t->guard)
-            mt_nested_free(t, p);
+    struct mt_thread *t = p ? mt_enter() : NULL;
+    if (!t) {
+        mt_passing_release(p);
         d->orig.free(d->orig.ctx, p);
         return;
     }
-    t->guard = 1;
     mt_record_free(t, MT_REC_FREE, p);
     t->releasing = p;
     d->orig.free(d->orig.ctx, p);
@@ -314,18 +334,6 @@ void mt_py_poll(void)
 
 /* ---- Python frames --------------------------------------------------------- */
 
-#define PYFRAME_SLOTS (1u << 18)
-#define PYFRAME_PROBES 64
-#define MAX_PY_DEPTH 256
-
-struct pyframe_slot {
-    uint64_t code;      /* claims the slot */
-    uint64_t identity;  /* filename, name and first line of the code object */
-    uint32_t offset;
-    uint32_t id;        /* publishes it */
-};
-static struct pyframe_slot *pyframes;
-static uint32_t next_pyframe;
 
 #define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
 
@@ -346,23 +354,11 @@ static inline uint64_t code_identity(void *code)
     return file ^ (name << 17) ^ (name >> 47) ^ (line << 48);
 }
 
-static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint64_t identity,
-                                    uint32_t offset)
+/* The id of Python frame (code, offset), created (and its PYFRAME record
+ * written, under the GIL) the first time it is seen. One probe pass, like
+ * the stack trie's: look up and claim as we go. 0 when the table is full. */
+static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, uint32_t offset)
 {
-    if (!pyframes) {
-        /* First Python stack: this thread holds the GIL, but another
-         * interpreter's thread may race us here (per-interpreter GIL). */
-        void *m = mmap(NULL, PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        void *expect = NULL;
-        if (m == MAP_FAILED)
-            return 0;
-        if (!__atomic_compare_exchange_n(&pyframes, &expect, m, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_ACQUIRE))
-            munmap(m, PYFRAME_SLOTS * sizeof *pyframes);
-    }
-    if (__atomic_load_n(&next_pyframe, __ATOMIC_RELAXED) >= PYFRAME_SLOTS / 4 * 3)
-        return 0;
     uint64_t key = (uint64_t)(uintptr_t)code;
     size_t i = mt_stack_mix(key, offset) & (PYFRAME_SLOTS - 1);
     for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & (PYFRAME_SLOTS - 1)) {
@@ -373,11 +369,13 @@ static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint64_t id
                 return id;
             continue;
         }
+        if (__atomic_load_n(&next_pyframe, __ATOMIC_RELAXED) >= PYFRAME_SLOTS / 4 * 3)
+            return 0;
         uint64_t expect = 0;
         if (__atomic_load_n(&s->code, __ATOMIC_RELAXED) != 0 ||
             !__atomic_compare_exchange_n(&s->code, &expect, key, 0, __ATOMIC_ACQ_REL,
                                          __ATOMIC_RELAXED))
-            continue;
+            continue; /* being filled by another thread (another interpreter's GIL) */
         s->offset = offset;
         s->identity = identity;
         uint32_t nid = __atomic_add_fetch(&next_pyframe, 1, __ATOMIC_RELAXED);
@@ -389,23 +387,6 @@ static MT_COLD uint32_t new_pyframe(struct mt_thread *t, void *code, uint64_t id
         return nid;
     }
     return 0;
-}
-
-static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, uint32_t offset)
-{
-    uint64_t key = (uint64_t)(uintptr_t)code;
-    if (pyframes) {
-        size_t i = mt_stack_mix(key, offset) & (PYFRAME_SLOTS - 1);
-        for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & (PYFRAME_SLOTS - 1)) {
-            struct pyframe_slot *s = &pyframes[i];
-            uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
-            if (id && s->code == key && s->offset == offset && s->identity == identity)
-                return id;
-            if (!id && __atomic_load_n(&s->code, __ATOMIC_RELAXED) == 0)
-                break;
-        }
-    }
-    return new_pyframe(t, code, identity, offset);
 }
 
 /* Reads up to max frames of thread state ts, innermost first, as pairs
@@ -470,7 +451,7 @@ static void *current_tstate(int gil_held)
     return ts;
 }
 
-uint32_t mt_py_stack(struct mt_thread *t, int gil_held)
+static uint32_t py_stack(struct mt_thread *t, int gil_held)
 {
     if (!layout)
         return 0;
@@ -554,14 +535,7 @@ static uint32_t mixed_stack(struct mt_thread *t, int gil_held)
     return m ? mt_stack_intern(t, frames, m, hash) : 0;
 }
 
-uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
+uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held)
 {
-    if (mt_py_active && mt_opt.native)
-        return mixed_stack(t, gil_held);
-    if (mt_py_active) {
-        uint32_t s = mt_py_stack(t, gil_held);
-        if (s || !mt_opt.native)
-            return s;
-    }
-    return mt_opt.native ? mt_stack_capture(t) : 0;
+    return mt_opt.native ? mixed_stack(t, gil_held) : py_stack(t, gil_held);
 }
