@@ -154,19 +154,30 @@ static int write_allocation(struct loader *L, const struct mt_live *a, int freed
     return L->nrows == BATCH ? flush_rows(L) : 0;
 }
 
+/* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
+ * added; capacity doubles from `first`. Returns 0 or ENOMEM. */
+static int grow_to_hold(void **arr, uint32_t *cap, uint32_t i, size_t elem, uint32_t first)
+{
+    if (i < *cap)
+        return 0;
+    uint32_t n = *cap ? *cap : first;
+    while (n <= i)
+        n *= 2;
+    char *a = realloc(*arr, (size_t)n * elem);
+    if (!a)
+        return ENOMEM;
+    memset(a + (size_t)*cap * elem, 0, (size_t)(n - *cap) * elem);
+    *arr = a;
+    *cap = n;
+    return 0;
+}
+
 static struct realloc_stash *stash_of(struct loader *L, uint32_t thread)
 {
-    if (thread >= L->nstash) {
-        uint32_t n = L->nstash ? L->nstash : 16;
-        while (n <= thread)
-            n *= 2;
-        struct realloc_stash *s = realloc(L->stash, n * sizeof *s);
-        if (!s)
-            return NULL;
-        memset(s + L->nstash, 0, (n - L->nstash) * sizeof *s);
-        L->stash = s;
-        L->nstash = n;
-    }
+    void *arr = L->stash;
+    if (grow_to_hold(&arr, &L->nstash, thread, sizeof *L->stash, 16))
+        return NULL;
+    L->stash = arr;
     return &L->stash[thread];
 }
 
@@ -300,17 +311,10 @@ static int on_stack(struct loader *L, const struct mt_event *ev)
 {
     if (ev->stack == 0)
         return 0;
-    if (ev->stack >= L->nnodes) {
-        uint32_t n = L->nnodes ? L->nnodes : 1024;
-        while (n <= ev->stack)
-            n *= 2;
-        struct node *nodes = realloc(L->nodes, n * sizeof *nodes);
-        if (!nodes)
-            return ENOMEM;
-        memset(nodes + L->nnodes, 0, (n - L->nnodes) * sizeof *nodes);
-        L->nodes = nodes;
-        L->nnodes = n;
-    }
+    void *arr = L->nodes;
+    if (grow_to_hold(&arr, &L->nnodes, ev->stack, sizeof *L->nodes, 1024))
+        return ENOMEM;
+    L->nodes = arr;
     struct node *nd = &L->nodes[ev->stack];
     nd->parent = ev->parent;
     nd->frame = frame_id(L, ev->frame);
@@ -320,11 +324,9 @@ static int on_stack(struct loader *L, const struct mt_event *ev)
 
 static int on_module(struct loader *L, const struct mt_event *ev)
 {
-    char path[MT_PATH_MAX + 1];
-    memcpy(path, ev->text, ev->text_len);
-    path[ev->text_len] = 0;
     for (int i = 0; i < L->nmodules; i++)
-        if (L->modules[i].base == ev->addr && strcmp(L->modules[i].path, path) == 0)
+        if (L->modules[i].base == ev->addr && strlen(L->modules[i].path) == ev->text_len &&
+            memcmp(L->modules[i].path, ev->text, ev->text_len) == 0)
             return 0;
     if (L->nmodules == L->cap_modules) {
         int cap = L->cap_modules ? L->cap_modules * 2 : 32;
@@ -335,47 +337,31 @@ static int on_module(struct loader *L, const struct mt_event *ev)
         L->cap_modules = cap;
     }
     int i = L->nmodules++;
-    L->modules[i].path = strdup(path);
+    L->modules[i].path = strndup(ev->text, ev->text_len);
     L->modules[i].base = ev->addr;
     for (size_t k = 0; k < ev->build_id_len; k++)
         sprintf(L->modules[i].build_id + 2 * k, "%02x", ev->build_id[k]);
     L->modules[i].build_id[2 * ev->build_id_len] = 0;
-    if (!L->modules[i].path)
+    const char *path = L->modules[i].path;
+    if (!path)
         return ENOMEM;
     if (mt_symbolizer_add(L->sym, path, ev->addr) != 0)
         mt_warn("cannot read %s: its frames stay unnamed", path);
     return 0;
 }
 
-static char *dup_bytes(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 static int on_pyframe(struct loader *L, const struct mt_event *ev)
 {
     uint32_t id = ev->stack;
-    if (id >= L->npyframes) {
-        uint32_t n = L->npyframes ? L->npyframes : 1024;
-        while (n <= id)
-            n *= 2;
-        struct pyframe *p = realloc(L->pyframes, n * sizeof *p);
-        if (!p)
-            return ENOMEM;
-        memset(p + L->npyframes, 0, (n - L->npyframes) * sizeof *p);
-        L->pyframes = p;
-        L->npyframes = n;
-    }
+    void *arr = L->pyframes;
+    if (grow_to_hold(&arr, &L->npyframes, id, sizeof *L->pyframes, 1024))
+        return ENOMEM;
+    L->pyframes = arr;
     struct pyframe *f = &L->pyframes[id];
     free(f->file);
     free(f->function);
-    f->file = dup_bytes(ev->text, ev->text_len);
-    f->function = dup_bytes(ev->text2, ev->text2_len);
+    f->file = strndup(ev->text, ev->text_len);
+    f->function = strndup(ev->text2, ev->text2_len);
     f->line = ev->line;
     return f->file && f->function ? 0 : ENOMEM;
 }
@@ -615,49 +601,47 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
     uint64_t duration = closed && h->end_monotonic_ns > h->start_monotonic_ns
                             ? h->end_monotonic_ns - h->start_monotonic_ns
                             : L->max_ns;
-    if (!L->exit_seq) { /* no Python exit marker: exit is the end of the trace */
-        L->exit_seq = L->last_seq;
-        L->exit_ns = L->max_ns;
-        L->exit_heap = L->heap;
-        L->exit_count = L->live.count;
-    }
     char abs[4096];
     const char *shown = realpath(trace_path, abs) ? abs : trace_path;
+    const struct {
+        const char *key;
+        const char *text; /* NULL: the value is num */
+        int64_t num;
+    } rows[] = {
+        {"schema_version", NULL, MT_SCHEMA_VERSION},
+        {"format_version", NULL, h->version},
+        {"trace_path", shown, 0},
+        {"trace_size", NULL, trace_st->st_size},
+        {"trace_mtime_ns", NULL,
+         (int64_t)trace_st->st_mtim.tv_sec * 1000000000 + trace_st->st_mtim.tv_nsec},
+        {"executable", h->exe, 0},
+        {"command_line", cmdline, 0},
+        {"pid", NULL, (int64_t)h->pid},
+        {"ppid", NULL, (int64_t)h->ppid},
+        {"start_realtime_ns", NULL, (int64_t)h->start_realtime_ns},
+        {"duration_ns", NULL, (int64_t)duration},
+        {"closed", NULL, closed},
+        {"native_stacks", NULL, h->native_stacks},
+        {"allocations", NULL, (int64_t)L->n_allocs},
+        {"frees", NULL, (int64_t)L->n_frees},
+        {"bytes_allocated", NULL, (int64_t)L->bytes_allocated},
+        {"peak_bytes", NULL, (int64_t)L->peak},
+        {"peak_seq", NULL, (int64_t)L->peak_seq},
+        {"peak_ns", NULL, (int64_t)L->peak_ns},
+        {"exit_seq", NULL, (int64_t)L->exit_seq},
+        {"exit_ns", NULL, (int64_t)L->exit_ns},
+        {"live_at_exit_bytes", NULL, (int64_t)L->exit_heap},
+        {"live_at_exit_count", NULL, (int64_t)L->exit_count},
+        {"unmatched_frees", NULL, (int64_t)L->n_unmatched},
+        {"lost_frees", NULL, (int64_t)L->n_doubled},
+        {"torn_records", NULL, (int64_t)ts->torn_records},
+        {"markers", NULL, (int64_t)L->n_markers},
+        {"threads", NULL, (int64_t)ts->threads},
+        {"events", NULL, (int64_t)ts->events},
+    };
     int rc = 0;
-#define META_T(k, v) (rc = rc ? rc : put_meta(L, st, k, v, 0))
-#define META_I(k, v) (rc = rc ? rc : put_meta(L, st, k, NULL, (int64_t)(v)))
-    META_I("schema_version", MT_SCHEMA_VERSION);
-    META_I("format_version", h->version);
-    META_T("trace_path", shown);
-    META_I("trace_size", trace_st->st_size);
-    META_I("trace_mtime_ns", (int64_t)trace_st->st_mtim.tv_sec * 1000000000 +
-                                 trace_st->st_mtim.tv_nsec);
-    META_T("executable", h->exe);
-    META_T("command_line", cmdline);
-    META_I("pid", h->pid);
-    META_I("ppid", h->ppid);
-    META_I("start_realtime_ns", h->start_realtime_ns);
-    META_I("duration_ns", duration);
-    META_I("closed", closed);
-    META_I("native_stacks", h->native_stacks);
-    META_I("allocations", L->n_allocs);
-    META_I("frees", L->n_frees);
-    META_I("bytes_allocated", L->bytes_allocated);
-    META_I("peak_bytes", L->peak);
-    META_I("peak_seq", L->peak_seq);
-    META_I("peak_ns", L->peak_ns);
-    META_I("exit_seq", L->exit_seq);
-    META_I("exit_ns", L->exit_ns);
-    META_I("live_at_exit_bytes", L->exit_heap);
-    META_I("live_at_exit_count", L->exit_count);
-    META_I("unmatched_frees", L->n_unmatched);
-    META_I("lost_frees", L->n_doubled);
-    META_I("torn_records", ts->torn_records);
-    META_I("markers", L->n_markers);
-    META_I("threads", ts->threads);
-    META_I("events", ts->events);
-#undef META_T
-#undef META_I
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++)
+        rc = put_meta(L, st, rows[i].key, rows[i].text, rows[i].num);
     sqlite3_finalize(st);
     return rc;
 }
@@ -732,6 +716,12 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     }
     for (uint32_t i = 0; i < L->nstash && !rc; i++)
         rc = settle_stash(L, &L->stash[i]);
+    if (!L->exit_seq) { /* no Python exit marker: exit is the end of the trace */
+        L->exit_seq = L->last_seq;
+        L->exit_ns = L->max_ns;
+        L->exit_heap = L->heap;
+        L->exit_count = L->live.count;
+    }
     for (size_t i = 0; i < L->live.cap && !rc; i++)
         if (L->live.slots[i].addr)
             rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
