@@ -56,7 +56,10 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-all: $(B)/libmemtap.so $(B)/memtap
+all: $(B)/libmemtap.so $(B)/memtap $(B)/python/memtap.py
+
+$(B)/python/memtap.py: shim/python/memtap.py
+	$(call say,CP,$@)mkdir -p $(@D) && cp $< $@
 
 # Rebuild everything when the flags change.
 $(B)/.flags: FORCE
@@ -111,6 +114,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memtap $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(B)/memtap $(DESTDIR)$(BINDIR)/memtap
 	install -m 0755 $(B)/libmemtap.so $(DESTDIR)$(LIBDIR)/memtap/libmemtap.so
+	install -d $(DESTDIR)$(LIBDIR)/memtap/python
+	install -m 0644 shim/python/memtap.py $(DESTDIR)$(LIBDIR)/memtap/python/memtap.py
 	install -d $(DESTDIR)$(PREFIX)/include
 	install -m 0644 include/memtap.h $(DESTDIR)$(PREFIX)/include/memtap.h
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/

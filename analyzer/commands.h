@@ -7,5 +7,9 @@
 int mt_cmd_run(int argc, char **argv);
 int mt_cmd_load(int argc, char **argv);
 int mt_cmd_summary(int argc, char **argv);
+int mt_cmd_peak(int argc, char **argv);
+int mt_cmd_leaks(int argc, char **argv);
+int mt_cmd_diff(int argc, char **argv);
+int mt_cmd_check(int argc, char **argv);
 
 #endif

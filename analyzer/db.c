@@ -1,6 +1,7 @@
 /* db.c - input resolution for analysis commands: trace or database. */
 #define _GNU_SOURCE
 #include "db.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -74,8 +75,14 @@ static int open_db(const char *path, sqlite3 **db)
         *db = NULL;
         return MT_EXIT_FAIL;
     }
-    if (mt_db_meta_int(*db, "schema_version", -1) < 0) {
-        mt_error("%s: not a memtap database", path);
+    int64_t version = mt_db_meta_int(*db, "schema_version", -1);
+    if (version != MT_SCHEMA_VERSION) {
+        if (version < 0)
+            mt_error("%s: not a memtap database", path);
+        else
+            mt_error("%s: database schema %lld, this memtap reads %d: load the trace again"
+                     " (memtap load --force TRACE)",
+                     path, (long long)version, MT_SCHEMA_VERSION);
         sqlite3_close(*db);
         *db = NULL;
         return MT_EXIT_FAIL;
@@ -88,10 +95,15 @@ static int db_is_current(const char *db_path, const char *trace)
 {
     struct stat st;
     sqlite3 *db;
-    if (stat(trace, &st) != 0 || sniff(db_path, 1) != 2 || open_db(db_path, &db) != 0)
+    if (stat(trace, &st) != 0 || sniff(db_path, 1) != 2)
         return 0;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return 0;
+    }
     int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    int ok = mt_db_meta_int(db, "trace_size", -1) == (int64_t)st.st_size &&
+    int ok = mt_db_meta_int(db, "schema_version", -1) == MT_SCHEMA_VERSION &&
+             mt_db_meta_int(db, "trace_size", -1) == (int64_t)st.st_size &&
              mt_db_meta_int(db, "trace_mtime_ns", -1) == mtime;
     sqlite3_close(db);
     return ok;
@@ -118,13 +130,16 @@ int mt_db_open_input(const char *path, sqlite3 **db)
         int replace = 0;
         if (mt_path_exists(db_path)) {
             /* Replace only a memtap database (a stale one of this trace). */
-            sqlite3 *old;
-            if (sniff(db_path, 1) != 2 || open_db(db_path, &old) != 0) {
+            sqlite3 *old = NULL;
+            int ours = sniff(db_path, 1) == 2 &&
+                       sqlite3_open_v2(db_path, &old, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+                       mt_db_meta_int(old, "schema_version", -1) >= 0;
+            sqlite3_close(old);
+            if (!ours) {
                 mt_error("%s: exists and is not a memtap database; load with -o elsewhere",
                          db_path);
                 return MT_EXIT_FAIL;
             }
-            sqlite3_close(old);
             replace = 1;
         }
         int rc = mt_load(path, db_path, replace, 0);

@@ -522,8 +522,8 @@ static int write_stacks(struct loader *L)
     int rc = write_frames(L, allocator_frame);
     sqlite3_stmt *st = NULL;
     if (!rc && sqlite3_prepare_v2(L->db,
-                                  "INSERT INTO stacks(id, parent, frame_id, site_frame_id)"
-                                  " VALUES (?, ?, ?, ?)",
+                                  "INSERT INTO stacks(id, parent, frame_id, site_frame_id,"
+                                  " native_site_frame_id) VALUES (?, ?, ?, ?, ?)",
                                   -1, &st, NULL) != SQLITE_OK)
         rc = sql_fail(L, "prepare stacks");
     /* A parent is always created before its child, so its id is smaller:
@@ -544,6 +544,10 @@ static int write_stacks(struct loader *L)
         sqlite3_bind_int64(st, 2, n->parent);
         sqlite3_bind_int64(st, 3, n->frame);
         sqlite3_bind_int64(st, 4, shown);
+        if (site[id])
+            sqlite3_bind_int64(st, 5, site[id]);
+        else
+            sqlite3_bind_null(st, 5);
         rc = step_reset(L, st);
     }
     sqlite3_finalize(st);

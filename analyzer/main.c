@@ -17,7 +17,16 @@ static void usage(FILE *out)
           "  load TRACE [-o DB] [--force]\n"
           "                       turn a trace into a SQLite database\n"
           "  summary TRACE|DB [--json] [--top N]\n"
-          "                       duration, counts, heap peak and its top sites\n"
+          "                       duration, counts, heap and RSS peaks, top sites\n"
+          "  peak TRACE|DB [--by line|function|file|stack] [--top N] [--native] [--json]\n"
+          "                       what was live at the heap peak (adds up to the peak)\n"
+          "  leaks TRACE|DB [--top N] [--native] [--json]\n"
+          "                       unfreed at exit, and sites that grew steadily\n"
+          "  diff TRACE|DB --from A --to B [--top N] [--native] [--json]\n"
+          "                       what changed between two points (markers, times,\n"
+          "                       start, peak, end)\n"
+          "  check TRACE|DB [--max-peak SIZE] [--max-leak SIZE] [--max-rss SIZE]\n"
+          "                       exit 1 when a memory budget is broken (for CI)\n"
           "  help                 this text\n"
           "  version              print the version\n"
           "\n"
@@ -33,12 +42,15 @@ int main(int argc, char **argv)
         return MT_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "run") == 0)
-        return mt_cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "load") == 0)
-        return mt_cmd_load(argc - 1, argv + 1);
-    if (strcmp(cmd, "summary") == 0)
-        return mt_cmd_summary(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } commands[] = {{"run", mt_cmd_run},     {"load", mt_cmd_load}, {"summary", mt_cmd_summary},
+                    {"peak", mt_cmd_peak},   {"leaks", mt_cmd_leaks}, {"diff", mt_cmd_diff},
+                    {"check", mt_cmd_check}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return MT_EXIT_OK;

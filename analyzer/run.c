@@ -80,7 +80,50 @@ struct run_options {
     const char *output;
     int native; /* -1 default */
     int depth, sample_ms;
+    int snapshot_signal; /* 0: none */
 };
+
+/* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
+static int parse_signal(const char *s)
+{
+    if (strncmp(s, "SIG", 3) == 0)
+        s += 3;
+    char *end;
+    long n = strtol(s, &end, 10);
+    if (*s && !*end)
+        return n > 0 && n < NSIG && n != SIGKILL && n != SIGSTOP ? (int)n : 0;
+    for (int i = 1; i < NSIG; i++) {
+        const char *name = sigabbrev_np(i);
+        if (name && strcasecmp(name, s) == 0)
+            return i == SIGKILL || i == SIGSTOP ? 0 : i;
+    }
+    return 0;
+}
+
+static void ignore_snapshot(int sig)
+{
+    (void)sig;
+}
+
+/* The Python helper module (`import memtap; memtap.marker("x")`) lives in
+ * python/ beside the shim; it is put on PYTHONPATH for the child. */
+static void add_python_path(const char *shim)
+{
+    char dir[PATH_MAX], buf[PATH_MAX * 2];
+    snprintf(dir, sizeof dir, "%s", shim);
+    char *slash = strrchr(dir, '/');
+    if (!slash || mt_fmt(slash, sizeof dir - (size_t)(slash - dir), "/python") != 0)
+        return;
+    if (access(dir, R_OK) != 0)
+        return;
+    setenv("MEMTAP_PYTHON_DIR", dir, 1);
+    const char *old = getenv("PYTHONPATH");
+    if (old && *old)
+        snprintf(buf, sizeof buf, "%s:%s", dir, old);
+    else
+        snprintf(buf, sizeof buf, "%s", dir);
+    setenv("PYTHONPATH", buf, 1);
+}
 
 static void set_child_env(const char *shim, const char *output, uint64_t session,
                           const struct run_options *o)
@@ -109,6 +152,11 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
         snprintf(buf, sizeof buf, "%d", o->sample_ms);
         setenv("MEMTAP_SAMPLE_MS", buf, 1);
     }
+    if (o->snapshot_signal) {
+        snprintf(buf, sizeof buf, "%d", o->snapshot_signal);
+        setenv("MEMTAP_SNAPSHOT_SIGNAL", buf, 1);
+    }
+    add_python_path(shim);
 }
 
 static void report(const char *output, int status)
@@ -139,18 +187,25 @@ static void report(const char *output, int status)
 
 static void usage(FILE *out)
 {
-    fputs("usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]"
-          " [--] CMD [ARGS...]\n",
+    fputs("usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]\n"
+          "                  [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
+          "  -o FILE              trace file (default: CMD.PID.memtap; never overwritten)\n"
+          "  --native             native frames too (mixed stacks for Python)\n"
+          "  --no-native          no native frames\n"
+          "  --depth N            frames per stack (default 128)\n"
+          "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
+          "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n",
           out);
 }
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, -1};
+    struct run_options o = {NULL, -1, 0, -1, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
         {"sample-ms", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
+        {"snapshot-signal", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -169,6 +224,13 @@ int mt_cmd_run(int argc, char **argv)
             o.sample_ms = atoi(optarg);
             if (o.sample_ms < 0 || o.sample_ms > 60000) {
                 mt_error("run: --sample-ms wants a number from 0 to 60000");
+                return MT_EXIT_USAGE;
+            }
+            break;
+        case 'S':
+            o.snapshot_signal = parse_signal(optarg);
+            if (!o.snapshot_signal) {
+                mt_error("run: --snapshot-signal: '%s' is not a signal a program can catch", optarg);
                 return MT_EXIT_USAGE;
             }
             break;
@@ -233,6 +295,10 @@ int mt_cmd_run(int argc, char **argv)
     sigaction(SIGQUIT, &ign, NULL);
     sigaction(SIGTERM, &fwd, NULL);
     sigaction(SIGHUP, &fwd, NULL);
+    if (o.snapshot_signal) { /* meant for CMD: the launcher must not die of it */
+        struct sigaction snap = {.sa_handler = ignore_snapshot};
+        sigaction(o.snapshot_signal, &snap, NULL);
+    }
     int status = 0;
     while (waitpid(child_pid, &status, 0) < 0) {
         if (errno != EINTR) {

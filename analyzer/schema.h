@@ -3,7 +3,7 @@
 #ifndef MT_SCHEMA_H
 #define MT_SCHEMA_H
 
-#define MT_SCHEMA_VERSION 1
+#define MT_SCHEMA_VERSION 2
 
 /* Tables, created before loading. */
 extern const char mt_schema_tables[];

@@ -1,5 +1,7 @@
 /* summary.c - `memtap summary TRACE|DB [--json] [--top N]`: the headline
- * figures of a run and the allocation sites live at the heap peak. */
+ * figures of a run: counts, the heap peak and the RSS peak with when each
+ * happened and how much of the RSS peak the heap explains, and the
+ * allocation sites live at the heap peak. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -8,63 +10,27 @@
 
 #include "commands.h"
 #include "db.h"
+#include "report.h"
 #include "util.h"
 
-struct site {
-    char *function, *file;
-    int line; /* 0 when unknown */
-    int64_t bytes, count;
+struct rss_peak {
+    int64_t rss, heap, ns; /* the sample with the highest RSS (first one) */
 };
 
-static char *dup_col(sqlite3_stmt *st, int i)
-{
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? strdup((const char *)s) : NULL;
-}
-
-static int top_sites(sqlite3 *db, int top, struct site **out, int *n)
+static void find_rss_peak(sqlite3 *db, struct rss_peak *r)
 {
     sqlite3_stmt *st;
-    *out = NULL;
-    *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT function, file, line, bytes, count FROM peak_sites LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        mt_error("database: %s", sqlite3_errmsg(db));
-        return MT_EXIT_FAIL;
-    }
-    sqlite3_bind_int(st, 1, top);
-    struct site *s = calloc((size_t)top + 1, sizeof *s);
-    while (s && sqlite3_step(st) == SQLITE_ROW) {
-        struct site *x = &s[(*n)++];
-        x->function = dup_col(st, 0);
-        x->file = dup_col(st, 1);
-        x->line = sqlite3_column_int(st, 2);
-        x->bytes = sqlite3_column_int64(st, 3);
-        x->count = sqlite3_column_int64(st, 4);
+    memset(r, 0, sizeof *r);
+    if (sqlite3_prepare_v2(db, "SELECT rss_bytes, heap_bytes, ns FROM samples"
+                               " ORDER BY rss_bytes DESC, seq LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        r->rss = sqlite3_column_int64(st, 0);
+        r->heap = sqlite3_column_int64(st, 1);
+        r->ns = sqlite3_column_int64(st, 2);
     }
     sqlite3_finalize(st);
-    *out = s;
-    return s ? MT_EXIT_OK : MT_EXIT_FAIL;
-}
-
-static int64_t query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    int64_t v = 0;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static void print_site_name(FILE *out, const struct site *s)
-{
-    if (!s->function)
-        fputs("(no stack: interpreter start-up, or no Python frame)", out);
-    else if (s->file)
-        fprintf(out, "%s (%s:%d)", s->function, s->file, s->line);
-    else
-        fputs(s->function, out);
 }
 
 int mt_cmd_summary(int argc, char **argv)
@@ -74,15 +40,12 @@ int mt_cmd_summary(int argc, char **argv)
         {"json", no_argument, NULL, 'j'}, {"top", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "+jn:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 'n':
-            top = atoi(optarg);
-            if (top <= 0 || top > 100000) {
-                mt_error("summary: --top wants a number from 1 to 100000");
+            if ((top = mt_parse_top("summary", optarg)) < 0)
                 return MT_EXIT_USAGE;
-            }
             break;
         case 'h':
             puts("usage: memtap summary [--json] [--top N] TRACE|DB");
@@ -107,41 +70,42 @@ int mt_cmd_summary(int argc, char **argv)
     int64_t live_n = mt_db_meta_int(db, "live_at_exit_count", 0);
     double duration = (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9;
     int64_t unmatched = mt_db_meta_int(db, "unmatched_frees", 0);
-    int64_t rss = query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
+    struct rss_peak rp;
+    find_rss_peak(db, &rp);
+    double rss_s = (double)rp.ns / 1e9;
+    double explained = rp.rss ? (double)rp.heap / (double)rp.rss : 0;
     char cmd[2048];
     mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
-    struct site *sites;
-    int nsites;
-    rc = top_sites(db, top, &sites, &nsites);
+    sqlite3_stmt *st;
+    struct mt_sites sites = {0};
+    rc = mt_prepare(db, "SELECT function, file, line, bytes, count FROM peak_sites", &st);
+    if (!rc)
+        rc = mt_sites_collect(db, st, 0, &sites);
     sqlite3_close(db);
     if (rc)
         return rc;
+    int shown = sites.n < top ? sites.n : top;
 
     if (json) {
         printf("{\"command\": ");
         mt_json_string(stdout, cmd);
         printf(", \"duration_s\": %.6f, \"allocations\": %lld, \"frees\": %lld,"
                " \"bytes_allocated\": %lld, \"peak_bytes\": %lld, \"peak_time_s\": %.6f,"
-               " \"peak_rss_bytes\": %lld, \"live_at_exit_bytes\": %lld,"
+               " \"peak_rss_bytes\": %lld, \"peak_rss_time_s\": %.6f,"
+               " \"heap_at_peak_rss_bytes\": %lld, \"heap_share_of_peak_rss\": %.4f,"
+               " \"live_at_exit_bytes\": %lld,"
                " \"live_at_exit_count\": %lld, \"unmatched_frees\": %lld, \"top_sites\": [",
                duration, (long long)allocs, (long long)frees, (long long)bytes, (long long)peak,
-               peak_s, (long long)rss, (long long)live, (long long)live_n,
-               (long long)unmatched);
-        for (int i = 0; i < nsites; i++) {
-            printf("%s{\"function\": ", i ? ", " : "");
-            mt_json_string(stdout, sites[i].function);
-            printf(", \"file\": ");
-            mt_json_string(stdout, sites[i].file);
-            if (sites[i].file)
-                printf(", \"line\": %d", sites[i].line);
-            else
-                printf(", \"line\": null");
-            printf(", \"bytes\": %lld, \"count\": %lld}", (long long)sites[i].bytes,
-                   (long long)sites[i].count);
+               peak_s, (long long)rp.rss, rss_s, (long long)rp.heap, explained, (long long)live,
+               (long long)live_n, (long long)unmatched);
+        for (int i = 0; i < shown; i++) {
+            fputs(i ? ", " : "", stdout);
+            mt_site_json_open(stdout, &sites.v[i]);
+            putchar('}');
         }
         printf("]}\n");
     } else {
-        char b1[32], b2[32], b3[32], b4[32];
+        char b1[32], b2[32];
         printf("command       %s\n", cmd);
         printf("duration      %.3f s\n", duration);
         printf("allocations   %lld (%s in total)\n", (long long)allocs,
@@ -149,25 +113,29 @@ int mt_cmd_summary(int argc, char **argv)
         printf("frees         %lld%s\n", (long long)frees,
                unmatched ? " (plus unmatched frees of blocks allocated before tracing)" : "");
         printf("heap peak     %s (%lld bytes) at %.3f s\n",
-               mt_human_bytes((uint64_t)peak, b2, sizeof b2), (long long)peak, peak_s);
-        if (rss)
-            printf("peak RSS      %s\n", mt_human_bytes((uint64_t)rss, b4, sizeof b4));
-        printf("live at exit  %s in %lld blocks\n", mt_human_bytes((uint64_t)live, b3, sizeof b3),
+               mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s);
+        if (rp.rss) {
+            printf("peak RSS      %s at %.3f s; the heap was %s of it (%.0f%%), the rest is\n"
+                   "              code, stacks, allocator and interpreter overhead, mmap\n",
+                   mt_human_bytes((uint64_t)rp.rss, b1, sizeof b1), rss_s,
+                   mt_human_bytes((uint64_t)rp.heap, b2, sizeof b2), 100 * explained);
+        } else {
+            printf("peak RSS      not sampled (--sample-ms 0)\n");
+        }
+        printf("live at exit  %s in %lld blocks\n", mt_human_bytes((uint64_t)live, b1, sizeof b1),
                (long long)live_n);
         printf("\ntop allocation sites live at the heap peak:\n");
         printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", "site");
-        for (int i = 0; i < nsites; i++) {
-            printf("  %12s %10lld %5.1f%%  ", mt_human_bytes((uint64_t)sites[i].bytes, b1, sizeof b1),
-                   (long long)sites[i].count,
-                   peak ? 100.0 * (double)sites[i].bytes / (double)peak : 0.0);
-            print_site_name(stdout, &sites[i]);
+        for (int i = 0; i < shown; i++) {
+            printf("  %12s %10lld %5.1f%%  ", mt_human_bytes((uint64_t)sites.v[i].bytes, b1, sizeof b1),
+                   (long long)sites.v[i].count,
+                   peak ? 100.0 * (double)sites.v[i].bytes / (double)peak : 0.0);
+            mt_site_print_name(stdout, &sites.v[i]);
             putchar('\n');
         }
+        printf("\nnext: memtap peak | leaks | diff --from A --to B | flamegraph  %s\n",
+               argv[optind]);
     }
-    for (int i = 0; i < nsites; i++) {
-        free(sites[i].function);
-        free(sites[i].file);
-    }
-    free(sites);
+    mt_sites_free(&sites);
     return MT_EXIT_OK;
 }

@@ -17,6 +17,9 @@ extern "C" {
  * being traced. Safe from any thread; not async-signal-safe. */
 int mt_marker(const char *label) __attribute__((weak));
 
+/* 1 when this process is being traced, 0 when not. */
+int mt_is_traced(void) __attribute__((weak));
+
 /* Calls mt_marker when the shim is loaded; a no-op otherwise. */
 static inline int mt_marker_if_traced(const char *label)
 {

@@ -24,3 +24,8 @@ __attribute__((visibility("default"))) int mt_marker(const char *label)
 {
     return label ? mt_marker_internal(label) : EINVAL;
 }
+
+__attribute__((visibility("default"))) int mt_is_traced(void)
+{
+    return mt_enabled != 0;
+}

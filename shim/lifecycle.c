@@ -43,6 +43,7 @@ __attribute__((constructor)) static void mt_start(void)
     mt_enabled = 1;
     mt_modules_update(t);
     mt_record_sample(t);
+    mt_sampler_start(python);
 out:
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->guard = 0;
@@ -54,6 +55,7 @@ __attribute__((destructor)) static void mt_stop(void)
     if (!mt_enabled)
         return;
     t->guard = 1;
+    mt_sampler_stop();
     mt_modules_update(t);
     uint64_t cut = mt_stacks_cut();
     if (cut) {

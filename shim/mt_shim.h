@@ -7,6 +7,7 @@
  * stacks.c     native stack capture (libunwind) and lock-free interning
  * modules.c    the module map (loaded objects, load address, build-id)
  * api.c        the public API of include/memtap.h
+ * sampler.c    the background sampler thread and the snapshot signal
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -34,7 +35,8 @@ struct mt_options {
     long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
     int native;           /* MEMTAP_NATIVE: 1 native stacks, 0 none, -1 auto */
     int max_depth;        /* MEMTAP_DEPTH: frames per stack */
-    int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval */
+    int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval, 0 off */
+    int snapshot_signal;  /* MEMTAP_SNAPSHOT_SIGNAL: signal that takes a snapshot */
 };
 extern struct mt_options mt_opt;
 
@@ -148,6 +150,21 @@ static inline void mt_passing_release(const void *p)
 void mt_say(const char *a, const char *b, const char *c);
 
 /* ---- api.c ------------------------------------------------------------ */
+
+/* ---- sampler.c -------------------------------------------------------- */
+
+/* 1 while the sampler thread runs; allocating threads sample in-band when 0. */
+extern volatile int mt_sampler_running;
+
+/* Installs the snapshot signal handler and starts the sampler thread
+ * (tracing must be on). python: the process is a CPython interpreter. */
+void mt_sampler_start(int python);
+
+/* Stops and joins the sampler thread (exit). */
+void mt_sampler_stop(void);
+
+/* Writes the markers of snapshot requests not yet written (guard held). */
+void mt_sampler_take_snapshots(struct mt_thread *t);
 
 /* Records a marker from the calling thread (see mt_marker in memtap.h). */
 int mt_marker_internal(const char *label);

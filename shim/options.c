@@ -32,6 +32,7 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_NATIVE", OPT_INT, &mt_opt.native, 0, 1},
     {"MEMTAP_DEPTH", OPT_INT, &mt_opt.max_depth, 1, 1024},
     {"MEMTAP_SAMPLE_MS", OPT_INT, &mt_opt.sample_ms, 0, 60000},
+    {"MEMTAP_SNAPSHOT_SIGNAL", OPT_INT, &mt_opt.snapshot_signal, 1, 64},
 };
 
 static void set_int(const struct opt_def *d, long v)

@@ -253,16 +253,23 @@ void mt_record_sample(struct mt_thread *t)
     commit(t, MT_REC_SAMPLE, q);
 }
 
-/* Every SAMPLE_EVERY events a thread looks at the coarse clock; the first
- * thread past the deadline writes one sample for everybody. */
+/* In-band sampling, while the sampler thread is not running (it could not
+ * start, or a Python process forked): every SAMPLE_EVERY events a thread
+ * looks at the coarse clock; the first thread past the deadline writes one
+ * sample for everybody, and any snapshot the signal asked for. */
 static MT_COLD void sample_if_due(struct mt_thread *t)
 {
     t->counters->clock_tick = SAMPLE_EVERY;
+    if (mt_sampler_running)
+        return;
+    mt_sampler_take_snapshots(t);
+    if (!mt_opt.sample_ms)
+        return;
     uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
     uint64_t due = __atomic_load_n(&sampler.next_sample_ns, __ATOMIC_RELAXED);
     if (now < due)
         return;
-    uint64_t next = now + (uint64_t)(mt_opt.sample_ms ? mt_opt.sample_ms : 10) * 1000000ull;
+    uint64_t next = now + (uint64_t)mt_opt.sample_ms * 1000000ull;
     if (__atomic_compare_exchange_n(&sampler.next_sample_ns, &due, next, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         mt_record_sample(t);

@@ -1,0 +1,257 @@
+/* diff.c - `memtap diff TRACE|DB --from A --to B [--top N] [--native]
+ * [--json]`: per allocation site, the bytes and blocks live at A and at B
+ * and the change, largest growth first (tracemalloc's compare_to, after
+ * the fact, between any two points of the run).
+ *
+ * A point is a marker label (its first occurrence), a time since start
+ * ("1.5s", "250ms", or seconds as a bare number), or start, peak, end. A
+ * point is a position in the event order: "live at A" means allocated at
+ * or before A's sequence number and not freed by then. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "report.h"
+#include "util.h"
+
+struct point {
+    const char *spec;
+    int64_t seq, ns;
+    int64_t bytes, count; /* everything live there */
+};
+
+static int marker_point(sqlite3 *db, struct point *p)
+{
+    sqlite3_stmt *st;
+    if (mt_prepare(db, "SELECT seq, ns, (SELECT count(*) FROM markers WHERE label = ?1)"
+                       " FROM markers WHERE label = ?1 ORDER BY seq LIMIT 1",
+                   &st))
+        return -1;
+    sqlite3_bind_text(st, 1, p->spec, -1, SQLITE_STATIC);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        p->seq = sqlite3_column_int64(st, 0);
+        p->ns = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_int64(st, 2) > 1)
+            mt_warn("marker '%s' occurs %lld times; using the first", p->spec,
+                    (long long)sqlite3_column_int64(st, 2));
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* "1.5s", "250ms", "2" -> nanoseconds; -1 when not a time. */
+static int64_t parse_time(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    if (strcmp(end, "ms") == 0)
+        v /= 1e3;
+    else if (*end && strcmp(end, "s") != 0)
+        return -1;
+    return (int64_t)(v * 1e9 + 0.5);
+}
+
+static void list_markers(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT DISTINCT label FROM markers ORDER BY seq LIMIT 20", -1, &st,
+                           NULL) != SQLITE_OK)
+        return;
+    fputs("memtap: markers in this trace:", stderr);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(stderr, " '%s'", (const char *)sqlite3_column_text(st, 0));
+        n++;
+    }
+    fputs(n ? "\n" : " none\n", stderr);
+    sqlite3_finalize(st);
+}
+
+static int resolve(sqlite3 *db, struct point *p)
+{
+    const char *s = p->spec;
+    if (strcmp(s, "start") == 0) {
+        p->seq = p->ns = 0;
+    } else if (strcmp(s, "peak") == 0) {
+        p->seq = mt_db_meta_int(db, "peak_seq", 0);
+        p->ns = mt_db_meta_int(db, "peak_ns", 0);
+    } else if (strcmp(s, "end") == 0 || strcmp(s, "exit") == 0) {
+        p->seq = mt_db_meta_int(db, "exit_seq", 0);
+        p->ns = mt_db_meta_int(db, "exit_ns", 0);
+    } else {
+        int m = marker_point(db, p);
+        if (m < 0)
+            return MT_EXIT_FAIL;
+        if (!m) {
+            int64_t ns = parse_time(s);
+            if (ns < 0) {
+                mt_error("diff: '%s' is not a marker, a time (1.5s, 250ms), start, peak or end", s);
+                list_markers(db);
+                return MT_EXIT_USAGE;
+            }
+            sqlite3_stmt *st;
+            if (mt_prepare(db,
+                           "SELECT coalesce(max(s), 0) FROM ("
+                           " SELECT max(alloc_seq) AS s FROM allocations WHERE alloc_ns <= ?1"
+                           " UNION ALL SELECT max(free_seq) FROM allocations WHERE free_ns <= ?1"
+                           " UNION ALL SELECT max(seq) FROM samples WHERE ns <= ?1"
+                           " UNION ALL SELECT max(seq) FROM markers WHERE ns <= ?1)",
+                           &st))
+                return MT_EXIT_FAIL;
+            sqlite3_bind_int64(st, 1, ns);
+            p->seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_finalize(st);
+            p->ns = ns;
+        }
+    }
+    sqlite3_stmt *st;
+    if (mt_prepare(db, "SELECT coalesce(sum(size), 0), count(*) FROM allocations"
+                       " WHERE alloc_seq <= ?1 AND (free_seq IS NULL OR free_seq > ?1)",
+                   &st))
+        return MT_EXIT_FAIL;
+    sqlite3_bind_int64(st, 1, p->seq);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        p->bytes = sqlite3_column_int64(st, 0);
+        p->count = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return MT_EXIT_OK;
+}
+
+static void json_point(const char *key, const struct point *p)
+{
+    printf("\"%s\": {\"point\": ", key);
+    mt_json_string(stdout, p->spec);
+    printf(", \"seq\": %lld, \"time_s\": %.6f, \"bytes\": %lld, \"count\": %lld}",
+           (long long)p->seq, (double)p->ns / 1e9, (long long)p->bytes, (long long)p->count);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: memtap diff --from A --to B [--top N] [--native] [--json] TRACE|DB\n"
+          "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n",
+          out);
+}
+
+int mt_cmd_diff(int argc, char **argv)
+{
+    int json = 0, top = 20, native = 0;
+    struct point a = {0}, b = {0};
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
+        {"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
+        {"native", no_argument, NULL, 'N'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'N': native = 1; break;
+        case 'f': a.spec = optarg; break;
+        case 't': b.spec = optarg; break;
+        case 'n':
+            if ((top = mt_parse_top("diff", optarg)) < 0)
+                return MT_EXIT_USAGE;
+            break;
+        case 'h': usage(stdout); return MT_EXIT_OK;
+        default: usage(stderr); return MT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !a.spec || !b.spec) {
+        usage(stderr);
+        return MT_EXIT_USAGE;
+    }
+    sqlite3 *db;
+    int rc = mt_db_open_input(argv[optind], &db);
+    if (rc)
+        return rc;
+    rc = resolve(db, &a);
+    if (!rc)
+        rc = resolve(db, &b);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    char sql[2048];
+    mt_fmt(sql, sizeof sql,
+           "SELECT f.function, f.file, f.line,"
+           " sum(CASE WHEN a.alloc_seq <= ?2 AND (a.free_seq IS NULL OR a.free_seq > ?2)"
+           "  THEN a.size ELSE 0 END) AS bytes_to,"
+           " sum(a.alloc_seq <= ?2 AND (a.free_seq IS NULL OR a.free_seq > ?2)) AS count_to,"
+           " sum(CASE WHEN a.alloc_seq <= ?1 AND (a.free_seq IS NULL OR a.free_seq > ?1)"
+           "  THEN a.size ELSE 0 END) AS bytes_from,"
+           " sum(a.alloc_seq <= ?1 AND (a.free_seq IS NULL OR a.free_seq > ?1)) AS count_from"
+           " FROM allocations a LEFT JOIN stacks s ON s.id = a.stack_id"
+           " LEFT JOIN frames f ON f.id = %s"
+           " WHERE a.alloc_seq <= max(?1, ?2) AND (a.free_seq IS NULL OR a.free_seq > min(?1, ?2))"
+           " GROUP BY f.function, f.file, f.line"
+           " HAVING bytes_to != bytes_from OR count_to != count_from"
+           " ORDER BY bytes_to - bytes_from DESC, count_to - count_from DESC, 1, 2, 3",
+           native ? "coalesce(s.native_site_frame_id, s.site_frame_id)" : "s.site_frame_id");
+    sqlite3_stmt *st;
+    struct mt_sites sites = {0};
+    rc = mt_prepare(db, sql, &st);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, a.seq);
+        sqlite3_bind_int64(st, 2, b.seq);
+        rc = mt_sites_collect(db, st, 2, &sites);
+    }
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    int shown = sites.n < top ? sites.n : top;
+    if (json) {
+        putchar('{');
+        json_point("from", &a);
+        fputs(", ", stdout);
+        json_point("to", &b);
+        printf(", \"delta_bytes\": %lld, \"delta_count\": %lld, \"changed_sites\": %d, \"sites\": [",
+               (long long)(b.bytes - a.bytes), (long long)(b.count - a.count), sites.n);
+        for (int i = 0; i < shown; i++) {
+            const struct mt_site *s = &sites.v[i];
+            fputs(i ? ", " : "", stdout);
+            mt_site_json_open(stdout, s);
+            printf(", \"bytes_from\": %lld, \"bytes_to\": %lld, \"delta_bytes\": %lld,"
+                   " \"count_from\": %lld, \"count_to\": %lld, \"delta_count\": %lld}",
+                   (long long)s->extra[0], (long long)s->bytes,
+                   (long long)(s->bytes - s->extra[0]), (long long)s->extra[1],
+                   (long long)s->count, (long long)(s->count - s->extra[1]));
+        }
+        printf("]}\n");
+    } else {
+        char b1[32], b2[32], b3[32];
+        printf("from %-10s %8.3f s  %12s in %lld blocks\n", a.spec, (double)a.ns / 1e9,
+               mt_human_bytes((uint64_t)a.bytes, b1, sizeof b1), (long long)a.count);
+        printf("to   %-10s %8.3f s  %12s in %lld blocks\n", b.spec, (double)b.ns / 1e9,
+               mt_human_bytes((uint64_t)b.bytes, b1, sizeof b1), (long long)b.count);
+        int64_t d = b.bytes - a.bytes;
+        printf("change %s%s; %d sites changed, largest growth first:\n", d < 0 ? "-" : "+",
+               mt_human_bytes((uint64_t)(d < 0 ? -d : d), b1, sizeof b1), sites.n);
+        printf("  %12s %12s %13s %11s  %s\n", "at from", "at to", "change", "blocks +/-", "site");
+        for (int i = 0; i < shown; i++) {
+            const struct mt_site *s = &sites.v[i];
+            int64_t ds = s->bytes - s->extra[0];
+            char delta[40];
+            snprintf(delta, sizeof delta, "%s%s", ds < 0 ? "-" : "+",
+                     mt_human_bytes((uint64_t)(ds < 0 ? -ds : ds), b3, sizeof b3));
+            printf("  %12s %12s %13s %+11lld  ", mt_human_bytes((uint64_t)s->extra[0], b1, sizeof b1),
+                   mt_human_bytes((uint64_t)s->bytes, b2, sizeof b2), delta,
+                   (long long)(s->count - s->extra[1]));
+            mt_site_print_name(stdout, s);
+            putchar('\n');
+        }
+        if (sites.n > shown)
+            printf("  ... %d more sites (--top)\n", sites.n - shown);
+    }
+    mt_sites_free(&sites);
+    sqlite3_close(db);
+    return MT_EXIT_OK;
+}

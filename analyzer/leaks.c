@@ -1,0 +1,143 @@
+/* leaks.c - `memtap leaks TRACE|DB [--top N] [--native] [--json]`: two lists.
+ *
+ * Unfreed at exit: blocks still live when the program ended (for Python,
+ * when the interpreter began to shut down), grouped by stack.
+ *
+ * Growing: call sites whose live bytes kept growing through the run. The
+ * run up to exit is cut into 64 equal time slices (view site_slices); a
+ * site grows when it ends with live bytes and grew in at least 3 slices;
+ * its steadiness is the share of slices, from its first allocation to
+ * exit, in which it grew. Sites are ranked by growth x steadiness, so
+ * start-up allocations (one step, then flat) and churn (grows and shrinks)
+ * rank below a leak that grows all the time (view growth_sites). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "commands.h"
+#include "db.h"
+#include "report.h"
+#include "util.h"
+
+static int collect(sqlite3 *db, const char *sql, int extras, struct mt_sites *out)
+{
+    sqlite3_stmt *st;
+    int rc = mt_prepare(db, sql, &st);
+    return rc ? rc : mt_sites_collect(db, st, extras, out);
+}
+
+static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
+                       int top, int native, double exit_s)
+{
+    printf("{\"exit_time_s\": %.6f, \"unfreed_bytes\": %lld, \"unfreed_count\": %lld,"
+           " \"unfreed\": [",
+           exit_s, (long long)unfreed->bytes, (long long)unfreed->count);
+    for (int i = 0; i < unfreed->n && i < top; i++) {
+        fputs(i ? ", " : "", stdout);
+        mt_site_json_open(stdout, &unfreed->v[i]);
+        printf(", \"stack_id\": %lld, \"frames\": ", (long long)unfreed->v[i].extra[0]);
+        mt_print_stack(stdout, db, unfreed->v[i].extra[0], native, 1, 0);
+        putchar('}');
+    }
+    printf("], \"growing\": [");
+    for (int i = 0; i < grow->n && i < top; i++) {
+        const struct mt_site *s = &grow->v[i];
+        fputs(i ? ", " : "", stdout);
+        mt_site_json_open(stdout, s);
+        printf(", \"growth_bytes\": %lld, \"steadiness\": %.3f, \"grew_slices\": %lld,"
+               " \"active_slices\": %lld, \"first_time_s\": %.6f}",
+               (long long)s->bytes, (double)s->extra[0] / (double)s->extra[1],
+               (long long)s->extra[0], (long long)s->extra[1], exit_s * (double)s->extra[2] / 64);
+    }
+    printf("]}\n");
+}
+
+static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
+                       int top, int native, double exit_s)
+{
+    char b1[32];
+    printf("unfreed at exit (%.3f s): %s in %lld blocks, by stack\n", exit_s,
+           mt_human_bytes((uint64_t)unfreed->bytes, b1, sizeof b1), (long long)unfreed->count);
+    printf("  %12s %10s  %s\n", "bytes", "blocks", "allocated at");
+    for (int i = 0; i < unfreed->n && i < top; i++) {
+        const struct mt_site *s = &unfreed->v[i];
+        printf("  %12s %10lld  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
+               (long long)s->count);
+        mt_site_print_name(stdout, s);
+        printf("  [stack %lld]\n", (long long)s->extra[0]);
+        if (i < 3)
+            mt_print_stack(stdout, db, s->extra[0], native, 0, 6);
+    }
+    if (unfreed->n > top)
+        printf("  ... %d more stacks (--top)\n", unfreed->n - top);
+
+    printf("\ngrowing: sites whose live bytes grew steadily over the run\n"
+           "  (the run is cut into 64 time slices; 'grew in' counts the slices in which the\n"
+           "   site's live bytes went up, out of those since its first allocation)\n");
+    if (!grow->n)
+        printf("  none\n");
+    else
+        printf("  %12s %10s %9s %10s  %s\n", "grew by", "blocks", "grew in", "steadiness",
+               "site");
+    for (int i = 0; i < grow->n && i < top; i++) {
+        const struct mt_site *s = &grow->v[i];
+        char in[24];
+        snprintf(in, sizeof in, "%lld/%lld", (long long)s->extra[0], (long long)s->extra[1]);
+        printf("  %12s %10lld %9s %10.2f  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
+               (long long)s->count, in, (double)s->extra[0] / (double)s->extra[1]);
+        mt_site_print_name(stdout, s);
+        printf("  (from %.2f s)\n", exit_s * (double)s->extra[2] / 64);
+    }
+    if (grow->n > top)
+        printf("  ... %d more sites (--top)\n", grow->n - top);
+}
+
+int mt_cmd_leaks(int argc, char **argv)
+{
+    int json = 0, top = 10, native = 0;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},     {"top", required_argument, NULL, 'n'},
+        {"native", no_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'N': native = 1; break;
+        case 'n':
+            if ((top = mt_parse_top("leaks", optarg)) < 0)
+                return MT_EXIT_USAGE;
+            break;
+        case 'h': puts("usage: memtap leaks [--top N] [--native] [--json] TRACE|DB"); return 0;
+        default: return MT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        mt_error("usage: memtap leaks [--top N] [--native] [--json] TRACE|DB");
+        return MT_EXIT_USAGE;
+    }
+    sqlite3 *db;
+    int rc = mt_db_open_input(argv[optind], &db);
+    if (rc)
+        return rc;
+    struct mt_sites unfreed = {0}, grow = {0};
+    rc = collect(db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit",
+                 1, &unfreed);
+    if (!rc)
+        rc = collect(db,
+                     "SELECT function, file, line, growth_bytes, live_count, grew_slices,"
+                     " active_slices, first_slice FROM growth_sites",
+                     3, &grow);
+    if (!rc) {
+        double exit_s = (double)mt_db_meta_int(db, "exit_ns", 0) / 1e9;
+        if (json)
+            print_json(db, &unfreed, &grow, top, native, exit_s);
+        else
+            print_text(db, &unfreed, &grow, top, native, exit_s);
+    }
+    mt_sites_free(&unfreed);
+    mt_sites_free(&grow);
+    sqlite3_close(db);
+    return rc;
+}

@@ -1,0 +1,158 @@
+/* peak.c - `memtap peak TRACE|DB [--by line|function|file|stack] [--top N]
+ * [--native] [--json]`: the allocations live at the heap high-water mark,
+ * grouped, with bytes, block counts and share of the peak. Exact: every
+ * live block is in exactly one group, and the groups past --top are summed
+ * in one "other" row, so the rows add up to the peak. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "db.h"
+#include "report.h"
+#include "util.h"
+
+enum by { BY_LINE, BY_FUNCTION, BY_FILE, BY_STACK };
+static const char *const by_names[] = {"line", "function", "file", "stack"};
+
+static int build_sql(enum by by, int native, char *sql, size_t cap)
+{
+    const char *site = native ? "coalesce(s.native_site_frame_id, s.site_frame_id)"
+                              : "s.site_frame_id";
+    const char *cols, *group;
+    switch (by) {
+    case BY_FUNCTION: cols = "f.function, f.file, NULL"; group = "f.function, f.file"; break;
+    case BY_FILE: cols = "NULL, f.file, NULL"; group = "f.file"; break;
+    case BY_STACK: cols = "f.function, f.file, f.line"; group = "a.stack_id"; break;
+    default: cols = "f.function, f.file, f.line"; group = "f.function, f.file, f.line"; break;
+    }
+    return mt_fmt(sql, cap,
+                  "SELECT %s, sum(a.size) AS bytes, count(*) AS count, min(a.stack_id)"
+                  " FROM live_at_peak a LEFT JOIN stacks s ON s.id = a.stack_id"
+                  " LEFT JOIN frames f ON f.id = %s GROUP BY %s"
+                  " ORDER BY bytes DESC, count DESC, 1, 2, 3",
+                  cols, site, group);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json]"
+          " TRACE|DB\n",
+          out);
+}
+
+int mt_cmd_peak(int argc, char **argv)
+{
+    int json = 0, top = 20, native = 0;
+    enum by by = BY_LINE;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
+        {"by", required_argument, NULL, 'b'}, {"native", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "jn:b:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'N': native = 1; break;
+        case 'n':
+            if ((top = mt_parse_top("peak", optarg)) < 0)
+                return MT_EXIT_USAGE;
+            break;
+        case 'b': {
+            int found = -1;
+            for (int i = 0; i < 4; i++)
+                if (strcmp(optarg, by_names[i]) == 0)
+                    found = i;
+            if (found < 0) {
+                mt_error("peak: --by wants line, function, file or stack");
+                return MT_EXIT_USAGE;
+            }
+            by = (enum by)found;
+            break;
+        }
+        case 'h': usage(stdout); return MT_EXIT_OK;
+        default: usage(stderr); return MT_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        return MT_EXIT_USAGE;
+    }
+    sqlite3 *db;
+    int rc = mt_db_open_input(argv[optind], &db);
+    if (rc)
+        return rc;
+    char sql[1024];
+    build_sql(by, native, sql, sizeof sql);
+    sqlite3_stmt *st;
+    struct mt_sites sites;
+    rc = mt_prepare(db, sql, &st);
+    if (!rc)
+        rc = mt_sites_collect(db, st, 1, &sites);
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
+    int64_t peak = mt_db_meta_int(db, "peak_bytes", 0);
+    double peak_s = (double)mt_db_meta_int(db, "peak_ns", 0) / 1e9;
+    int64_t rss = mt_query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
+    int64_t rss_at = mt_query_int(db, "SELECT coalesce((SELECT rss_bytes FROM samples"
+                                      " WHERE seq <= (SELECT value FROM meta WHERE key ="
+                                      " 'peak_seq') ORDER BY seq DESC LIMIT 1), 0)");
+    if (sites.bytes != peak)
+        mt_warn("the live blocks add up to %lld bytes, the recorded peak is %lld",
+                (long long)sites.bytes, (long long)peak);
+    int shown = sites.n < top ? sites.n : top;
+    int64_t other_bytes = 0, other_count = 0;
+    for (int i = shown; i < sites.n; i++) {
+        other_bytes += sites.v[i].bytes;
+        other_count += sites.v[i].count;
+    }
+    if (json) {
+        printf("{\"peak_bytes\": %lld, \"peak_time_s\": %.6f, \"peak_rss_bytes\": %lld,"
+               " \"rss_at_peak_bytes\": %lld, \"live_blocks\": %lld, \"by\": \"%s\", \"sites\": [",
+               (long long)peak, peak_s, (long long)rss, (long long)rss_at,
+               (long long)sites.count, by_names[by]);
+        for (int i = 0; i < shown; i++) {
+            fputs(i ? ", " : "", stdout);
+            mt_site_json_open(stdout, &sites.v[i]);
+            printf(", \"share\": %.6f", peak ? (double)sites.v[i].bytes / (double)peak : 0.0);
+            if (by == BY_STACK) {
+                printf(", \"stack_id\": %lld, \"frames\": ", (long long)sites.v[i].extra[0]);
+                mt_print_stack(stdout, db, sites.v[i].extra[0], native, 1, 0);
+            }
+            putchar('}');
+        }
+        printf("], \"other\": {\"sites\": %d, \"bytes\": %lld, \"count\": %lld}}\n",
+               sites.n - shown, (long long)other_bytes, (long long)other_count);
+    } else {
+        char b1[32], b2[32];
+        printf("heap peak %s (%lld bytes) at %.3f s, in %lld live blocks",
+               mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s,
+               (long long)sites.count);
+        if (rss_at)
+            printf("; RSS then %s", mt_human_bytes((uint64_t)rss_at, b2, sizeof b2));
+        printf("\nlive at the peak, by %s%s:\n", by_names[by], native ? " (native frames)" : "");
+        printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", by_names[by]);
+        for (int i = 0; i < shown; i++) {
+            const struct mt_site *s = &sites.v[i];
+            printf("  %12s %10lld %5.1f%%  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
+                   (long long)s->count, peak ? 100.0 * (double)s->bytes / (double)peak : 0.0);
+            mt_site_print_name(stdout, s);
+            putchar('\n');
+            if (by == BY_STACK)
+                mt_print_stack(stdout, db, s->extra[0], native, 0, 12);
+        }
+        if (sites.n > shown)
+            printf("  %12s %10lld %5.1f%%  (%d more; --top to see them)\n",
+                   mt_human_bytes((uint64_t)other_bytes, b1, sizeof b1), (long long)other_count,
+                   peak ? 100.0 * (double)other_bytes / (double)peak : 0.0, sites.n - shown);
+        printf("  %12s %10lld %5.1f%%  total\n", mt_human_bytes((uint64_t)sites.bytes, b1, sizeof b1),
+               (long long)sites.count, peak ? 100.0 * (double)sites.bytes / (double)peak : 0.0);
+    }
+    mt_sites_free(&sites);
+    sqlite3_close(db);
+    return MT_EXIT_OK;
+}

@@ -1,0 +1,58 @@
+/* report.h - what the report commands (summary, peak, leaks, diff, check)
+ * share: a list of sites read from one query, printing a site's name, its
+ * JSON object, a stack's frames, and the common option parsing. */
+#ifndef MT_REPORT_H
+#define MT_REPORT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MT_SITE_EXTRA 6
+
+/* One row of a site query: function, file, line, bytes, count, then up to
+ * MT_SITE_EXTRA more integer columns in `extra`. */
+struct mt_site {
+    char *function, *file;
+    int line, has_line;
+    int64_t bytes, count;
+    int64_t extra[MT_SITE_EXTRA];
+};
+
+struct mt_sites {
+    struct mt_site *v;
+    int n, cap;
+    int64_t bytes, count; /* totals over every row */
+};
+
+/* Steps st to the end, appending each row (extras columns after count).
+ * Returns 0 or MT_EXIT_FAIL (message printed). Finalizes st. */
+int mt_sites_collect(sqlite3 *db, sqlite3_stmt *st, int extras, struct mt_sites *out);
+void mt_sites_free(struct mt_sites *s);
+
+/* Prepares sql, printing the database's message on failure. */
+int mt_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
+
+/* First column of the first row of sql as an integer (0 when none). */
+int64_t mt_query_int(sqlite3 *db, const char *sql);
+
+/* `function (file:line)`, `function`, `file`, or what stands for no stack. */
+void mt_site_print_name(FILE *out, const struct mt_site *s);
+
+/* Writes `{"function": .., "file": .., "line": .., "bytes": .., "count": ..`
+ * without the closing brace, so callers can add their own fields. */
+void mt_site_json_open(FILE *out, const struct mt_site *s);
+
+/* Writes the frames of a stack, innermost first: as a JSON array when
+ * json, else one indented line each. Native frames are left out of a stack
+ * that has Python frames unless native is set. */
+void mt_print_stack(FILE *out, sqlite3 *db, int64_t stack_id, int native, int json, int max);
+
+/* Parses a size such as 300MB (10^6), 1MiB or 1M (2^20), 4096 (bytes).
+ * Returns 0 or -1 when malformed. */
+int mt_parse_size(const char *s, uint64_t *out);
+
+/* Parses --top's value (1..100000) for command cmd; -1 on error (printed). */
+int mt_parse_top(const char *cmd, const char *arg);
+
+#endif

@@ -1,0 +1,45 @@
+"""memtap - markers from Python, with nothing to install.
+
+`memtap run` puts this file's directory on PYTHONPATH, so a traced program
+can write
+
+    import memtap
+    memtap.marker("after-load")      # a named snapshot point in the trace
+
+and `memtap diff TRACE --from after-load --to end` compares the two points.
+The call goes to mt_marker() in the preloaded libmemtap.so; without the shim
+(the program run on its own, with this module copied along) every function
+here is a no-op, so the calls can stay in the code.
+"""
+import ctypes as _ctypes
+
+__all__ = ["marker", "is_traced"]
+
+try:
+    _shim = _ctypes.CDLL(None)
+    _mt_marker = _shim.mt_marker
+    _mt_marker.argtypes = [_ctypes.c_char_p]
+    _mt_marker.restype = _ctypes.c_int
+    _mt_is_traced = _shim.mt_is_traced
+    _mt_is_traced.argtypes = []
+    _mt_is_traced.restype = _ctypes.c_int
+except (OSError, AttributeError):
+    _mt_marker = _mt_is_traced = None
+
+
+def is_traced():
+    """True when this process is being traced by memtap."""
+    return _mt_is_traced is not None and _mt_is_traced() == 1
+
+
+def marker(label):
+    """Records a named marker (str or bytes, cut at 255 bytes) in the trace.
+
+    Returns True when it was recorded, False when the process is not traced."""
+    if _mt_marker is None:
+        return False
+    if isinstance(label, str):
+        label = label.encode("utf-8", "surrogateescape")
+    if not isinstance(label, bytes) or b"\0" in label:
+        raise ValueError("memtap.marker wants a str or bytes label without NUL")
+    return _mt_marker(label) == 0

@@ -1,0 +1,154 @@
+/* sampler.c - the background sampler: one thread of ours that writes a
+ * time/RSS sample every mt_opt.sample_ms (the loader puts the heap total
+ * beside it, exact, from the sample's sequence number) and turns snapshot
+ * requests made by signal into markers.
+ *
+ * The thread never touches the program's state: it blocks every signal
+ * (process signals go to the program's threads), holds the recursion guard
+ * for life (nothing it does is traced), uses no fd of its own (it sleeps on
+ * a futex word, so a program that closes every fd cannot make it spin), and
+ * takes no lock the program could hold.
+ *
+ * fork: the thread is stopped and joined in the fork prepare handler, so a
+ * child starts with only the program's thread and CPython 3.12+ does not
+ * warn about a thread the program never started. A non-Python parent gets
+ * the thread back at once; a Python parent does not (its os.fork counts the
+ * process's threads right after fork returns), and from then on samples
+ * are taken in-band by allocating threads instead (writer.c).
+ *
+ * Snapshot signal: the handler only counts the request and wakes the
+ * thread (both async-signal-safe); the marker is written by the sampler
+ * thread, or in-band when it is not running.
+ */
+#define _GNU_SOURCE
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mt_shim.h"
+
+volatile int mt_sampler_running;
+
+static pthread_t sampler_thread;
+static int python_process;
+static int was_running;
+static volatile int stop_requested;
+static uint32_t wake_word; /* bumped to wake the thread */
+static uint32_t snapshot_requests, snapshots_taken;
+
+static void futex_wake(void)
+{
+    __atomic_add_fetch(&wake_word, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void mt_sampler_take_snapshots(struct mt_thread *t)
+{
+    uint32_t want = __atomic_load_n(&snapshot_requests, __ATOMIC_ACQUIRE);
+    while (snapshots_taken != want) {
+        uint32_t n = __atomic_add_fetch(&snapshots_taken, 1, __ATOMIC_RELAXED);
+        char label[32] = "snapshot-";
+        char digits[12];
+        int k = 0;
+        do
+            digits[k++] = (char)('0' + n % 10);
+        while ((n /= 10) && k < 11);
+        size_t at = 9;
+        while (k)
+            label[at++] = digits[--k];
+        label[at] = 0;
+        mt_record_marker(t, label);
+    }
+}
+
+static void *sampler_main(void *arg)
+{
+    (void)arg;
+    struct mt_thread *t = &mt_self;
+    t->guard = 1; /* for life: nothing this thread does is traced */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    long ms = mt_opt.sample_ms;
+    struct timespec interval = {ms / 1000, (ms % 1000) * 1000000L};
+    while (!stop_requested) {
+        uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
+        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, ms ? &interval : NULL, NULL,
+                0);
+        if (stop_requested || !mt_enabled)
+            break;
+        mt_sampler_take_snapshots(t);
+        if (ms)
+            mt_record_sample(t);
+    }
+    return NULL;
+}
+
+static int start_thread(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
+    stop_requested = 0;
+    int rc = pthread_create(&sampler_thread, NULL, sampler_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0) {
+        pthread_setname_np(sampler_thread, "memtap-sampler");
+        mt_sampler_running = 1;
+    }
+    return rc;
+}
+
+static void stop_thread(void)
+{
+    if (!mt_sampler_running)
+        return;
+    stop_requested = 1;
+    futex_wake();
+    pthread_join(sampler_thread, NULL);
+    mt_sampler_running = 0;
+}
+
+static void on_snapshot_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    __atomic_add_fetch(&snapshot_requests, 1, __ATOMIC_RELEASE);
+    futex_wake();
+    errno = saved;
+}
+
+static void before_fork(void)
+{
+    was_running = mt_sampler_running;
+    stop_thread();
+}
+
+static void after_fork_parent(void)
+{
+    if (was_running && !python_process)
+        start_thread();
+}
+
+void mt_sampler_start(int python)
+{
+    python_process = python;
+    if (mt_opt.snapshot_signal) {
+        struct sigaction sa = {.sa_handler = on_snapshot_signal, .sa_flags = SA_RESTART};
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(mt_opt.snapshot_signal, &sa, NULL) != 0)
+            mt_say("cannot catch the snapshot signal", "", "");
+    }
+    if (!mt_opt.sample_ms && !mt_opt.snapshot_signal)
+        return;
+    pthread_atfork(before_fork, after_fork_parent, NULL);
+    if (start_thread() != 0)
+        mt_say("no sampler thread: samples will be taken in-band", "", "");
+}
+
+void mt_sampler_stop(void)
+{
+    stop_thread();
+}
