@@ -4,7 +4,8 @@
  * when the interpreter began to shut down), grouped by stack.
  *
  * Growing: call sites whose live bytes kept growing through the run. The
- * run up to exit is cut into 64 equal time slices (view site_slices); a
+ * run up to exit is cut into equal time slices, at most 64 and each at
+ * least two sample intervals long (view site_slices); a
  * site grows when it ends with live bytes and grew in at least 3 slices;
  * its steadiness is the share of slices, from its first allocation to
  * exit, in which it grew. Sites are ranked by growth x steadiness, so
@@ -48,7 +49,7 @@ static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf(", \"growth_bytes\": %lld, \"steadiness\": %.3f, \"grew_slices\": %lld,"
                " \"active_slices\": %lld, \"first_time_s\": %.6f}",
                (long long)s->bytes, (double)s->extra[0] / (double)s->extra[1],
-               (long long)s->extra[0], (long long)s->extra[1], exit_s * (double)s->extra[2] / 64);
+               (long long)s->extra[0], (long long)s->extra[1], exit_s * (double)s->extra[2] / (double)s->extra[3]);
     }
     printf("]}\n");
 }
@@ -73,8 +74,10 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  ... %d more stacks (--top)\n", unfreed->n - top);
 
     printf("\ngrowing: sites whose live bytes grew steadily over the run\n"
-           "  (the run is cut into 64 time slices; 'grew in' counts the slices in which the\n"
-           "   site's live bytes went up, out of those since its first allocation)\n");
+           "  (the run to exit is cut into %lld equal time slices; 'grew in' counts the slices\n"
+           "   in which the site's live bytes went up, out of those since its first\n"
+           "   allocation; 'grew by' is what the site still held at exit)\n",
+           (long long)(grow->n ? grow->v[0].extra[3] : 0));
     if (!grow->n)
         printf("  none\n");
     else
@@ -87,7 +90,7 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  %12s %10lld %9s %10.2f  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
                (long long)s->count, in, (double)s->extra[0] / (double)s->extra[1]);
         mt_site_print_name(stdout, s);
-        printf("  (from %.2f s)\n", exit_s * (double)s->extra[2] / 64);
+        printf("  (from %.2f s)\n", exit_s * (double)s->extra[2] / (double)s->extra[3]);
     }
     if (grow->n > top)
         printf("  ... %d more sites (--top)\n", grow->n - top);
@@ -127,8 +130,8 @@ int mt_cmd_leaks(int argc, char **argv)
     if (!rc)
         rc = collect(db,
                      "SELECT function, file, line, growth_bytes, live_count, grew_slices,"
-                     " active_slices, first_slice FROM growth_sites",
-                     3, &grow);
+                     " active_slices, first_slice, slices FROM growth_sites",
+                     4, &grow);
     if (!rc) {
         double exit_s = (double)mt_db_meta_int(db, "exit_ns", 0) / 1e9;
         if (json)

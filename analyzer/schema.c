@@ -66,18 +66,20 @@ const char mt_schema_views[] =
     " count(*) AS count, sum(a.size) AS bytes FROM live_at_exit a"
     " LEFT JOIN stacks s ON s.id = a.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY a.stack_id ORDER BY bytes DESC, count DESC, a.stack_id;\n"
-    /* Growth: the run up to exit cut into 64 equal time slices; per site and
-     * slice, the net change of its live bytes. */
+    /* Growth: the run up to exit cut into equal time slices, each at least
+     * two sample intervals long (event times come from the samples), at
+     * most 64; per site and slice, the net change of its live bytes. */
     "CREATE VIEW site_slices AS WITH w AS (SELECT"
     " (SELECT value FROM meta WHERE key = 'exit_seq') AS e,"
-    " max((SELECT value FROM meta WHERE key = 'exit_ns'), 1) AS t1),"
-    " ev AS (SELECT a.stack_id, min(63, a.alloc_ns * 64 / t1) AS slice, a.size AS delta,"
-    "  1 AS delta_n"
-    "  FROM allocations a, w WHERE a.alloc_seq <= e"
-    "  UNION ALL SELECT a.stack_id, min(63, a.free_ns * 64 / t1), -a.size, -1"
+    " max((SELECT value FROM meta WHERE key = 'exit_ns'), 1) AS t1,"
+    " (SELECT max(1, min(64, count(*) / 2)) FROM samples"
+    "  WHERE seq <= (SELECT value FROM meta WHERE key = 'exit_seq')) AS n),"
+    " ev AS (SELECT a.stack_id, min(n - 1, a.alloc_ns * n / t1) AS slice, a.size AS delta,"
+    "  1 AS delta_n FROM allocations a, w WHERE a.alloc_seq <= e"
+    "  UNION ALL SELECT a.stack_id, min(n - 1, a.free_ns * n / t1), -a.size, -1"
     "  FROM allocations a, w WHERE a.alloc_seq <= e AND a.free_seq <= e)"
-    " SELECT f.function, f.file, f.line, ev.slice, sum(ev.delta) AS delta_bytes,"
-    " sum(ev.delta_n) AS delta_count"
+    " SELECT f.function, f.file, f.line, ev.slice, (SELECT n FROM w) AS slices,"
+    " sum(ev.delta) AS delta_bytes, sum(ev.delta_n) AS delta_count"
     " FROM ev LEFT JOIN stacks s ON s.id = ev.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY f.function, f.file, f.line, ev.slice;\n"
     /* A site grows when its live bytes at exit are above zero and it grew
@@ -85,9 +87,9 @@ const char mt_schema_views[] =
      * from its first allocation to exit. Ranked by growth x steadiness. */
     "CREATE VIEW growth_sites AS SELECT g.function, g.file, g.line, g.growth_bytes, g.live_count,"
     " g.grew_slices, g.active_slices, round(1.0 * g.grew_slices / g.active_slices, 3)"
-    " AS steadiness, g.first_slice FROM (SELECT function, file, line,"
+    " AS steadiness, g.first_slice, g.slices FROM (SELECT function, file, line,"
     " sum(delta_bytes) AS growth_bytes, sum(delta_count) AS live_count,"
-    " sum(delta_bytes > 0) AS grew_slices,"
-    " 64 - min(slice) AS active_slices, min(slice) AS first_slice FROM site_slices"
+    " sum(delta_bytes > 0) AS grew_slices, max(slices) - min(slice) AS active_slices,"
+    " min(slice) AS first_slice, max(slices) AS slices FROM site_slices"
     " GROUP BY function, file, line) g WHERE g.growth_bytes > 0 AND g.grew_slices >= 3"
     " ORDER BY g.growth_bytes * g.grew_slices / g.active_slices DESC, g.growth_bytes DESC;\n";
