@@ -40,8 +40,9 @@ SHIM_SRC := $(wildcard shim/*.c)
 AN_SRC := $(wildcard analyzer/*.c)
 AN_LIB_SRC := $(filter-out analyzer/main.c,$(AN_SRC))
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/%.o)
-AN_OBJ := $(AN_SRC:%.c=$(B)/%.o)
-AN_LIB_OBJ := $(AN_LIB_SRC:%.c=$(B)/%.o)
+AN_ASSETS := $(wildcard analyzer/flamegraph/*)
+AN_OBJ := $(AN_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o
+AN_LIB_OBJ := $(AN_LIB_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -76,6 +77,11 @@ $(B)/analyzer/%.o: analyzer/%.c $(B)/.flags
 
 $(B)/libmemtap.so: $(SHIM_OBJ) shim/libmemtap.map
 	$(call say,LD,$@)$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LIBS)
+
+# The flamegraph page's .html/.js/.css are embedded with .incbin.
+$(B)/analyzer/assets.o: analyzer/assets.S $(AN_ASSETS)
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)$(CC) -c -o $@ $<
 
 $(B)/memtap: $(AN_OBJ)
 	$(call say,LD,$@)$(CC) $(SAN) -o $@ $(AN_OBJ) $(AN_LIBS)

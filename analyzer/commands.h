@@ -11,5 +11,6 @@ int mt_cmd_peak(int argc, char **argv);
 int mt_cmd_leaks(int argc, char **argv);
 int mt_cmd_diff(int argc, char **argv);
 int mt_cmd_check(int argc, char **argv);
+int mt_cmd_flamegraph(int argc, char **argv);
 
 #endif

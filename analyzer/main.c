@@ -27,6 +27,9 @@ static void usage(FILE *out)
           "                       start, peak, end)\n"
           "  check TRACE|DB [--max-peak SIZE] [--max-leak SIZE] [--max-rss SIZE]\n"
           "                       exit 1 when a memory budget is broken (for CI)\n"
+          "  flamegraph TRACE|DB [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
+          "             [--hide-native] [--format html|folded]\n"
+          "                       an interactive HTML flamegraph (or folded stacks)\n"
           "  help                 this text\n"
           "  version              print the version\n"
           "\n"
@@ -47,7 +50,7 @@ int main(int argc, char **argv)
         int (*fn)(int, char **);
     } commands[] = {{"run", mt_cmd_run},     {"load", mt_cmd_load}, {"summary", mt_cmd_summary},
                     {"peak", mt_cmd_peak},   {"leaks", mt_cmd_leaks}, {"diff", mt_cmd_diff},
-                    {"check", mt_cmd_check}};
+                    {"check", mt_cmd_check}, {"flamegraph", mt_cmd_flamegraph}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(cmd, commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);

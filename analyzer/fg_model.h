@@ -1,0 +1,63 @@
+/* fg_model.h - what the flamegraph is drawn from, read out of a database:
+ * the stack trie, timeline points, and allocations grouped by the points
+ * at which they were live. Written once as JSON into the HTML page
+ * (fg_json.c), and used directly for folded output (flamegraph.c).
+ *
+ * Points are positions in the event order (sequence numbers): start, the
+ * heap peak, exit, every marker, and up to MT_FG_SAMPLE_POINTS samples
+ * (the highest-heap sample of each stretch of the run). An allocation is
+ * live at point p when alloc_seq <= seq(p) < free_seq; it is live at a
+ * contiguous run of points [first, last], so allocations are summed into
+ * groups by (stack, thread, first, last). Live bytes at any point are
+ * exact: a group counts at p when first <= p <= last. Allocations live at
+ * no point are in no group, but are in the per-(stack, thread) totals of
+ * bytes ever allocated. */
+#ifndef MT_FG_MODEL_H
+#define MT_FG_MODEL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#define MT_FG_SAMPLE_POINTS 400
+
+enum mt_fg_point_kind { MT_FG_START, MT_FG_SAMPLE, MT_FG_PEAK, MT_FG_EXIT, MT_FG_MARKER };
+
+struct mt_fg_point {
+    int64_t seq, ns, rss; /* rss: of the latest sample at or before seq */
+    int kind;
+    char *label; /* markers only */
+};
+
+struct mt_fg_group {
+    uint32_t node, thread, first, last;
+    int64_t bytes, count;
+};
+
+struct mt_fg_model {
+    /* Trie nodes, dense: node 0 is the root; parent[i] < i. */
+    uint32_t nnodes;
+    uint32_t *parent, *frame; /* frame: index into frame_name (0 = none) */
+    uint32_t nframes;
+    char **frame_name;   /* "function (file:line)", "function", or "0x..." */
+    uint8_t *frame_native;
+    struct mt_fg_point *points;
+    uint32_t npoints, peak_point, exit_point;
+    struct mt_fg_group *groups;
+    uint32_t ngroups;
+    struct mt_fg_group *totals; /* first = last = 0: bytes ever allocated */
+    uint32_t ntotals;
+    uint32_t nthreads;
+    int64_t *thread_tid;
+    char **thread_name;
+    int64_t peak_bytes, exit_bytes;
+};
+
+/* Reads the model from db. Returns 0 or MT_EXIT_FAIL (message printed). */
+int mt_fg_model_load(sqlite3 *db, struct mt_fg_model *m);
+void mt_fg_model_free(struct mt_fg_model *m);
+
+/* The index of the first point whose label is `label`, or of the point
+ * named start/peak/end, or -1. */
+int mt_fg_point_named(const struct mt_fg_model *m, const char *name);
+
+#endif

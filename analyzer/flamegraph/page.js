@@ -1,0 +1,360 @@
+/* page.js - the memtap flamegraph page: reads the model embedded by
+ * `memtap flamegraph` (analyzer/fg_model.h explains it), draws the memory
+ * timeline and the flamegraph on canvases, and handles views, zoom, search,
+ * tooltips, the thread filter and range selection.
+ *
+ * Safety: names, paths and labels from the trace only ever reach the page
+ * as canvas text or through textContent, never as markup. */
+'use strict';
+(function () {
+  const D = JSON.parse(document.getElementById('memtap-data').textContent);
+  const $ = (id) => document.getElementById(id);
+  const NODES = D.parent.length;
+  const G = D.groups, T = D.totals, P = D.points;
+  const ROW = 17;
+  const KIND = { start: 0, sample: 1, peak: 2, exit: 3, marker: 4 };
+
+  const state = {
+    view: D.view, from: D.from, to: D.to, thread: -1, hideNative: D.hideNative,
+    icicle: false, search: '', zoom: 0, rangePoint: -1, rangeT: null,
+  };
+
+  function human(b) {
+    const neg = b < 0; let v = Math.abs(b); const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; let i = 0;
+    while (v >= 1024 && i < 4) { v /= 1024; i++; }
+    return (neg ? '-' : '') + (i ? v.toFixed(1) : String(v)) + ' ' + u[i];
+  }
+  function pointName(i) {
+    const p = P[i];
+    const t = p[1].toFixed(3) + ' s';
+    switch (p[3]) {
+      case KIND.start: return 'start';
+      case KIND.peak: return 'heap peak (' + t + ')';
+      case KIND.exit: return 'exit (' + t + ')';
+      case KIND.marker: return 'marker ' + p[4] + ' (' + t + ')';
+      default: return t;
+    }
+  }
+
+  /* ---- values per trie node for the current view ---------------------- */
+  function liveAt(p, v, c, sign) {
+    for (let k = 0; k < G.length; k += 6) {
+      if (state.thread >= 0 && G[k + 1] !== state.thread) continue;
+      if (G[k + 2] <= p && p <= G[k + 3]) { v[G[k]] += sign * G[k + 4]; c[G[k]] += sign * G[k + 5]; }
+    }
+  }
+  function viewValues() {
+    const v = new Float64Array(NODES), c = new Float64Array(NODES);
+    if (state.view === 'total') {
+      for (let k = 0; k < T.length; k += 4) {
+        if (state.thread >= 0 && T[k + 1] !== state.thread) continue;
+        v[T[k]] += T[k + 2]; c[T[k]] += T[k + 3];
+      }
+    } else if (state.view === 'diff') {
+      liveAt(state.to, v, c, 1);
+      liveAt(state.from, v, c, -1);
+      let shrank = 0;
+      for (let i = 0; i < NODES; i++) {
+        if (v[i] < 0) { shrank -= v[i]; v[i] = 0; c[i] = 0; }
+        if (c[i] < 0) c[i] = 0;
+      }
+      state.shrank = shrank;
+    } else {
+      const p = state.view === 'leaks' ? D.exitPoint
+        : state.view === 'range' ? state.rangePoint : D.peakPoint;
+      liveAt(p, v, c, 1);
+    }
+    return [v, c];
+  }
+
+  /* ---- the displayed tree: the trie, with native frames merged away when
+   * hidden. Node ids grow from parent to child, so one backward pass sums
+   * children into parents. ------------------------------------------------ */
+  let tree = null;
+  function buildTree(hide) {
+    const eff = new Int32Array(NODES);
+    const parent = [0], frame = [-1], keys = new Map();
+    for (let i = 1; i < NODES; i++) {
+      const p = eff[D.parent[i]], f = D.frame[i];
+      if (hide && D.frames[f] && D.frames[f][1]) { eff[i] = p; continue; }
+      const key = p * 4194304 + f;
+      let id = keys.get(key);
+      if (id === undefined) { id = parent.length; parent.push(p); frame.push(f); keys.set(key, id); }
+      eff[i] = id;
+    }
+    const n = parent.length, kids = Array.from({ length: n }, () => []);
+    for (let i = 1; i < n; i++) kids[parent[i]].push(i);
+    tree = { eff, parent, frame, kids, n };
+  }
+  function nodeName(i) {
+    if (i === 0) return 'all';
+    const f = D.frames[tree.frame[i]];
+    return f ? f[0] : '?';
+  }
+  function isNative(i) { const f = D.frames[tree.frame[i]]; return !!(f && f[1]); }
+
+  let total = null, count = null;
+  function aggregate() {
+    const [v, c] = viewValues();
+    total = new Float64Array(tree.n); count = new Float64Array(tree.n);
+    for (let i = 0; i < NODES; i++) { total[tree.eff[i]] += v[i]; count[tree.eff[i]] += c[i]; }
+    for (let i = tree.n - 1; i > 0; i--) { total[tree.parent[i]] += total[i]; count[tree.parent[i]] += count[i]; }
+  }
+
+  /* ---- search ------------------------------------------------------------ */
+  let matched = null;
+  function runSearch() {
+    const q = state.search.toLowerCase();
+    matched = new Uint8Array(tree.n);
+    let bytes = 0;
+    if (q) {
+      const under = new Uint8Array(tree.n);
+      for (let i = 1; i < tree.n; i++) {
+        if (nodeName(i).toLowerCase().includes(q)) matched[i] = 1;
+        under[i] = under[tree.parent[i]] || matched[tree.parent[i]];
+        if (matched[i] && !under[i]) bytes += total[i];
+      }
+    }
+    const m = $('matched');
+    m.dataset.bytes = String(bytes);
+    m.dataset.frames = String(matched.reduce((a, b) => a + b, 0));
+    m.textContent = q ? 'matched ' + human(bytes) + ' (' +
+      (total[0] ? (100 * bytes / total[0]).toFixed(1) : '0.0') + '% of this view)' : '';
+  }
+
+  /* ---- flamegraph drawing ---------------------------------------------- */
+  const graph = $('graph');
+  let rects = [];
+  function hue(name, native) {
+    let h = 0;
+    for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+    const r = Math.abs(h % 1000) / 1000;
+    return native ? 'hsl(' + (200 + 30 * r) + ',35%,' + (62 + 12 * r) + '%)'
+      : 'hsl(' + (18 + 32 * r) + ',85%,' + (58 + 10 * r) + '%)';
+  }
+  function draw() {
+    const width = graph.clientWidth || 800, dpr = window.devicePixelRatio || 1;
+    const chain = [];
+    for (let i = state.zoom; i !== 0; i = tree.parent[i]) chain.unshift(i);
+    chain.unshift(0);
+    const rows = [];
+    const base = total[state.zoom] || 1;
+    function lay(node, x, depth) {
+      const w = total[node] / base * width;
+      if (w < 0.5) return;
+      rows.push([node, x, w, depth]);
+      const kids = tree.kids[node].filter((k) => total[k] > 0).sort((a, b) => total[b] - total[a]);
+      let cx = x;
+      for (const k of kids) { lay(k, cx, depth + 1); cx += total[k] / base * width; }
+    }
+    chain.slice(0, -1).forEach((n, d) => rows.push([n, 0, width, d]));
+    if (total[state.zoom] > 0) lay(state.zoom, 0, chain.length - 1);
+    let maxDepth = 0;
+    for (const r of rows) maxDepth = Math.max(maxDepth, r[3]);
+    const height = (maxDepth + 1) * ROW + 4;
+    graph.width = width * dpr; graph.height = height * dpr; graph.style.height = height + 'px';
+    const g = graph.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, width, height);
+    g.font = '11px monospace'; g.textBaseline = 'middle';
+    rects = [];
+    for (const [node, x, w, depth] of rows) {
+      const y = state.icicle ? depth * ROW : height - (depth + 1) * ROW;
+      const name = node === 0 ? 'all (' + human(total[0]) + ')' : nodeName(node);
+      g.fillStyle = matched[node] ? '#e040e0' : node === 0 ? '#ccc' : hue(name, isNative(node));
+      g.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
+      if (w > 30) {
+        g.fillStyle = '#000';
+        g.save(); g.beginPath(); g.rect(x, y, w - 2, ROW); g.clip();
+        g.fillText(name, x + 3, y + ROW / 2);
+        g.restore();
+      }
+      rects.push({ node, name, x, y, w, h: ROW - 1, bytes: total[node], count: count[node] });
+    }
+  }
+  function hit(ev) {
+    const b = graph.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
+    for (let i = rects.length - 1; i >= 0; i--) {
+      const r = rects[i];
+      if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) return r;
+    }
+    return null;
+  }
+  graph.addEventListener('click', (ev) => {
+    const r = hit(ev);
+    if (!r) return;
+    state.zoom = r.node === state.zoom ? tree.parent[r.node] : r.node;
+    if (r.node === 0) state.zoom = 0;
+    draw();
+  });
+  const tip = $('tooltip');
+  graph.addEventListener('mousemove', (ev) => {
+    const r = hit(ev);
+    if (!r) { tip.hidden = true; return; }
+    const share = total[0] ? (100 * r.bytes / total[0]).toFixed(2) : '0';
+    tip.textContent = r.name + '\n' + human(r.bytes) + ' (' + r.bytes + ' bytes) in ' +
+      r.count + ' blocks\n' + share + '% of ' + viewTitle();
+    tip.hidden = false;
+    tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 320) + 'px';
+    tip.style.top = (ev.clientY + 14) + 'px';
+  });
+  graph.addEventListener('mouseleave', () => { tip.hidden = true; });
+
+  /* ---- timeline ------------------------------------------------------------ */
+  const tl = $('timeline');
+  const heap = new Float64Array(P.length);
+  (function () {
+    const d = new Float64Array(P.length + 1);
+    for (let k = 0; k < G.length; k += 6) { d[G[k + 2]] += G[k + 4]; d[G[k + 3] + 1] -= G[k + 4]; }
+    let s = 0;
+    for (let i = 0; i < P.length; i++) { s += d[i]; heap[i] = s; }
+  })();
+  const tMax = Math.max(D.durationS, P.length ? P[P.length - 1][1] : 0, 1e-9);
+  let drag = null;
+  function drawTimeline() {
+    const width = tl.clientWidth || 800, height = 120, dpr = window.devicePixelRatio || 1;
+    tl.width = width * dpr; tl.height = height * dpr;
+    const g = tl.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, width, height);
+    let yMax = 1;
+    for (let i = 0; i < P.length; i++) yMax = Math.max(yMax, heap[i], P[i][2]);
+    const X = (t) => 4 + (width - 8) * t / tMax, Y = (v) => height - 14 - (height - 30) * v / yMax;
+    if (state.rangeT) {
+      g.fillStyle = 'rgba(31,111,178,0.12)';
+      g.fillRect(X(state.rangeT[0]), 0, X(state.rangeT[1]) - X(state.rangeT[0]), height);
+    }
+    function line(get, color, kinds) {
+      g.strokeStyle = color; g.lineWidth = 1.5; g.beginPath();
+      let first = true;
+      for (let i = 0; i < P.length; i++) {
+        if (kinds && !kinds(P[i])) continue;
+        const x = X(P[i][1]), y = Y(get(i));
+        if (first) g.moveTo(x, y); else g.lineTo(x, y);
+        first = false;
+      }
+      g.stroke();
+    }
+    line((i) => P[i][2], '#e07b00', (p) => p[3] === KIND.sample);
+    line((i) => heap[i], '#1f6fb2', null);
+    g.font = '10px sans-serif'; g.textBaseline = 'top';
+    for (let i = 0; i < P.length; i++) {
+      const p = P[i];
+      if (p[3] !== KIND.marker && p[3] !== KIND.peak) continue;
+      const x = X(p[1]);
+      g.strokeStyle = p[3] === KIND.peak ? '#c00' : '#6a3d9a';
+      g.beginPath(); g.moveTo(x, 0); g.lineTo(x, height - 12); g.stroke();
+      g.fillStyle = g.strokeStyle;
+      g.fillText(p[3] === KIND.peak ? 'peak ' + human(heap[i]) : String(p[4]), x + 2, 2 + (i % 3) * 11);
+    }
+    g.fillStyle = '#555'; g.textBaseline = 'bottom';
+    g.fillText('0 s', 4, height); g.fillText(tMax.toFixed(3) + ' s', width - 60, height);
+    g.fillText('max ' + human(yMax), 4, 12);
+  }
+  function timeAt(ev) {
+    const b = tl.getBoundingClientRect();
+    return Math.max(0, Math.min(tMax, (ev.clientX - b.left - 4) / (b.width - 8) * tMax));
+  }
+  tl.addEventListener('mousedown', (ev) => { drag = timeAt(ev); });
+  tl.addEventListener('mousemove', (ev) => {
+    if (drag === null) return;
+    const t = timeAt(ev);
+    state.rangeT = [Math.min(drag, t), Math.max(drag, t)];
+    drawTimeline();
+  });
+  window.addEventListener('mouseup', (ev) => {
+    if (drag === null) return;
+    const t = timeAt(ev);
+    const lo = Math.min(drag, t), hi = Math.max(drag, t);
+    drag = null;
+    selectRange(lo, hi);
+  });
+  function selectRange(lo, hi) {
+    let best = -1;
+    for (let i = 0; i < P.length; i++)
+      if (P[i][1] >= lo && P[i][1] <= hi && (best < 0 || heap[i] > heap[best])) best = i;
+    if (best < 0) { /* nothing inside: the nearest point */
+      let d = Infinity;
+      for (let i = 0; i < P.length; i++) {
+        const x = Math.abs(P[i][1] - (lo + hi) / 2);
+        if (x < d) { d = x; best = i; }
+      }
+    }
+    if (best < 0) return;
+    state.rangeT = [lo, hi];
+    state.rangePoint = best;
+    state.view = 'range';
+    $('view').value = 'range';
+    refresh();
+  }
+
+  /* ---- controls ---------------------------------------------------------- */
+  function viewTitle() {
+    switch (state.view) {
+      case 'leaks': return 'unfreed at exit';
+      case 'total': return 'allocated in total';
+      case 'diff': return 'grown from ' + pointName(state.from) + ' to ' + pointName(state.to);
+      case 'range': return 'live at ' + P[state.rangePoint][1].toFixed(3) +
+        ' s, the high-water mark of ' + state.rangeT[0].toFixed(3) + '\u2013' +
+        state.rangeT[1].toFixed(3) + ' s';
+      default: return 'live at the heap peak (' + P[D.peakPoint][1].toFixed(3) + ' s)';
+    }
+  }
+  function refresh() {
+    aggregate();
+    if (state.zoom >= tree.n || !(total[state.zoom] > 0)) state.zoom = 0;
+    runSearch();
+    $('title').textContent = viewTitle();
+    const t = $('total');
+    t.dataset.bytes = String(total[0]);
+    t.textContent = human(total[0]) + ' (' + total[0] + ' bytes in ' + count[0] + ' blocks)' +
+      (state.view === 'diff' && state.shrank ? '; other stacks shrank by ' + human(state.shrank) : '');
+    $('diff-points').hidden = state.view !== 'diff';
+    draw();
+    drawTimeline();
+  }
+  $('command').textContent = D.command;
+  for (const id of ['from', 'to']) {
+    const sel = $(id);
+    for (let i = 0; i < P.length; i++) {
+      if (P[i][3] === KIND.sample) continue;
+      const o = document.createElement('option');
+      o.value = String(i); o.textContent = pointName(i);
+      sel.appendChild(o);
+    }
+    sel.value = String(id === 'from' ? state.from : state.to);
+    sel.addEventListener('change', () => { state[id] = Number(sel.value); refresh(); });
+  }
+  for (const th of D.threads) {
+    const o = document.createElement('option');
+    o.value = String(th[0]);
+    o.textContent = 'thread ' + th[0] + ' (tid ' + th[1] + (th[2] ? ', ' + th[2] : '') + ')';
+    $('thread').appendChild(o);
+  }
+  $('thread').addEventListener('change', () => { state.thread = Number($('thread').value); refresh(); });
+  $('view').value = state.view;
+  $('view').addEventListener('change', () => {
+    state.view = $('view').value;
+    if (state.view === 'range' && state.rangePoint < 0) selectRange(0, tMax); else refresh();
+  });
+  $('hide-native').checked = state.hideNative;
+  $('hide-native').addEventListener('change', () => {
+    state.hideNative = $('hide-native').checked; state.zoom = 0;
+    buildTree(state.hideNative); refresh();
+  });
+  $('icicle').addEventListener('change', () => { state.icicle = $('icicle').checked; draw(); });
+  $('search').addEventListener('input', () => { state.search = $('search').value; runSearch(); draw(); });
+  $('reset').addEventListener('click', () => { state.zoom = 0; draw(); });
+  window.addEventListener('resize', () => { draw(); drawTimeline(); });
+
+  buildTree(state.hideNative);
+  refresh();
+
+  /* For tests and the curious: what is on screen, in CSS pixels. */
+  window.memtapPage = {
+    state,
+    rects: () => rects.map((r) => ({ name: r.name, x: r.x, y: r.y, w: r.w, h: r.h, bytes: r.bytes })),
+    zoomName: () => (state.zoom ? nodeName(state.zoom) : 'all'),
+    total: () => total[0],
+  };
+})();
