@@ -14,13 +14,13 @@ N, SIZE = 200, 10000
 
 assert memtap.is_traced(), "memtap module loaded but the process is not traced"
 leak = [None] * N
-memtap.marker("before")
+memtap.marker(b"before")
 for i in range(N):
     leak[i] = bytearray(SIZE)  # LEAK
     junk = [str(j) for j in range(50)]
     time.sleep(0.001)
 del junk
-memtap.marker("after")
+memtap.marker(b"after")
 os.kill(os.getpid(), signal.SIGUSR2)
 time.sleep(0.05)
 line = next(n for n, text in enumerate(open(__file__), 1) if text.rstrip().endswith("# LEAK"))
