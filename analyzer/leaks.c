@@ -4,8 +4,9 @@
  * when the interpreter began to shut down), grouped by stack.
  *
  * Growing: call sites whose live bytes kept growing through the run. The
- * run up to exit is cut into equal time slices, at most 64 and each at
- * least two sample intervals long (view site_slices); a
+ * events up to exit are cut into 64 equal slices of the event sequence
+ * (view site_slices: program progress rather than wall time, because event
+ * times are only as fine as the RSS samples, too coarse for short runs); a
  * site grows when it ends with live bytes and grew in at least 3 slices;
  * its steadiness is the share of slices, from its first allocation to
  * exit, in which it grew. Sites are ranked by growth x steadiness, so
@@ -47,9 +48,10 @@ static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct
         fputs(i ? ", " : "", stdout);
         mt_site_json_open(stdout, s);
         printf(", \"growth_bytes\": %lld, \"steadiness\": %.3f, \"grew_slices\": %lld,"
-               " \"active_slices\": %lld, \"first_time_s\": %.6f}",
+               " \"active_slices\": %lld, \"first_slice\": %lld, \"slices\": %lld}",
                (long long)s->bytes, (double)s->extra[0] / (double)s->extra[1],
-               (long long)s->extra[0], (long long)s->extra[1], exit_s * (double)s->extra[2] / (double)s->extra[3]);
+               (long long)s->extra[0], (long long)s->extra[1], (long long)s->extra[2],
+               (long long)s->extra[3]);
     }
     printf("]}\n");
 }
@@ -74,10 +76,10 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  ... %d more stacks (--top)\n", unfreed->n - top);
 
     printf("\ngrowing: sites whose live bytes grew steadily over the run\n"
-           "  (the run to exit is cut into %lld equal time slices; 'grew in' counts the slices\n"
-           "   in which the site's live bytes went up, out of those since its first\n"
+           "  (the events up to exit are cut into %lld equal slices; 'grew in' counts the\n"
+           "   slices in which the site's live bytes went up, out of those since its first\n"
            "   allocation; 'grew by' is what the site still held at exit)\n",
-           (long long)(grow->n ? grow->v[0].extra[3] : 0));
+           (long long)(grow->n ? grow->v[0].extra[3] : 64));
     if (!grow->n)
         printf("  none\n");
     else
@@ -90,7 +92,7 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  %12s %10lld %9s %10.2f  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
                (long long)s->count, in, (double)s->extra[0] / (double)s->extra[1]);
         mt_site_print_name(stdout, s);
-        printf("  (from %.2f s)\n", exit_s * (double)s->extra[2] / (double)s->extra[3]);
+        printf("  (from %lld%% of the run)\n", (long long)(100 * s->extra[2] / s->extra[3]));
     }
     if (grow->n > top)
         printf("  ... %d more sites (--top)\n", grow->n - top);

@@ -66,17 +66,15 @@ const char mt_schema_views[] =
     " count(*) AS count, sum(a.size) AS bytes FROM live_at_exit a"
     " LEFT JOIN stacks s ON s.id = a.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY a.stack_id ORDER BY bytes DESC, count DESC, a.stack_id;\n"
-    /* Growth: the run up to exit cut into equal time slices, each at least
-     * two sample intervals long (event times come from the samples), at
-     * most 64; per site and slice, the net change of its live bytes. */
+    /* Growth: the events up to exit cut into 64 equal slices of the event
+     * sequence (program progress: exact, where event times are only as
+     * fine as the samples); per site and slice, the net change of its live
+     * bytes and blocks. */
     "CREATE VIEW site_slices AS WITH w AS (SELECT"
-    " (SELECT value FROM meta WHERE key = 'exit_seq') AS e,"
-    " max((SELECT value FROM meta WHERE key = 'exit_ns'), 1) AS t1,"
-    " (SELECT max(1, min(64, count(*) / 2)) FROM samples"
-    "  WHERE seq <= (SELECT value FROM meta WHERE key = 'exit_seq')) AS n),"
-    " ev AS (SELECT a.stack_id, min(n - 1, a.alloc_ns * n / t1) AS slice, a.size AS delta,"
+    " max((SELECT value FROM meta WHERE key = 'exit_seq'), 1) AS e, 64 AS n),"
+    " ev AS (SELECT a.stack_id, min(n - 1, a.alloc_seq * n / e) AS slice, a.size AS delta,"
     "  1 AS delta_n FROM allocations a, w WHERE a.alloc_seq <= e"
-    "  UNION ALL SELECT a.stack_id, min(n - 1, a.free_ns * n / t1), -a.size, -1"
+    "  UNION ALL SELECT a.stack_id, min(n - 1, a.free_seq * n / e), -a.size, -1"
     "  FROM allocations a, w WHERE a.alloc_seq <= e AND a.free_seq <= e)"
     " SELECT f.function, f.file, f.line, ev.slice, (SELECT n FROM w) AS slices,"
     " sum(ev.delta) AS delta_bytes, sum(ev.delta_n) AS delta_count"

@@ -4,6 +4,11 @@ Each request decodes a frame into a bytearray and makes a thumbnail; the
 thumbnails go into a cache that is never evicted (the leak). Once, a batch
 of 300 frames is held at the same time (the heap peak)."""
 
+try:
+    import memtap  # put on the path by `memtap run`: markers for `memtap diff`
+except ImportError:
+    memtap = None
+
 FRAME = 64 * 1024
 _thumbnails = {}
 
@@ -29,7 +34,12 @@ def process_batch(first, count):
 
 
 def main():
-    total = sum(handle_request(i) for i in range(2000))
+    total = sum(handle_request(i) for i in range(1000))
+    if memtap:
+        memtap.marker(b"half-way")
+    total += sum(handle_request(i) for i in range(1000, 2000))
+    if memtap:
+        memtap.marker(b"requests-done")
     total += process_batch(0, 300)
     print(f"demo: 2300 frames, {len(_thumbnails)} thumbnails cached, checksum {total}")
 
