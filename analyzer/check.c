@@ -61,7 +61,7 @@ int mt_cmd_check(int argc, char **argv)
         return rc;
     lim[0].value = mt_db_meta_int(db, "peak_bytes", 0);
     lim[1].value = mt_db_meta_int(db, "live_at_exit_bytes", 0);
-    lim[2].value = mt_query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
+    lim[2].value = mt_peak_rss(db);
     sqlite3_close(db);
 
     int broken = 0;

@@ -16,11 +16,7 @@
 
 void mt_db_path_for(const char *trace, char *out, size_t cap)
 {
-    size_t n = strlen(trace);
-    if (n > 7 && strcmp(trace + n - 7, ".memtap") == 0)
-        snprintf(out, cap, "%.*s.db", (int)(n - 7), trace);
-    else
-        snprintf(out, cap, "%s.db", trace);
+    mt_path_replace_ext(trace, ".memtap", ".db", out, cap);
 }
 
 int64_t mt_db_meta_int(sqlite3 *db, const char *key, int64_t dflt)

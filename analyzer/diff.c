@@ -3,10 +3,7 @@
  * and the change, largest growth first (tracemalloc's compare_to, after
  * the fact, between any two points of the run).
  *
- * A point is a marker label (its first occurrence), a time since start
- * ("1.5s", "250ms", or seconds as a bare number), or start, peak, end. A
- * point is a position in the event order: "live at A" means allocated at
- * or before A's sequence number and not freed by then. */
+ * Points are named as points.h says. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +12,7 @@
 
 #include "commands.h"
 #include "db.h"
+#include "points.h"
 #include "report.h"
 #include "util.h"
 
@@ -24,93 +22,12 @@ struct point {
     int64_t bytes, count; /* everything live there */
 };
 
-static int marker_point(sqlite3 *db, struct point *p)
-{
-    sqlite3_stmt *st;
-    if (mt_prepare(db, "SELECT seq, ns, (SELECT count(*) FROM markers WHERE label = ?1)"
-                       " FROM markers WHERE label = ?1 ORDER BY seq LIMIT 1",
-                   &st))
-        return -1;
-    sqlite3_bind_text(st, 1, p->spec, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) {
-        p->seq = sqlite3_column_int64(st, 0);
-        p->ns = sqlite3_column_int64(st, 1);
-        if (sqlite3_column_int64(st, 2) > 1)
-            mt_warn("marker '%s' occurs %lld times; using the first", p->spec,
-                    (long long)sqlite3_column_int64(st, 2));
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
-/* "1.5s", "250ms", "2" -> nanoseconds; -1 when not a time. */
-static int64_t parse_time(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return -1;
-    if (strcmp(end, "ms") == 0)
-        v /= 1e3;
-    else if (*end && strcmp(end, "s") != 0)
-        return -1;
-    return (int64_t)(v * 1e9 + 0.5);
-}
-
-static void list_markers(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT DISTINCT label FROM markers ORDER BY seq LIMIT 20", -1, &st,
-                           NULL) != SQLITE_OK)
-        return;
-    fputs("memtap: markers in this trace:", stderr);
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        fprintf(stderr, " '%s'", (const char *)sqlite3_column_text(st, 0));
-        n++;
-    }
-    fputs(n ? "\n" : " none\n", stderr);
-    sqlite3_finalize(st);
-}
-
+/* Resolves p->spec and counts what is live there. */
 static int resolve(sqlite3 *db, struct point *p)
 {
-    const char *s = p->spec;
-    if (strcmp(s, "start") == 0) {
-        p->seq = p->ns = 0;
-    } else if (strcmp(s, "peak") == 0) {
-        p->seq = mt_db_meta_int(db, "peak_seq", 0);
-        p->ns = mt_db_meta_int(db, "peak_ns", 0);
-    } else if (strcmp(s, "end") == 0 || strcmp(s, "exit") == 0) {
-        p->seq = mt_db_meta_int(db, "exit_seq", 0);
-        p->ns = mt_db_meta_int(db, "exit_ns", 0);
-    } else {
-        int m = marker_point(db, p);
-        if (m < 0)
-            return MT_EXIT_FAIL;
-        if (!m) {
-            int64_t ns = parse_time(s);
-            if (ns < 0) {
-                mt_error("diff: '%s' is not a marker, a time (1.5s, 250ms), start, peak or end", s);
-                list_markers(db);
-                return MT_EXIT_USAGE;
-            }
-            sqlite3_stmt *st;
-            if (mt_prepare(db,
-                           "SELECT coalesce(max(s), 0) FROM ("
-                           " SELECT max(alloc_seq) AS s FROM allocations WHERE alloc_ns <= ?1"
-                           " UNION ALL SELECT max(free_seq) FROM allocations WHERE free_ns <= ?1"
-                           " UNION ALL SELECT max(seq) FROM samples WHERE ns <= ?1"
-                           " UNION ALL SELECT max(seq) FROM markers WHERE ns <= ?1)",
-                           &st))
-                return MT_EXIT_FAIL;
-            sqlite3_bind_int64(st, 1, ns);
-            p->seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-            sqlite3_finalize(st);
-            p->ns = ns;
-        }
-    }
+    int rc = mt_point_resolve(db, "diff", p->spec, &p->seq, &p->ns);
+    if (rc)
+        return rc;
     sqlite3_stmt *st;
     if (mt_prepare(db, "SELECT coalesce(sum(size), 0), count(*) FROM allocations"
                        " WHERE alloc_seq <= ?1 AND (free_seq IS NULL OR free_seq > ?1)",
@@ -194,7 +111,7 @@ int mt_cmd_diff(int argc, char **argv)
            " GROUP BY f.function, f.file, f.line"
            " HAVING bytes_to != bytes_from OR count_to != count_from"
            " ORDER BY bytes_to - bytes_from DESC, count_to - count_from DESC, 1, 2, 3",
-           native ? "coalesce(s.native_site_frame_id, s.site_frame_id)" : "s.site_frame_id");
+           mt_site_frame_column(native));
     sqlite3_stmt *st;
     struct mt_sites sites = {0};
     rc = mt_prepare(db, sql, &st);

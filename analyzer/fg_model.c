@@ -99,7 +99,16 @@ static int by_seq(const void *a, const void *b)
     return x->kind - y->kind;
 }
 
-static int load_points(sqlite3 *db, struct mt_fg_model *m)
+static int has_point(const struct mt_fg_model *m, int64_t seq)
+{
+    for (uint32_t i = 0; i < m->npoints; i++)
+        if (m->points[i].seq == seq)
+            return 1;
+    return 0;
+}
+
+static int load_points(sqlite3 *db, const int64_t *chosen, const int64_t *chosen_ns, int nchosen,
+                       struct mt_fg_model *m)
 {
     uint32_t cap = 0;
     sqlite3_stmt *st;
@@ -137,6 +146,9 @@ static int load_points(sqlite3 *db, struct mt_fg_model *m)
         rc = add_point(m, &cap, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), 0,
                        MT_FG_MARKER, (const char *)sqlite3_column_text(st, 2));
     sqlite3_finalize(st);
+    for (int c = 0; c < nchosen && !rc; c++)
+        if (!has_point(m, chosen[c]))
+            rc = add_point(m, &cap, chosen[c], chosen_ns[c], 0, MT_FG_CHOSEN, NULL);
     if (rc)
         return MT_EXIT_FAIL;
     qsort(m->points, m->npoints, sizeof *m->points, by_seq);
@@ -257,12 +269,13 @@ static int load_groups(sqlite3 *db, struct mt_fg_model *m)
     return rc ? MT_EXIT_FAIL : MT_EXIT_OK;
 }
 
-int mt_fg_model_load(sqlite3 *db, struct mt_fg_model *m)
+int mt_fg_model_load(sqlite3 *db, const int64_t *chosen, const int64_t *chosen_ns, int nchosen,
+                     struct mt_fg_model *m)
 {
     memset(m, 0, sizeof *m);
     m->peak_bytes = mt_db_meta_int(db, "peak_bytes", 0);
     m->exit_bytes = mt_db_meta_int(db, "live_at_exit_bytes", 0);
-    if (load_points(db, m) || load_trie(db, m) || load_groups(db, m)) {
+    if (load_points(db, chosen, chosen_ns, nchosen, m) || load_trie(db, m) || load_groups(db, m)) {
         mt_error("flamegraph: cannot read the database");
         return MT_EXIT_FAIL;
     }
@@ -289,16 +302,8 @@ void mt_fg_model_free(struct mt_fg_model *m)
     memset(m, 0, sizeof *m);
 }
 
-int mt_fg_point_named(const struct mt_fg_model *m, const char *name)
+int mt_fg_point_at(const struct mt_fg_model *m, int64_t seq)
 {
-    int kind = strcmp(name, "start") == 0  ? MT_FG_START
-               : strcmp(name, "peak") == 0 ? MT_FG_PEAK
-               : strcmp(name, "end") == 0 || strcmp(name, "exit") == 0 ? MT_FG_EXIT
-                                                                        : -1;
-    for (uint32_t i = 0; i < m->npoints; i++) {
-        const struct mt_fg_point *p = &m->points[i];
-        if (kind >= 0 ? p->kind == kind : (p->kind == MT_FG_MARKER && strcmp(p->label, name) == 0))
-            return (int)i;
-    }
-    return -1;
+    uint32_t i = lower_bound(m, seq);
+    return i < m->npoints && m->points[i].seq == seq ? (int)i : -1;
 }

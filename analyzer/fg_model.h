@@ -20,7 +20,10 @@
 
 #define MT_FG_SAMPLE_POINTS 400
 
-enum mt_fg_point_kind { MT_FG_START, MT_FG_SAMPLE, MT_FG_PEAK, MT_FG_EXIT, MT_FG_MARKER };
+enum mt_fg_point_kind {
+    MT_FG_START, MT_FG_SAMPLE, MT_FG_PEAK, MT_FG_EXIT, MT_FG_MARKER,
+    MT_FG_CHOSEN /* a point named on the command line (points.h) that is none of the above */
+};
 
 struct mt_fg_point {
     int64_t seq, ns, rss; /* rss: of the latest sample at or before seq */
@@ -52,12 +55,14 @@ struct mt_fg_model {
     int64_t peak_bytes, exit_bytes;
 };
 
-/* Reads the model from db. Returns 0 or MT_EXIT_FAIL (message printed). */
-int mt_fg_model_load(sqlite3 *db, struct mt_fg_model *m);
+/* Reads the model from db, with a point at each of the nchosen sequence
+ * numbers chosen[] (with times chosen_ns[]) where there is none yet.
+ * Returns 0 or MT_EXIT_FAIL (message printed). */
+int mt_fg_model_load(sqlite3 *db, const int64_t *chosen, const int64_t *chosen_ns, int nchosen,
+                     struct mt_fg_model *m);
 void mt_fg_model_free(struct mt_fg_model *m);
 
-/* The index of the first point whose label is `label`, or of the point
- * named start/peak/end, or -1. */
-int mt_fg_point_named(const struct mt_fg_model *m, const char *name);
+/* The index of the first point at sequence number seq, or -1. */
+int mt_fg_point_at(const struct mt_fg_model *m, int64_t seq);
 
 #endif

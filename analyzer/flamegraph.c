@@ -10,7 +10,8 @@
  * folded: "frame;frame;...;leaf VALUE" per stack, root first, sorted, the
  * format flamegraph.pl, inferno and speedscope read. Views: peak (live at
  * the heap peak), leaks (unfreed at exit), diff (bytes that grew from A to
- * B; stacks that shrank are left out), total (bytes ever allocated). */
+ * B, points named as points.h says; stacks that shrank are left out),
+ * total (bytes ever allocated). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,8 @@
 #include "commands.h"
 #include "db.h"
 #include "fg_model.h"
+#include "points.h"
+#include "report.h"
 #include "util.h"
 
 extern const char mt_asset_page_html[], mt_asset_page_js[], mt_asset_page_css[];
@@ -254,20 +257,18 @@ static FILE *create_output(const char *path)
     return fdopen(fd, "w");
 }
 
+/* Beside the input: x.memtap or x.db -> x.html. */
 static void default_output(const char *input, char *out, size_t cap)
 {
     size_t n = strlen(input);
-    const char *dot = strrchr(input, '.');
-    const char *slash = strrchr(input, '/');
-    if (dot && (!slash || dot > slash) &&
-        (strcmp(dot, ".memtap") == 0 || strcmp(dot, ".db") == 0))
-        n = (size_t)(dot - input);
-    snprintf(out, cap, "%.*s.html", (int)n, input);
+    int db = n > 3 && strcmp(input + n - 3, ".db") == 0;
+    mt_path_replace_ext(input, db ? ".db" : ".memtap", ".html", out, cap);
 }
 
 static void usage(FILE *out)
 {
     fputs("usage: memtap flamegraph [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
+          "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
           "                         [--hide-native] [--format html|folded] TRACE|DB\n"
           "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
           "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n",
@@ -297,14 +298,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
             o.format = optarg;
             break;
         case 'v': {
-            int found = -1;
-            for (int i = 0; i < 4; i++)
-                if (strcmp(optarg, view_names[i]) == 0)
-                    found = i;
-            if (found < 0) {
-                mt_error("flamegraph: --view wants peak, leaks, diff or total");
+            int found = mt_parse_choice("flamegraph", "view", optarg, view_names, 4);
+            if (found < 0)
                 return MT_EXIT_USAGE;
-            }
             o.view = (enum view)found;
             break;
         }
@@ -324,19 +320,26 @@ int mt_cmd_flamegraph(int argc, char **argv)
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)
         return rc;
+    /* The diff's two points, named as points.h says (default: start, end);
+     * the model gets a point at each. */
+    int64_t seq[2] = {0, 0}, ns[2] = {0, 0};
+    if (o.view == VIEW_DIFF) {
+        rc = mt_point_resolve(db, "flamegraph", o.from ? o.from : "start", &seq[0], &ns[0]);
+        if (!rc)
+            rc = mt_point_resolve(db, "flamegraph", o.to ? o.to : "end", &seq[1], &ns[1]);
+    }
+    if (rc) {
+        sqlite3_close(db);
+        return rc;
+    }
     struct mt_fg_model m;
-    rc = mt_fg_model_load(db, &m);
+    rc = mt_fg_model_load(db, seq, ns, o.view == VIEW_DIFF ? 2 : 0, &m);
     int a = 0, b = (int)m.peak_point;
-    if (!rc && o.view == VIEW_LEAKS)
+    if (o.view == VIEW_LEAKS)
         b = (int)m.exit_point;
     if (!rc && o.view == VIEW_DIFF) {
-        a = mt_fg_point_named(&m, o.from ? o.from : "start");
-        b = mt_fg_point_named(&m, o.to ? o.to : "end");
-        if (a < 0 || b < 0) {
-            mt_error("flamegraph: '%s' is not a marker, start, peak or end",
-                     a < 0 ? (o.from ? o.from : "start") : (o.to ? o.to : "end"));
-            rc = MT_EXIT_USAGE;
-        }
+        a = mt_fg_point_at(&m, seq[0]);
+        b = mt_fg_point_at(&m, seq[1]);
     }
     int folded = strcmp(o.format, "folded") == 0;
     char path[4096];

@@ -22,13 +22,6 @@
 #include "report.h"
 #include "util.h"
 
-static int collect(sqlite3 *db, const char *sql, int extras, struct mt_sites *out)
-{
-    sqlite3_stmt *st;
-    int rc = mt_prepare(db, sql, &st);
-    return rc ? rc : mt_sites_collect(db, st, extras, out);
-}
-
 static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
                        int top, int native, double exit_s)
 {
@@ -127,10 +120,10 @@ int mt_cmd_leaks(int argc, char **argv)
     if (rc)
         return rc;
     struct mt_sites unfreed = {0}, grow = {0};
-    rc = collect(db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit",
+    rc = mt_sites_query(db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit",
                  1, &unfreed);
     if (!rc)
-        rc = collect(db,
+        rc = mt_sites_query(db,
                      "SELECT function, file, line, growth_bytes, live_count, grew_slices,"
                      " active_slices, first_slice, slices FROM growth_sites",
                      4, &grow);

@@ -19,8 +19,6 @@ static const char *const by_names[] = {"line", "function", "file", "stack"};
 
 static int build_sql(enum by by, int native, char *sql, size_t cap)
 {
-    const char *site = native ? "coalesce(s.native_site_frame_id, s.site_frame_id)"
-                              : "s.site_frame_id";
     const char *cols, *group;
     switch (by) {
     case BY_FUNCTION: cols = "f.function, f.file, NULL"; group = "f.function, f.file"; break;
@@ -33,7 +31,7 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
                   " FROM live_at_peak a LEFT JOIN stacks s ON s.id = a.stack_id"
                   " LEFT JOIN frames f ON f.id = %s GROUP BY %s"
                   " ORDER BY bytes DESC, count DESC, 1, 2, 3",
-                  cols, site, group);
+                  cols, mt_site_frame_column(native), group);
 }
 
 static void usage(FILE *out)
@@ -61,14 +59,9 @@ int mt_cmd_peak(int argc, char **argv)
                 return MT_EXIT_USAGE;
             break;
         case 'b': {
-            int found = -1;
-            for (int i = 0; i < 4; i++)
-                if (strcmp(optarg, by_names[i]) == 0)
-                    found = i;
-            if (found < 0) {
-                mt_error("peak: --by wants line, function, file or stack");
+            int found = mt_parse_choice("peak", "by", optarg, by_names, 4);
+            if (found < 0)
                 return MT_EXIT_USAGE;
-            }
             by = (enum by)found;
             break;
         }
@@ -86,18 +79,15 @@ int mt_cmd_peak(int argc, char **argv)
         return rc;
     char sql[1024];
     build_sql(by, native, sql, sizeof sql);
-    sqlite3_stmt *st;
     struct mt_sites sites;
-    rc = mt_prepare(db, sql, &st);
-    if (!rc)
-        rc = mt_sites_collect(db, st, 1, &sites);
+    rc = mt_sites_query(db, sql, 1, &sites);
     if (rc) {
         sqlite3_close(db);
         return rc;
     }
     int64_t peak = mt_db_meta_int(db, "peak_bytes", 0);
     double peak_s = (double)mt_db_meta_int(db, "peak_ns", 0) / 1e9;
-    int64_t rss = mt_query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
+    int64_t rss = mt_peak_rss(db);
     int64_t rss_at = mt_query_int(db, "SELECT coalesce((SELECT rss_bytes FROM samples"
                                       " WHERE seq <= (SELECT value FROM meta WHERE key ="
                                       " 'peak_seq') ORDER BY seq DESC LIMIT 1), 0)");

@@ -27,6 +27,24 @@ int64_t mt_query_int(sqlite3 *db, const char *sql)
     return v;
 }
 
+int mt_sites_query(sqlite3 *db, const char *sql, int extras, struct mt_sites *out)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    int rc = mt_prepare(db, sql, &st);
+    return rc ? rc : mt_sites_collect(db, st, extras, out);
+}
+
+const char *mt_site_frame_column(int native)
+{
+    return native ? "coalesce(s.native_site_frame_id, s.site_frame_id)" : "s.site_frame_id";
+}
+
+int64_t mt_peak_rss(sqlite3 *db)
+{
+    return mt_query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
+}
+
 static char *dup_col(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
@@ -164,6 +182,18 @@ int mt_parse_size(const char *s, uint64_t *out)
             return 0;
         }
     }
+    return -1;
+}
+
+int mt_parse_choice(const char *cmd, const char *option, const char *arg,
+                    const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return i;
+    fprintf(stderr, "memtap: %s: --%s wants ", cmd, option);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", names[i], i == n - 1 ? "\n" : i == n - 2 ? " or " : ", ");
     return -1;
 }
 

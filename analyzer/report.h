@@ -30,6 +30,17 @@ struct mt_sites {
 int mt_sites_collect(sqlite3 *db, sqlite3_stmt *st, int extras, struct mt_sites *out);
 void mt_sites_free(struct mt_sites *s);
 
+/* Runs sql (no parameters) and collects its rows as mt_sites_collect. */
+int mt_sites_query(sqlite3 *db, const char *sql, int extras, struct mt_sites *out);
+
+/* The SQL expression, over stacks aliased s, of the frame a report names
+ * as an allocation's site: its Python site, or with native its native site
+ * (falling back to the Python one for stacks without native frames). */
+const char *mt_site_frame_column(int native);
+
+/* The highest RSS sampled (0 when sampling was off). */
+int64_t mt_peak_rss(sqlite3 *db);
+
 /* Prepares sql, printing the database's message on failure. */
 int mt_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st);
 
@@ -51,6 +62,11 @@ void mt_print_stack(FILE *out, sqlite3 *db, int64_t stack_id, int native, int js
 /* Parses a size such as 300MB (10^6), 1MiB or 1M (2^20), 4096 (bytes).
  * Returns 0 or -1 when malformed. */
 int mt_parse_size(const char *s, uint64_t *out);
+
+/* The index of arg in names[0..n), or -1 after printing
+ * "CMD: --OPTION wants a, b or c". */
+int mt_parse_choice(const char *cmd, const char *option, const char *arg,
+                    const char *const *names, int n);
 
 /* Parses --top's value (1..100000) for command cmd; -1 on error (printed). */
 int mt_parse_top(const char *cmd, const char *arg);

@@ -105,11 +105,30 @@ static void ignore_snapshot(int sig)
     (void)sig;
 }
 
+/* name=value, or name=value<sep><old value> when it is set. */
+static void prepend_env(const char *name, const char *value, char sep)
+{
+    char buf[PATH_MAX * 2];
+    const char *old = getenv(name);
+    if (old && *old)
+        snprintf(buf, sizeof buf, "%s%c%s", value, sep, old);
+    else
+        snprintf(buf, sizeof buf, "%s", value);
+    setenv(name, buf, 1);
+}
+
+static void setenv_long(const char *name, long value)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "%ld", value);
+    setenv(name, buf, 1);
+}
+
 /* The Python helper module (`import memtap; memtap.marker("x")`) lives in
  * python/ beside the shim; it is put on PYTHONPATH for the child. */
 static void add_python_path(const char *shim)
 {
-    char dir[PATH_MAX], buf[PATH_MAX * 2];
+    char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", shim);
     char *slash = strrchr(dir, '/');
     if (!slash || mt_fmt(slash, sizeof dir - (size_t)(slash - dir), "/python") != 0)
@@ -117,45 +136,26 @@ static void add_python_path(const char *shim)
     if (access(dir, R_OK) != 0)
         return;
     setenv("MEMTAP_PYTHON_DIR", dir, 1);
-    const char *old = getenv("PYTHONPATH");
-    if (old && *old)
-        snprintf(buf, sizeof buf, "%s:%s", dir, old);
-    else
-        snprintf(buf, sizeof buf, "%s", dir);
-    setenv("PYTHONPATH", buf, 1);
+    prepend_env("PYTHONPATH", dir, ':');
 }
 
 static void set_child_env(const char *shim, const char *output, uint64_t session,
                           const struct run_options *o)
 {
-    char buf[PATH_MAX * 2];
-    const char *old = getenv("LD_PRELOAD");
-    if (old && *old)
-        snprintf(buf, sizeof buf, "%s %s", shim, old);
-    else
-        snprintf(buf, sizeof buf, "%s", shim);
-    setenv("LD_PRELOAD", buf, 1);
+    char buf[32];
+    prepend_env("LD_PRELOAD", shim, ' ');
     setenv("MEMTAP_OUTPUT", output, 1);
     snprintf(buf, sizeof buf, "%llx", (unsigned long long)session);
     setenv("MEMTAP_SESSION", buf, 1);
-    snprintf(buf, sizeof buf, "%ld", (long)getpid());
-    setenv("MEMTAP_ROOT_PID", buf, 1);
-    if (o->native >= 0) {
-        snprintf(buf, sizeof buf, "%d", o->native);
-        setenv("MEMTAP_NATIVE", buf, 1);
-    }
-    if (o->depth > 0) {
-        snprintf(buf, sizeof buf, "%d", o->depth);
-        setenv("MEMTAP_DEPTH", buf, 1);
-    }
-    if (o->sample_ms >= 0) {
-        snprintf(buf, sizeof buf, "%d", o->sample_ms);
-        setenv("MEMTAP_SAMPLE_MS", buf, 1);
-    }
-    if (o->snapshot_signal) {
-        snprintf(buf, sizeof buf, "%d", o->snapshot_signal);
-        setenv("MEMTAP_SNAPSHOT_SIGNAL", buf, 1);
-    }
+    setenv_long("MEMTAP_ROOT_PID", getpid());
+    if (o->native >= 0)
+        setenv_long("MEMTAP_NATIVE", o->native);
+    if (o->depth > 0)
+        setenv_long("MEMTAP_DEPTH", o->depth);
+    if (o->sample_ms >= 0)
+        setenv_long("MEMTAP_SAMPLE_MS", o->sample_ms);
+    if (o->snapshot_signal)
+        setenv_long("MEMTAP_SNAPSHOT_SIGNAL", o->snapshot_signal);
     add_python_path(shim);
 }
 

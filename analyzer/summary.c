@@ -76,11 +76,8 @@ int mt_cmd_summary(int argc, char **argv)
     double explained = rp.rss ? (double)rp.heap / (double)rp.rss : 0;
     char cmd[2048];
     mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
-    sqlite3_stmt *st;
-    struct mt_sites sites = {0};
-    rc = mt_prepare(db, "SELECT function, file, line, bytes, count FROM peak_sites", &st);
-    if (!rc)
-        rc = mt_sites_collect(db, st, 0, &sites);
+    struct mt_sites sites;
+    rc = mt_sites_query(db, "SELECT function, file, line, bytes, count FROM peak_sites", 0, &sites);
     sqlite3_close(db);
     if (rc)
         return rc;

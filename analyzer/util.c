@@ -98,3 +98,12 @@ int mt_fmt(char *out, size_t cap, const char *fmt, ...)
     va_end(ap);
     return n < 0 || (size_t)n >= cap ? ENAMETOOLONG : 0;
 }
+
+void mt_path_replace_ext(const char *path, const char *old_ext, const char *new_ext, char *out,
+                         size_t cap)
+{
+    size_t n = strlen(path), k = strlen(old_ext);
+    if (n > k && strcmp(path + n - k, old_ext) == 0)
+        n -= k;
+    snprintf(out, cap, "%.*s%s", (int)n, path, new_ext);
+}

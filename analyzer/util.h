@@ -24,6 +24,11 @@ void mt_json_string(FILE *out, const char *s);
  * small (out then holds a truncated string). */
 int mt_fmt(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* path with its extension old_ext replaced by new_ext ("x.memtap" ->
+ * "x.db"), or new_ext appended when path does not end in old_ext. */
+void mt_path_replace_ext(const char *path, const char *old_ext, const char *new_ext, char *out,
+                         size_t cap);
+
 /* 1 if path names an existing file (not following a final symlink). */
 int mt_path_exists(const char *path);
 

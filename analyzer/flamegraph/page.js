@@ -12,7 +12,7 @@
   const NODES = D.parent.length;
   const G = D.groups, T = D.totals, P = D.points;
   const ROW = 17;
-  const KIND = { start: 0, sample: 1, peak: 2, exit: 3, marker: 4 };
+  const KIND = { start: 0, sample: 1, peak: 2, exit: 3, marker: 4, chosen: 5 };
 
   const state = {
     view: D.view, from: D.from, to: D.to, thread: -1, hideNative: D.hideNative,

@@ -52,12 +52,27 @@ static void fmt_reports_truncation(void **state)
     assert_int_not_equal(mt_fmt(b, sizeof b, "%s", "12345678"), 0);
 }
 
+static void replaces_extension(void **state)
+{
+    (void)state;
+    char out[64];
+    mt_path_replace_ext("dir/x.memtap", ".memtap", ".db", out, sizeof out);
+    assert_string_equal(out, "dir/x.db");
+    mt_path_replace_ext("x.trace", ".memtap", ".db", out, sizeof out);
+    assert_string_equal(out, "x.trace.db");
+    mt_path_replace_ext(".memtap", ".memtap", ".db", out, sizeof out);
+    assert_string_equal(out, ".memtap.db"); /* a bare extension is a name */
+    mt_path_replace_ext("x.db", ".db", ".html", out, sizeof out);
+    assert_string_equal(out, "x.html");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_escaping),
         cmocka_unit_test(human_sizes),
         cmocka_unit_test(fmt_reports_truncation),
+        cmocka_unit_test(replaces_extension),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
