@@ -408,10 +408,21 @@ static int advance(struct mt_trace *t, struct cursor *c,
     }
 }
 
-/* A binary min-heap of cursors keyed by their pending sequence number. */
+/* A binary min-heap of cursors keyed by their pending sequence number. A
+ * sample or marker may share its number with an event: it was taken after
+ * that event (the sampler thread takes no number of its own), so it sorts
+ * after it. */
+static int is_point(const struct mt_event *ev)
+{
+    return ev->kind == MT_EV_SAMPLE || ev->kind == MT_EV_MARKER;
+}
+
 static int before(struct cursor *const *h, size_t a, size_t b)
 {
-    return h[a]->next.seq < h[b]->next.seq;
+    const struct mt_event *x = &h[a]->next, *y = &h[b]->next;
+    if (x->seq != y->seq)
+        return x->seq < y->seq;
+    return is_point(x) < is_point(y);
 }
 
 static void heap_down(struct cursor **h, size_t n, size_t i)

@@ -78,6 +78,12 @@
  *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
  *   MT_REC_MARKER             seq_delta, label_len, label bytes
  *
+ * Since version 2 a SAMPLE or MARKER written by the sampler thread takes no
+ * number of its own: its seq is that of the last event before it (its delta
+ * may be 0), and a reader orders it after every event with that number.
+ * Version 1 traces, where every ordered record has its own number, read the
+ * same way.
+ *
  * Stacks are a trie: a stack id names a node (id, parent, frame); the stack
  * is the path from that node to the root (id 0, the empty stack). Node ids
  * are unique; the same (parent, frame) may appear under two ids (harmless).
@@ -93,7 +99,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 1u
+#define MT_FORMAT_VERSION 2u
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */

@@ -63,6 +63,11 @@ __attribute__((destructor)) static void mt_stop(void)
         snprintf(n, sizeof n, "%llu", (unsigned long long)cut);
         mt_say(n, " stacks were cut short: the stack tables were full", "");
     }
+    if (mt_opt.debug) {
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)mt_seq_owner_changes());
+        mt_say("debug: the sequence counter changed owner ", n, " times");
+    }
     mt_writer_close();
     t->guard = 0;
 }

@@ -8,6 +8,7 @@
  * modules.c    the module map (loaded objects, load address, build-id)
  * api.c        the public API of include/memtap.h
  * sampler.c    the background sampler thread and the snapshot signal
+ * sequence.c   the global event sequence (owned by one thread when it can)
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -37,6 +38,8 @@ struct mt_options {
     int max_depth;        /* MEMTAP_DEPTH: frames per stack */
     int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval, 0 off */
     int snapshot_signal;  /* MEMTAP_SNAPSHOT_SIGNAL: signal that takes a snapshot */
+    int owned_sequence;   /* MEMTAP_OWNED_SEQUENCE: 0 = always atomic (sequence.c) */
+    int debug;            /* MEMTAP_DEBUG: internal counters on stderr at exit */
 };
 extern struct mt_options mt_opt;
 
@@ -65,7 +68,16 @@ void mt_resolve_real(void);
 
 /* ---- per-thread state (writer.c owns it) ------------------------------ */
 
-struct mt_counters; /* padded per-thread slot, writer.c */
+/* A thread's counters, one cache line each, in one array (writer.c) so
+ * that the exit code and the sequence can read every thread's. Written by
+ * their thread only (threads past the last slot share it). */
+struct mt_counters {
+    uint64_t allocs, frees;
+    uint64_t clock_tick;      /* events until the next clock look */
+    volatile uint32_t busy;   /* 1 while the thread increments the sequence */
+    char pad[64 - 3 * sizeof(uint64_t) - sizeof(uint32_t)];
+};
+_Static_assert(sizeof(struct mt_counters) == 64, "one cache line per thread");
 
 struct mt_thread {
     volatile int guard;        /* set while inside a hook: nested calls pass */
@@ -75,6 +87,8 @@ struct mt_thread {
     unsigned char *pos, *end;  /* free space in the current segment */
     unsigned char *segment;    /* current segment, NULL before the first */
     uint64_t last_seq;
+    uint32_t seq_run;          /* sequence numbers in a row (sequence.c) */
+    int observer;              /* the sampler: its records take no number */
     uintptr_t prev_addr;
     uint32_t prev_stack;
     struct mt_counters *counters;
@@ -149,6 +163,66 @@ static inline void mt_passing_release(const void *p)
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
 void mt_say(const char *a, const char *b, const char *c);
 
+/* The counters of thread index i, and how many threads have started. */
+struct mt_counters *mt_counters_of(uint32_t index);
+uint32_t mt_thread_count(void);
+
+/* ---- sequence.c ------------------------------------------------------- */
+
+#define MT_SEQ_SHARED 0u           /* every thread adds atomically */
+#define MT_SEQ_MOVING 0xFFFFFFFFu  /* ownership changing hands: wait */
+
+/* The counter and its owner share a line: in owned mode only the owner
+ * touches it, in shared mode everyone does anyway. */
+struct mt_sequence {
+    uint64_t value;   /* the last number handed out */
+    uint32_t owner;   /* MT_SEQ_SHARED, MT_SEQ_MOVING, or thread index + 1 */
+    char pad[64 - sizeof(uint64_t) - sizeof(uint32_t)];
+};
+extern struct mt_sequence mt_seq;
+
+/* Registers for membarrier; call once before tracing starts. */
+void mt_seq_init(void);
+/* Ownership is never given from now on (a thread beyond the slots). */
+void mt_seq_forbid_owner(void);
+/* How many times a thread became the owner (MEMTAP_DEBUG). */
+uint64_t mt_seq_owner_changes(void);
+
+/* One try at a number: 0 when another thread owns the counter or it is
+ * changing hands. *owner says which mode was seen. */
+static inline uint64_t mt_seq_try(struct mt_thread *t, uint32_t *owner)
+{
+    struct mt_counters *c = t->counters;
+    c->busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint32_t o = __atomic_load_n(&mt_seq.owner, __ATOMIC_RELAXED);
+    uint64_t s = 0;
+    if (MT_LIKELY(o == t->index + 1)) {
+        s = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(&mt_seq.value, s, __ATOMIC_RELAXED);
+    } else if (o == MT_SEQ_SHARED) {
+        s = __atomic_add_fetch(&mt_seq.value, 1, __ATOMIC_SEQ_CST);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    c->busy = 0;
+    *owner = o;
+    return s;
+}
+
+/* Everything but the owner's own increment: shared mode, waiting, taking
+ * ownership back or asking for it. */
+uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s);
+
+/* The next sequence number for an event of thread t. */
+static inline uint64_t mt_seq_next(struct mt_thread *t)
+{
+    uint32_t owner;
+    uint64_t s = mt_seq_try(t, &owner);
+    if (MT_LIKELY(owner == t->index + 1))
+        return s;
+    return mt_seq_slow(t, owner, s);
+}
+
 /* ---- api.c ------------------------------------------------------------ */
 
 /* ---- sampler.c -------------------------------------------------------- */
@@ -198,8 +272,29 @@ static inline uint64_t mt_stack_hash(const uint64_t *frames, int n)
     return h | 1; /* 0 marks an empty slot */
 }
 
-/* The id of a stack seen before under this hash, or 0. */
-uint32_t mt_stack_lookup(uint64_t hash);
+/* The id of a stack seen before under this hash, or 0: this thread's cache
+ * first, then the shared table. */
+#define MT_STACK_CACHE 256
+struct mt_stack_cache_entry {
+    uint64_t hash;
+    uint32_t id;
+};
+extern __thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
+    __attribute__((tls_model("initial-exec")));
+uint32_t mt_stack_lookup_shared(uint64_t hash);
+
+static inline size_t mt_stack_cache_slot(uint64_t hash)
+{
+    return (hash >> 21) & (MT_STACK_CACHE - 1);
+}
+
+static inline uint32_t mt_stack_lookup(uint64_t hash)
+{
+    const struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(hash)];
+    if (MT_LIKELY(e->hash == hash))
+        return e->id;
+    return mt_stack_lookup_shared(hash);
+}
 
 /* Interns frames[0..n) (innermost first) and remembers hash -> id. */
 uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n, uint64_t hash);

@@ -14,6 +14,7 @@ struct mt_options mt_opt = {
     .native = -1, /* auto */
     .max_depth = 128,
     .sample_ms = 10,
+    .owned_sequence = 1,
 };
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_U64 };
@@ -33,6 +34,8 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_DEPTH", OPT_INT, &mt_opt.max_depth, 1, 1024},
     {"MEMTAP_SAMPLE_MS", OPT_INT, &mt_opt.sample_ms, 0, 60000},
     {"MEMTAP_SNAPSHOT_SIGNAL", OPT_INT, &mt_opt.snapshot_signal, 1, 64},
+    {"MEMTAP_OWNED_SEQUENCE", OPT_INT, &mt_opt.owned_sequence, 0, 1},
+    {"MEMTAP_DEBUG", OPT_INT, &mt_opt.debug, 0, 1},
 };
 
 static void set_int(const struct opt_def *d, long v)

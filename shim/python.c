@@ -190,13 +190,15 @@ int mt_py_detect(void)
 
 /* ---- the PyMem wrappers -------------------------------------------------- */
 
+static inline uint32_t py_stack(struct mt_thread *t, int gil_held);
+static uint32_t mixed_stack(struct mt_thread *t, int gil_held);
+
+/* No errno to keep here: what may change it (a new frame, a new segment,
+ * unwinding) saves it itself, off the common path. */
 static inline void *recorded(struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
-    if (p) {
-        int saved = errno;
-        mt_record_alloc(t, fn, p, n, mt_current_stack(t, 1));
-        errno = saved;
-    }
+    if (p)
+        mt_record_alloc(t, fn, p, n, mt_opt.native ? mixed_stack(t, 1) : py_stack(t, 1));
     mt_leave(t);
     return p;
 }
@@ -451,47 +453,118 @@ static void *current_tstate(int gil_held)
     return ts;
 }
 
-static uint32_t py_stack(struct mt_thread *t, int gil_held)
+/* One frame's word in a Python stack's hash: its code object, what tells
+ * that code object from another at the same address, and its offset. */
+static inline uint64_t py_hash_step(uint64_t hash, void *code, uint64_t identity, uint32_t offset)
+{
+    return (hash ^ (uint64_t)(uintptr_t)code ^ identity ^ ((uint64_t)offset << 44)) *
+           0x9E3779B97F4A7C15ull;
+}
+
+static inline uint64_t py_hash_end(uint64_t hash, int n)
+{
+    hash = (hash ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull; /* a different seed from native */
+    return (hash ^ (hash >> 29)) | 1;
+}
+
+/* The hash of thread state ts's Python stack (up to max frames) and its
+ * depth: the walk of walk() with nothing stored, the common case being a
+ * stack seen before. Must stay in step with walk(). */
+static inline int hash_walk(void *ts, int max, uint64_t *hash_out)
+{
+    const struct mt_py_layout *L = layout;
+    uint64_t hash = 0x5059u;
+    int n = 0;
+    if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
+        for (void *f = FIELD(ts, L->ts_frame, void *); f && n < max;
+             f = FIELD(f, L->frame_previous, void *)) {
+            int lasti = FIELD(f, L->frame_instr, int);
+            void *co = FIELD(f, L->frame_code, void *);
+            hash = py_hash_step(hash, co, code_identity(co),
+                                lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit));
+            n++;
+        }
+        *hash_out = py_hash_end(hash, n);
+        return n;
+    }
+    void *f;
+    if (L->walk == MT_PY_WALK_CFRAME) {
+        void *cframe = FIELD(ts, L->ts_frame, void *);
+        f = cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
+    } else {
+        f = FIELD(ts, L->ts_frame, void *);
+    }
+    void *code_type = api.code_type;
+    for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
+        int owner = FIELD(f, L->frame_owner, char);
+        if (owner == L->owner_cstack)
+            continue;
+        void *co = FIELD(f, L->frame_code, void *);
+        if (!co || FIELD(co, 8, void *) != code_type)
+            continue;
+        char *start = (char *)co + L->code_adaptive;
+        char *instr = FIELD(f, L->frame_instr, char *);
+        if (owner != L->owner_generator &&
+            instr < start + 2 * FIELD(co, L->code_firsttraceable, int))
+            continue;
+        hash = py_hash_step(hash, co, code_identity(co),
+                            instr > start ? (uint32_t)(instr - start) : 0);
+        n++;
+    }
+    *hash_out = py_hash_end(hash, n);
+    return n;
+}
+
+/* A Python stack not seen before (or not in this thread's cache): walk it
+ * again, storing the frames, and intern it under the hash already taken. */
+static MT_COLD uint32_t py_stack_new(struct mt_thread *t, void *ts, int max, uint64_t hash)
+{
+    int saved = errno; /* the first sight of a frame calls into the interpreter */
+    void *code[MAX_PY_DEPTH];
+    uint32_t offset[MAX_PY_DEPTH];
+    int n = walk(ts, code, offset, NULL, max);
+    uint64_t frames[MAX_PY_DEPTH];
+    int m = 0;
+    for (int k = 0; k < n; k++) {
+        uint32_t f = pyframe_id(t, code[k], code_identity(code[k]), offset[k]);
+        if (f)
+            frames[m++] = MT_FRAME_PYTHON | f;
+    }
+    uint32_t id = m ? mt_stack_intern(t, frames, m, hash) : 0;
+    errno = saved;
+    return id;
+}
+
+static inline uint32_t py_stack(struct mt_thread *t, int gil_held)
 {
     if (!layout)
         return 0;
     void *ts = current_tstate(gil_held);
     if (!ts)
         return 0;
-    void *code[MAX_PY_DEPTH];
-    uint32_t offset[MAX_PY_DEPTH];
     int max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
-    int n = walk(ts, code, offset, NULL, max);
-    if (n == 0)
+    uint64_t hash;
+    if (hash_walk(ts, max, &hash) == 0)
         return 0;
-    /* One multiply per frame: the hash only has to tell stacks apart, the
-     * per-frame words are cheap XORs of what identifies the frame. */
-    uint64_t identity[MAX_PY_DEPTH];
-    uint64_t hash = 0x5059u + (uint64_t)n; /* a different seed from native stacks */
-    for (int k = 0; k < n; k++) {
-        identity[k] = code_identity(code[k]);
-        hash = (hash ^ (uint64_t)(uintptr_t)code[k] ^ identity[k] ^ ((uint64_t)offset[k] << 44)) *
-               0x9E3779B97F4A7C15ull;
-    }
-    hash = (hash ^ (hash >> 29)) | 1;
     uint32_t id = mt_stack_lookup(hash);
-    if (id)
-        return id;
-    uint64_t frames[MAX_PY_DEPTH];
-    int m = 0;
-    for (int k = 0; k < n; k++) {
-        uint32_t f = pyframe_id(t, code[k], identity[k], offset[k]);
-        if (f)
-            frames[m++] = MT_FRAME_PYTHON | f;
-    }
-    return m ? mt_stack_intern(t, frames, m, hash) : 0;
+    return id ? id : py_stack_new(t, ts, max, hash);
 }
 
 /* --native in a Python process: native frames with the Python frames put
  * where the interpreter ran them. Walking native frames from the leaf, each
  * eval-loop frame is replaced by the Python frames of that run of the loop
  * (innermost run first). */
+static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held);
+
 static uint32_t mixed_stack(struct mt_thread *t, int gil_held)
+{
+    int saved = errno; /* libunwind, new frames */
+    uint32_t id = mixed_stack_of(t, gil_held);
+    errno = saved;
+    return id;
+}
+
+static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
 {
     enum { MAX = MAX_PY_DEPTH };
     uint64_t native[MAX], frames[2 * MAX];

@@ -70,6 +70,7 @@ static void *sampler_main(void *arg)
     (void)arg;
     struct mt_thread *t = &mt_self;
     t->guard = 1; /* for life: nothing this thread does is traced */
+    t->observer = 1; /* and it never takes the sequence from its owner */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     long ms = mt_opt.sample_ms;
     struct timespec interval = {ms / 1000, (ms % 1000) * 1000000L};

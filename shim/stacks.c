@@ -31,7 +31,6 @@
  * get touched as it fills. 16 + 8 MiB at most; up to 786k nodes. */
 #define NODE_SLOTS (1u << 20)
 #define LEAF_SLOTS (1u << 19)
-#define THREAD_CACHE 256 /* per-thread hash -> id cache in front of `leaves` */
 #define PROBES 64
 #define MAX_UNWIND 256
 
@@ -109,13 +108,12 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
     return parent;
 }
 
-/* A small per-thread cache: a thread allocating in a loop asks for the same
- * few stacks again and again, and the shared table is too big to stay in
- * cache. Entries are (hash, id) pairs written only by their own thread. */
-static __thread struct {
-    uint64_t hash;
-    uint32_t id;
-} thread_cache[THREAD_CACHE] __attribute__((tls_model("initial-exec")));
+/* A small per-thread cache in front of `leaves` (mt_stack_lookup, inline in
+ * mt_shim.h): a thread allocating in a loop asks for the same few stacks
+ * again and again, and the shared table is too big to stay in cache.
+ * Entries are written only by their own thread. */
+__thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
+    __attribute__((tls_model("initial-exec")));
 
 static uint32_t shared_lookup(uint64_t hash)
 {
@@ -130,15 +128,13 @@ static uint32_t shared_lookup(uint64_t hash)
     return 0; /* unknown, or being published: the caller interns again */
 }
 
-uint32_t mt_stack_lookup(uint64_t hash)
+uint32_t mt_stack_lookup_shared(uint64_t hash)
 {
-    size_t c = (hash >> 21) & (THREAD_CACHE - 1);
-    if (thread_cache[c].hash == hash)
-        return thread_cache[c].id;
     uint32_t id = shared_lookup(hash);
     if (id) {
-        thread_cache[c].hash = hash;
-        thread_cache[c].id = id;
+        struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(hash)];
+        e->hash = hash;
+        e->id = id;
     }
     return id;
 }

@@ -36,13 +36,6 @@ volatile int mt_enabled;
 #define COUNTER_SLOTS 65536u
 #define SAMPLE_EVERY 16 /* events between two looks at the clock */
 
-struct mt_counters {
-    uint64_t allocs, frees;
-    uint64_t clock_tick; /* events until the next clock look */
-    char pad[64 - 3 * sizeof(uint64_t)];
-};
-_Static_assert(sizeof(struct mt_counters) == 64, "one cache line per thread");
-
 static int trace_fd = -1;
 static int statm_fd = -1;
 static unsigned char *base;              /* start of the reserved range */
@@ -54,13 +47,6 @@ static uint32_t next_thread;
 static struct mt_counters *counters;
 static uint64_t start_ns;
 static long page_size;
-
-/* The sequence counter gets a cache line of its own: every thread
- * increments it, nothing else should share its line. */
-static struct {
-    uint64_t value;
-    char pad[56];
-} seq __attribute__((aligned(64)));
 
 static struct {
     uint64_t next_sample_ns; /* CLOCK_MONOTONIC_COARSE deadline */
@@ -93,6 +79,17 @@ static MT_COLD void fail(const char *what, int err)
 {
     if (__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
         mt_say("tracing stopped: ", what, err ? strerror(err) : "");
+}
+
+struct mt_counters *mt_counters_of(uint32_t index)
+{
+    return &counters[index < COUNTER_SLOTS ? index : COUNTER_SLOTS - 1];
+}
+
+uint32_t mt_thread_count(void)
+{
+    uint32_t n = __atomic_load_n(&next_thread, __ATOMIC_ACQUIRE);
+    return n < COUNTER_SLOTS ? n : COUNTER_SLOTS;
 }
 
 /* ---- file growth ------------------------------------------------------ */
@@ -177,7 +174,9 @@ static MT_COLD int thread_start(struct mt_thread *t)
     t->index = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
     t->counters = &counters[t->index < COUNTER_SLOTS ? t->index : COUNTER_SLOTS - 1];
     t->counters->clock_tick = 1;
-    t->last_seq = __atomic_load_n(&seq.value, __ATOMIC_RELAXED);
+    if (t->index >= COUNTER_SLOTS - 1)
+        mt_seq_forbid_owner(); /* its busy flag is shared: see sequence.c */
+    t->last_seq = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED);
     if (claim_segment(t))
         return -1;
     char name[MT_NAME_MAX] = {0};
@@ -194,23 +193,47 @@ static MT_COLD int thread_start(struct mt_thread *t)
 
 /* Returns where a record of at most n bytes may be written, or NULL when
  * tracing is off. */
+static MT_COLD unsigned char *room_slow(struct mt_thread *t, size_t n)
+{
+    int saved = errno; /* system calls below; the hooks' callers see no change */
+    int ok = 1;
+    if (t->state != MT_THREAD_ACTIVE)
+        ok = t->state != MT_THREAD_OFF && thread_start(t) == 0;
+    if (ok && (size_t)(t->end - t->pos) < n)
+        ok = claim_segment(t) == 0;
+    errno = saved;
+    return ok ? t->pos : NULL;
+}
+
 static inline unsigned char *room(struct mt_thread *t, size_t n)
 {
-    if (MT_UNLIKELY(t->state != MT_THREAD_ACTIVE)) {
-        if (t->state == MT_THREAD_OFF || thread_start(t))
-            return NULL;
-    }
-    if (MT_UNLIKELY((size_t)(t->end - t->pos) < n) && claim_segment(t))
-        return NULL;
-    return t->pos;
+    if (MT_LIKELY(t->state == MT_THREAD_ACTIVE && (size_t)(t->end - t->pos) >= n))
+        return t->pos;
+    return room_slow(t, n);
 }
 
 static inline uint64_t take_seq(struct mt_thread *t, unsigned char **p)
 {
-    uint64_t s = __atomic_add_fetch(&seq.value, 1, __ATOMIC_SEQ_CST);
+    uint64_t s = mt_seq_next(t);
     *p = mt_put_varint(*p, s - t->last_seq);
     t->last_seq = s;
     return s;
+}
+
+/* A sample or marker of the sampler thread takes no number of its own: it
+ * says "after event N" with N the last number handed out, so that it never
+ * takes the counter away from its owner. The reader sorts it after event N. */
+static void put_point_seq(struct mt_thread *t, unsigned char **p)
+{
+    if (!t->observer) {
+        take_seq(t, p);
+        return;
+    }
+    uint64_t s = __atomic_load_n(&mt_seq.value, __ATOMIC_ACQUIRE);
+    if (s < t->last_seq)
+        s = t->last_seq;
+    *p = mt_put_varint(*p, s - t->last_seq);
+    t->last_seq = s;
 }
 
 static inline unsigned char *put_addr(struct mt_thread *t, unsigned char *p, const void *a)
@@ -247,21 +270,14 @@ void mt_record_sample(struct mt_thread *t)
     if (!p)
         return;
     unsigned char *q = p + 1;
-    take_seq(t, &q);
+    put_point_seq(t, &q);
     q = mt_put_varint(q, now_ns(CLOCK_MONOTONIC) - start_ns);
     q = mt_put_varint(q, read_rss());
     commit(t, MT_REC_SAMPLE, q);
 }
 
-/* In-band sampling, while the sampler thread is not running (it could not
- * start, or a Python process forked): every SAMPLE_EVERY events a thread
- * looks at the coarse clock; the first thread past the deadline writes one
- * sample for everybody, and any snapshot the signal asked for. */
-static MT_COLD void sample_if_due(struct mt_thread *t)
+static void sample_in_band(struct mt_thread *t)
 {
-    t->counters->clock_tick = SAMPLE_EVERY;
-    if (mt_sampler_running)
-        return;
     mt_sampler_take_snapshots(t);
     if (!mt_opt.sample_ms)
         return;
@@ -273,6 +289,22 @@ static MT_COLD void sample_if_due(struct mt_thread *t)
     if (__atomic_compare_exchange_n(&sampler.next_sample_ns, &due, next, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         mt_record_sample(t);
+}
+
+/* In-band sampling, while the sampler thread is not running (it could not
+ * start, or a Python process forked): every SAMPLE_EVERY events a thread
+ * looks at the coarse clock; the first thread past the deadline writes one
+ * sample for everybody, and any snapshot the signal asked for. */
+static MT_COLD void sample_if_due(struct mt_thread *t)
+{
+    if (mt_sampler_running) {
+        t->counters->clock_tick = SAMPLE_EVERY << 12; /* only to notice it stop */
+        return;
+    }
+    t->counters->clock_tick = SAMPLE_EVERY;
+    int saved = errno;
+    sample_in_band(t);
+    errno = saved;
 }
 
 static inline void tick(struct mt_thread *t)
@@ -367,7 +399,7 @@ void mt_record_marker(struct mt_thread *t, const char *label)
     if (!p)
         return;
     unsigned char *q = p + 1;
-    take_seq(t, &q);
+    put_point_seq(t, &q);
     q = put_bytes(q, label, n);
     commit(t, MT_REC_MARKER, q);
     mt_record_sample(t); /* a marker gets an exact time */
@@ -435,6 +467,7 @@ int mt_writer_open(void)
         return rc;
     }
     statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    mt_seq_init();
 
     header = (struct mt_file_header *)base;
     header->version = MT_FORMAT_VERSION;
@@ -480,7 +513,7 @@ void mt_writer_close(void)
     }
     header->n_allocs = allocs;
     header->n_frees = frees;
-    header->end_seq = __atomic_load_n(&seq.value, __ATOMIC_SEQ_CST);
+    header->end_seq = __atomic_load_n(&mt_seq.value, __ATOMIC_SEQ_CST);
     header->end_monotonic_ns = now_ns(CLOCK_MONOTONIC);
     __atomic_signal_fence(__ATOMIC_RELEASE);
     header->flags |= MT_HDR_CLOSED;

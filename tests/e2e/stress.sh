@@ -2,7 +2,8 @@
 # is in the database exactly once (exact counts per thread, every block
 # freed, no unmatched free, nothing live twice).
 . "$(dirname "$0")/common.bash"
-trace_and_load stress "$PROGS/prog_stress" 4 1000000
+MEMTAP_DEBUG=1 trace_and_load stress "$PROGS/prog_stress" 4 1000000
+grep -o "changed owner [0-9]* times" "$T/stress.err" | sed "s/^/info: the sequence counter /"
 check "exit status" "$run_rc" 0
 check "load" "$load_rc" 0
 db=$T/stress.db
