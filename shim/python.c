@@ -305,6 +305,8 @@ static int install(void *unused)
     return 0;
 }
 
+static void choose_hash_walk(size_t layout_index);
+
 static const struct mt_py_layout *find_layout(void)
 {
     const char *v = api.get_version();
@@ -312,8 +314,10 @@ static const struct mt_py_layout *find_layout(void)
         return NULL;
     int minor = atoi(v + 2);
     for (size_t i = 0; i < sizeof mt_py_layouts / sizeof mt_py_layouts[0]; i++)
-        if (mt_py_layouts[i].minor == minor)
+        if (mt_py_layouts[i].minor == minor) {
+            choose_hash_walk(i);
             return &mt_py_layouts[i];
+        }
     return NULL;
 }
 
@@ -469,10 +473,11 @@ static inline uint64_t py_hash_end(uint64_t hash, int n)
 
 /* The hash of thread state ts's Python stack (up to max frames) and its
  * depth: the walk of walk() with nothing stored, the common case being a
- * stack seen before. Must stay in step with walk(). */
-static inline int hash_walk(void *ts, int max, uint64_t *hash_out)
+ * stack seen before. Must stay in step with walk(). Compiled once per
+ * layout (below), so that every offset is a constant. */
+static inline __attribute__((always_inline)) int
+hash_walk_with(const struct mt_py_layout *L, void *ts, int max, uint64_t *hash_out)
 {
-    const struct mt_py_layout *L = layout;
     uint64_t hash = 0x5059u;
     int n = 0;
     if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
@@ -500,8 +505,8 @@ static inline int hash_walk(void *ts, int max, uint64_t *hash_out)
         if (owner == L->owner_cstack)
             continue;
         void *co = FIELD(f, L->frame_code, void *);
-        if (!co || FIELD(co, 8, void *) != code_type)
-            continue;
+        if (!co || (L->walk == MT_PY_WALK_INTERP && FIELD(co, 8, void *) != code_type))
+            continue; /* 3.13: f_executable may be something else */
         char *start = (char *)co + L->code_adaptive;
         char *instr = FIELD(f, L->frame_instr, char *);
         if (owner != L->owner_generator &&
@@ -513,6 +518,29 @@ static inline int hash_walk(void *ts, int max, uint64_t *hash_out)
     }
     *hash_out = py_hash_end(hash, n);
     return n;
+}
+
+#define MT_HASH_WALK(k)                                                       \
+    static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
+    {                                                                         \
+        return hash_walk_with(&mt_py_layouts[k], ts, max, hash_out);          \
+    }
+MT_HASH_WALK(0)
+MT_HASH_WALK(1)
+MT_HASH_WALK(2)
+MT_HASH_WALK(3)
+MT_HASH_WALK(4)
+static int (*const hash_walks[])(void *, int, uint64_t *) = {
+    hash_walk_0, hash_walk_1, hash_walk_2, hash_walk_3, hash_walk_4,
+};
+_Static_assert(sizeof hash_walks / sizeof hash_walks[0] ==
+                   sizeof mt_py_layouts / sizeof mt_py_layouts[0],
+               "one hash walk per layout");
+static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
+
+static void choose_hash_walk(size_t layout_index)
+{
+    hash_walk = hash_walks[layout_index];
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it
