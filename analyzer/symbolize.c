@@ -1,6 +1,8 @@
 /* symbolize.c - offline symbolization with elfutils' libdwfl: each module
  * of the trace's map is reported at its recorded load bias, then every
- * distinct address is looked up once. */
+ * distinct address is looked up once. C++ names are demangled with the C++
+ * runtime's own demangler (libstdc++'s __cxa_demangle, the one c++filt's
+ * output matches), so that frames read `ns::Class::method(int)`. */
 #define _GNU_SOURCE
 #include "symbolize.h"
 
@@ -8,6 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* libstdc++'s demangler (cxxabi.h), callable from C: returns a malloc'd
+ * string, or NULL with *status < 0 when the name is not a mangled one. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 struct mt_symbolizer {
     Dwfl *dwfl;
@@ -57,6 +63,24 @@ int mt_symbolizer_add(struct mt_symbolizer *s, const char *path, uint64_t bias)
     return 0;
 }
 
+/* Replaces a mangled C++ name in name[cap] by its demangled form (cut to
+ * fit); leaves any other name as it is. */
+static void demangle(char *name, size_t cap)
+{
+    if (name[0] != '_' || name[1] != 'Z')
+        return;
+    int status = 0;
+    char *plain = __cxa_demangle(name, NULL, NULL, &status);
+    if (plain && status == 0) {
+        size_t n = strlen(plain);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(name, plain, n);
+        name[n] = 0;
+    }
+    free(plain);
+}
+
 void mt_symbolize(struct mt_symbolizer *s, uint64_t pc, struct mt_symbol *out)
 {
     memset(out, 0, sizeof *out);
@@ -82,6 +106,7 @@ void mt_symbolize(struct mt_symbolizer *s, uint64_t pc, struct mt_symbol *out)
             n = sizeof s->name - 1;
         memcpy(s->name, name, n);
         s->name[n] = 0;
+        demangle(s->name, sizeof s->name);
         out->function = s->name;
     }
     Dwfl_Line *line = dwfl_module_getsrc(m, addr);

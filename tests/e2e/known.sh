@@ -44,4 +44,11 @@ check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.
 check "no Python hooks in a C++ program" "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'Py%'")" 0
 # the trace file is private
 check "trace mode" "$(stat -c %a "$T/known.memtap")" 600
+# C++ frames are demangled: prog_cxx's shapes::Grid::build(int) news 100
+# vectors of 24 bytes; no frame keeps a mangled name
+trace_and_load cxx "$PROGS/prog_cxx"
+check "c++: load" "$load_rc" 0
+check "c++: demangled method" "$(q "$T/cxx.db" "SELECT count(*) || ' ' || sum(size) FROM allocation_sites WHERE function = 'shapes::Grid::build(int)'")" "100 2400"
+check "c++: operator new by name" "$(q "$T/cxx.db" "SELECT count(*) FROM frames WHERE function = 'operator new(unsigned long)'")" 1
+check "c++: no mangled names left" "$(q "$T/cxx.db" "SELECT count(*) FROM frames WHERE substr(function, 1, 2) = '_Z'")" 0
 finish
