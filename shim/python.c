@@ -395,68 +395,6 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
     return 0;
 }
 
-/* Reads up to max frames of thread state ts, innermost first, as pairs
- * code[i], offset[i] (byte offset of the current instruction). When entry
- * is not NULL, entry[i] says whether frame i began a run of the eval loop
- * (was called from C): the native stack has one eval-loop frame per run. */
-static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max)
-{
-    const struct mt_py_layout *L = layout;
-    int n = 0;
-    if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
-        for (void *f = FIELD(ts, L->ts_frame, void *); f && n < max;
-             f = FIELD(f, L->frame_previous, void *)) {
-            int lasti = FIELD(f, L->frame_instr, int);
-            code[n] = FIELD(f, L->frame_code, void *);
-            if (entry)
-                entry[n] = 1; /* <= 3.10: one eval-loop call per frame */
-            offset[n++] = lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit);
-        }
-        return n;
-    }
-    void *f;
-    if (L->walk == MT_PY_WALK_CFRAME) {
-        void *cframe = FIELD(ts, L->ts_frame, void *);
-        f = cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
-    } else {
-        f = FIELD(ts, L->ts_frame, void *);
-    }
-    for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
-        int owner = FIELD(f, L->frame_owner, char);
-        if (owner == L->owner_cstack) {
-            if (entry && n > 0)
-                entry[n - 1] = 1; /* 3.12+: this shim frame starts a run */
-            continue;
-        }
-        void *co = FIELD(f, L->frame_code, void *);
-        if (!co || FIELD(co, 8, void *) != api.code_type)
-            continue; /* 3.13: f_executable may be something else */
-        char *start = (char *)co + L->code_adaptive;
-        char *instr = FIELD(f, L->frame_instr, char *);
-        if (owner != L->owner_generator &&
-            instr < start + 2 * FIELD(co, L->code_firsttraceable, int))
-            continue; /* not started yet: no line to show */
-        code[n] = co;
-        if (entry)
-            entry[n] = L->frame_is_entry >= 0 && FIELD(f, L->frame_is_entry, char);
-        offset[n++] = instr > start ? (uint32_t)(instr - start) : 0;
-    }
-    if (entry && n > 0)
-        entry[n - 1] = 1; /* the outermost frame began the first run */
-    return n;
-}
-
-/* The thread state whose frames this thread may read: its own, attached
- * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
- * must be this thread unless the caller knows it holds the GIL). */
-static void *current_tstate(int gil_held)
-{
-    void *ts = api.tstate_current();
-    if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
-        return NULL;
-    return ts;
-}
-
 /* One frame's word in a Python stack's hash: its code object, what tells
  * that code object from another at the same address, and its offset. */
 static inline uint64_t py_hash_step(uint64_t hash, void *code, uint64_t identity, uint32_t offset)
@@ -471,27 +409,23 @@ static inline uint64_t py_hash_end(uint64_t hash, int n)
     return (hash ^ (hash >> 29)) | 1;
 }
 
-/* The hash of thread state ts's Python stack (up to max frames) and its
- * depth: the walk of walk() with nothing stored, the common case being a
- * stack seen before. Must stay in step with walk(). Compiled once per
- * layout (below), so that every offset is a constant. */
+/* The one walk of a thread state's Python frames, innermost first, up to
+ * max; returns how many frames it shows. Each output may be NULL:
+ *   code[i], offset[i]  the frame's code object and byte offset of its
+ *                       current instruction;
+ *   entry[i]            whether frame i began a run of the eval loop (was
+ *                       called from C): the native stack has one eval-loop
+ *                       frame per run;
+ *   hash_out            the stack's hash, as interning keys it.
+ * Always inlined: called with constant NULLs and a constant layout (the
+ * hash walks below, the common case of a stack seen before) it compiles
+ * to a loop with nothing stored and every offset a constant. */
 static inline __attribute__((always_inline)) int
-hash_walk_with(const struct mt_py_layout *L, void *ts, int max, uint64_t *hash_out)
+walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t *offset,
+          uint8_t *entry, uint64_t *hash_out)
 {
     uint64_t hash = 0x5059u;
     int n = 0;
-    if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
-        for (void *f = FIELD(ts, L->ts_frame, void *); f && n < max;
-             f = FIELD(f, L->frame_previous, void *)) {
-            int lasti = FIELD(f, L->frame_instr, int);
-            void *co = FIELD(f, L->frame_code, void *);
-            hash = py_hash_step(hash, co, code_identity(co),
-                                lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit));
-            n++;
-        }
-        *hash_out = py_hash_end(hash, n);
-        return n;
-    }
     void *f;
     if (L->walk == MT_PY_WALK_CFRAME) {
         void *cframe = FIELD(ts, L->ts_frame, void *);
@@ -499,31 +433,70 @@ hash_walk_with(const struct mt_py_layout *L, void *ts, int max, uint64_t *hash_o
     } else {
         f = FIELD(ts, L->ts_frame, void *);
     }
-    void *code_type = api.code_type;
     for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
-        int owner = FIELD(f, L->frame_owner, char);
-        if (owner == L->owner_cstack)
-            continue;
         void *co = FIELD(f, L->frame_code, void *);
-        if (!co || (L->walk == MT_PY_WALK_INTERP && FIELD(co, 8, void *) != code_type))
-            continue; /* 3.13: f_executable may be something else */
-        char *start = (char *)co + L->code_adaptive;
-        char *instr = FIELD(f, L->frame_instr, char *);
-        if (owner != L->owner_generator &&
-            instr < start + 2 * FIELD(co, L->code_firsttraceable, int))
-            continue;
-        hash = py_hash_step(hash, co, code_identity(co),
-                            instr > start ? (uint32_t)(instr - start) : 0);
+        uint32_t off;
+        int is_entry = 1; /* <= 3.10: one eval-loop call per frame */
+        if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
+            int lasti = FIELD(f, L->frame_instr, int);
+            off = lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit);
+        } else {
+            int owner = FIELD(f, L->frame_owner, char);
+            if (owner == L->owner_cstack) {
+                if (entry && n > 0)
+                    entry[n - 1] = 1; /* 3.12+: this shim frame starts a run */
+                continue;
+            }
+            if (!co || (L->walk == MT_PY_WALK_INTERP && FIELD(co, 8, void *) != api.code_type))
+                continue; /* 3.13: f_executable may be something else */
+            char *start = (char *)co + L->code_adaptive;
+            char *instr = FIELD(f, L->frame_instr, char *);
+            if (owner != L->owner_generator &&
+                instr < start + 2 * FIELD(co, L->code_firsttraceable, int))
+                continue; /* not started yet: no line to show */
+            off = instr > start ? (uint32_t)(instr - start) : 0;
+            is_entry = L->frame_is_entry >= 0 && FIELD(f, L->frame_is_entry, char);
+        }
+        if (code)
+            code[n] = co;
+        if (offset)
+            offset[n] = off;
+        if (entry)
+            entry[n] = (uint8_t)is_entry;
+        if (hash_out)
+            hash = py_hash_step(hash, co, code_identity(co), off);
         n++;
     }
-    *hash_out = py_hash_end(hash, n);
+    if (entry && n > 0)
+        entry[n - 1] = 1; /* the outermost frame began the first run */
+    if (hash_out)
+        *hash_out = py_hash_end(hash, n);
     return n;
 }
 
+/* walk_with for the running interpreter's layout, storing frames. */
+static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max)
+{
+    return walk_with(layout, ts, max, code, offset, entry, NULL);
+}
+
+/* The thread state whose frames this thread may read: its own, attached
+ * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
+ * must be this thread unless the caller knows it holds the GIL). */
+static void *current_tstate(int gil_held)
+{
+    void *ts = api.tstate_current();
+    if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
+        return NULL;
+    return ts;
+}
+
+/* The hash of a stack and its depth, nothing stored: walk_with compiled
+ * once per layout, so that every offset is a constant. */
 #define MT_HASH_WALK(k)                                                       \
     static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
     {                                                                         \
-        return hash_walk_with(&mt_py_layouts[k], ts, max, hash_out);          \
+        return walk_with(&mt_py_layouts[k], ts, max, NULL, NULL, NULL, hash_out); \
     }
 MT_HASH_WALK(0)
 MT_HASH_WALK(1)

@@ -92,8 +92,7 @@ static MT_COLD void take_back(uint32_t owner)
     if (!__atomic_compare_exchange_n(&mt_seq.owner, &owner, MT_SEQ_MOVING, 0,
                                      __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
         return; /* somebody else moved it first: the caller looks again */
-    if (barrier_all() != 0)
-        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* cannot happen once registered */
+    (void)barrier_all(); /* cannot fail: ownership is only given once registered */
     wait_idle(mt_counters_of(owner - 1));
     uint64_t held = __atomic_load_n(&mt_seq.value, __ATOMIC_ACQUIRE) - policy.owned_at;
     /* An ownership costs two membarriers (microseconds) and saves a few
