@@ -23,6 +23,8 @@ struct limit {
 
 int mt_cmd_check(int argc, char **argv)
 {
+    static const char usage[] = "usage: memtap check [--max-peak SIZE] [--max-leak SIZE]"
+                                " [--max-rss SIZE] [--json] TRACE|DB (at least one limit)\n";
     int json = 0;
     struct limit lim[] = {{"--max-peak", "heap peak", NULL, 0, 0},
                           {"--max-leak", "unfreed at exit", NULL, 0, 0},
@@ -42,19 +44,12 @@ int mt_cmd_check(int argc, char **argv)
             lim[c].given = optarg;
         } else if (c == 'j') {
             json = 1;
-        } else if (c == 'h') {
-            puts("usage: memtap check [--max-peak SIZE] [--max-leak SIZE] [--max-rss SIZE]"
-                 " [--json] TRACE|DB");
-            return MT_EXIT_OK;
         } else {
-            return MT_EXIT_USAGE;
+            return mt_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1 || (!lim[0].given && !lim[1].given && !lim[2].given)) {
-        mt_error("usage: memtap check [--max-peak SIZE] [--max-leak SIZE] [--max-rss SIZE]"
-                 " [--json] TRACE|DB (at least one limit)");
-        return MT_EXIT_USAGE;
-    }
+    if (optind != argc - 1 || (!lim[0].given && !lim[1].given && !lim[2].given))
+        return mt_usage(usage, 0);
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

@@ -50,41 +50,35 @@ static void json_point(const char *key, const struct point *p)
            (long long)p->seq, (double)p->ns / 1e9, (long long)p->bytes, (long long)p->count);
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: memtap diff --from A --to B [--top N] [--native] [--json] TRACE|DB\n"
-          "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n",
-          out);
-}
+static const char usage[] =
+    "usage: memtap diff --from A --to B [--top N] [--native] [--json] TRACE|DB\n"
+    "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n";
 
 int mt_cmd_diff(int argc, char **argv)
 {
-    int json = 0, top = 20, native = 0;
+    struct mt_report_args ra = {.top = 20};
     struct point a = {0}, b = {0};
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
         {"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
         {"native", no_argument, NULL, 'N'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int c;
+    int c, taken;
     while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+        if ((taken = mt_report_arg("diff", c, optarg, &ra)) != 0) {
+            if (taken < 0)
+                return MT_EXIT_USAGE;
+            continue;
+        }
         switch (c) {
-        case 'j': json = 1; break;
-        case 'N': native = 1; break;
         case 'f': a.spec = optarg; break;
         case 't': b.spec = optarg; break;
-        case 'n':
-            if ((top = mt_parse_top("diff", optarg)) < 0)
-                return MT_EXIT_USAGE;
-            break;
-        case 'h': usage(stdout); return MT_EXIT_OK;
-        default: usage(stderr); return MT_EXIT_USAGE;
+        default: return mt_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1 || !a.spec || !b.spec) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
+    if (optind != argc - 1 || !a.spec || !b.spec)
+        return mt_usage(usage, 0);
+    int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

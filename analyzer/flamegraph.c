@@ -265,15 +265,12 @@ static void default_output(const char *input, char *out, size_t cap)
     mt_path_replace_ext(input, db ? ".db" : ".memtap", ".html", out, cap);
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: memtap flamegraph [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
-          "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
-          "                         [--hide-native] [--format html|folded] TRACE|DB\n"
-          "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
-          "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n",
-          out);
-}
+static const char usage[] =
+    "usage: memtap flamegraph [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
+    "                         [--hide-native] [--format html|folded] TRACE|DB\n"
+    "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
+    "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
+    "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n";
 
 int mt_cmd_flamegraph(int argc, char **argv)
 {
@@ -304,14 +301,11 @@ int mt_cmd_flamegraph(int argc, char **argv)
             o.view = (enum view)found;
             break;
         }
-        case 'h': usage(stdout); return MT_EXIT_OK;
-        default: usage(stderr); return MT_EXIT_USAGE;
+        default: return mt_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
+    if (optind != argc - 1)
+        return mt_usage(usage, 0);
     if ((o.from || o.to) && o.view != VIEW_DIFF) {
         mt_error("flamegraph: --from and --to go with --view diff");
         return MT_EXIT_USAGE;

@@ -93,28 +93,19 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
 
 int mt_cmd_leaks(int argc, char **argv)
 {
-    int json = 0, top = 10, native = 0;
+    static const char usage[] = "usage: memtap leaks [--top N] [--native] [--json] TRACE|DB\n";
+    struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},     {"top", required_argument, NULL, 'n'},
         {"native", no_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': json = 1; break;
-        case 'N': native = 1; break;
-        case 'n':
-            if ((top = mt_parse_top("leaks", optarg)) < 0)
-                return MT_EXIT_USAGE;
-            break;
-        case 'h': puts("usage: memtap leaks [--top N] [--native] [--json] TRACE|DB"); return 0;
-        default: return MT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        mt_error("usage: memtap leaks [--top N] [--native] [--json] TRACE|DB");
-        return MT_EXIT_USAGE;
-    }
+    int c, taken;
+    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
+        if ((taken = mt_report_arg("leaks", c, optarg, &ra)) <= 0)
+            return taken < 0 ? MT_EXIT_USAGE : mt_usage(usage, c == 'h');
+    if (optind != argc - 1)
+        return mt_usage(usage, 0);
+    int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

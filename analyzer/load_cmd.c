@@ -11,6 +11,7 @@
 
 int mt_cmd_load(int argc, char **argv)
 {
+    static const char usage[] = "usage: memtap load TRACE [-o DB] [--force] [--quiet]\n";
     const char *out = NULL;
     int force = 0, quiet = 0;
     static const struct option opts[] = {
@@ -23,14 +24,11 @@ int mt_cmd_load(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': puts("usage: memtap load TRACE [-o DB] [--force] [--quiet]"); return MT_EXIT_OK;
-        default: return MT_EXIT_USAGE;
+        default: return mt_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1) {
-        mt_error("usage: memtap load TRACE [-o DB] [--force] [--quiet]");
-        return MT_EXIT_USAGE;
-    }
+    if (optind != argc - 1)
+        return mt_usage(usage, 0);
     char db_path[4096];
     if (out)
         snprintf(db_path, sizeof db_path, "%s", out);

@@ -34,30 +34,25 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
                   cols, mt_site_frame_column(native), group);
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json]"
-          " TRACE|DB\n",
-          out);
-}
+static const char usage[] =
+    "usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json] TRACE|DB\n";
 
 int mt_cmd_peak(int argc, char **argv)
 {
-    int json = 0, top = 20, native = 0;
+    struct mt_report_args ra = {.top = 20};
     enum by by = BY_LINE;
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
         {"by", required_argument, NULL, 'b'}, {"native", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
-    int c;
+    int c, taken;
     while ((c = getopt_long(argc, argv, "jn:b:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': json = 1; break;
-        case 'N': native = 1; break;
-        case 'n':
-            if ((top = mt_parse_top("peak", optarg)) < 0)
+        if ((taken = mt_report_arg("peak", c, optarg, &ra)) != 0) {
+            if (taken < 0)
                 return MT_EXIT_USAGE;
-            break;
+            continue;
+        }
+        switch (c) {
         case 'b': {
             int found = mt_parse_choice("peak", "by", optarg, by_names, 4);
             if (found < 0)
@@ -65,14 +60,12 @@ int mt_cmd_peak(int argc, char **argv)
             by = (enum by)found;
             break;
         }
-        case 'h': usage(stdout); return MT_EXIT_OK;
-        default: usage(stderr); return MT_EXIT_USAGE;
+        default: return mt_usage(usage, c == 'h');
         }
     }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
+    if (optind != argc - 1)
+        return mt_usage(usage, 0);
+    int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

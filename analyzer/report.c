@@ -197,6 +197,16 @@ int mt_parse_choice(const char *cmd, const char *option, const char *arg,
     return -1;
 }
 
+int mt_report_arg(const char *cmd, int c, const char *arg, struct mt_report_args *a)
+{
+    switch (c) {
+    case 'j': a->json = 1; return 1;
+    case 'N': a->native = 1; return 1;
+    case 'n': return (a->top = mt_parse_top(cmd, arg)) < 0 ? -1 : 1;
+    default: return 0;
+    }
+}
+
 int mt_parse_top(const char *cmd, const char *arg)
 {
     char *end;

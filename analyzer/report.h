@@ -71,4 +71,15 @@ int mt_parse_choice(const char *cmd, const char *option, const char *arg,
 /* Parses --top's value (1..100000) for command cmd; -1 on error (printed). */
 int mt_parse_top(const char *cmd, const char *arg);
 
+/* The options the report commands share, as getopt_long returns them:
+ * 'j' --json, 'n' --top N, 'N' --native (each command lists those it takes
+ * in its option table). */
+struct mt_report_args {
+    int json, top, native;
+};
+
+/* Takes getopt's c into a if it is one of those: 1 when taken, 0 when c is
+ * another option, -1 on a bad value (printed). */
+int mt_report_arg(const char *cmd, int c, const char *arg, struct mt_report_args *a);
+
 #endif

@@ -185,18 +185,15 @@ static void report(const char *output, int status)
                 output, output);
 }
 
-static void usage(FILE *out)
-{
-    fputs("usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]\n"
-          "                  [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
-          "  -o FILE              trace file (default: CMD.PID.memtap; never overwritten)\n"
-          "  --native             native frames too (mixed stacks for Python)\n"
-          "  --no-native          no native frames\n"
-          "  --depth N            frames per stack (default 128)\n"
-          "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
-          "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n",
-          out);
-}
+static const char usage[] =
+    "usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]\n"
+    "                  [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
+    "  -o FILE              trace file (default: CMD.PID.memtap; never overwritten)\n"
+    "  --native             native frames too (mixed stacks for Python)\n"
+    "  --no-native          no native frames\n"
+    "  --depth N            frames per stack (default 128)\n"
+    "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
+    "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n";
 
 int mt_cmd_run(int argc, char **argv)
 {
@@ -234,14 +231,11 @@ int mt_cmd_run(int argc, char **argv)
                 return MT_EXIT_USAGE;
             }
             break;
-        case 'h': usage(stdout); return MT_EXIT_OK;
-        default: usage(stderr); return MT_EXIT_USAGE;
+        default: return mt_usage(usage, c == 'h');
         }
     }
-    if (optind >= argc) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
+    if (optind >= argc)
+        return mt_usage(usage, 0);
     char **cmd = argv + optind;
     char shim[PATH_MAX];
     if (find_shim(shim, sizeof shim) != 0) {

@@ -35,28 +35,18 @@ static void find_rss_peak(sqlite3 *db, struct rss_peak *r)
 
 int mt_cmd_summary(int argc, char **argv)
 {
-    int json = 0, top = 10;
+    static const char usage[] = "usage: memtap summary [--json] [--top N] TRACE|DB\n";
+    struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'}, {"top", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    int c;
-    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'j': json = 1; break;
-        case 'n':
-            if ((top = mt_parse_top("summary", optarg)) < 0)
-                return MT_EXIT_USAGE;
-            break;
-        case 'h':
-            puts("usage: memtap summary [--json] [--top N] TRACE|DB");
-            return MT_EXIT_OK;
-        default: return MT_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        mt_error("usage: memtap summary [--json] [--top N] TRACE|DB");
-        return MT_EXIT_USAGE;
-    }
+    int c, taken;
+    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
+        if ((taken = mt_report_arg("summary", c, optarg, &ra)) <= 0)
+            return taken < 0 ? MT_EXIT_USAGE : mt_usage(usage, c == 'h');
+    if (optind != argc - 1)
+        return mt_usage(usage, 0);
+    int json = ra.json, top = ra.top;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

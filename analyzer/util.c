@@ -18,6 +18,12 @@ void mt_error(const char *fmt, ...)
     va_end(ap);
 }
 
+int mt_usage(const char *text, int asked)
+{
+    fputs(text, asked ? stdout : stderr);
+    return asked ? MT_EXIT_OK : MT_EXIT_USAGE;
+}
+
 void mt_warn(const char *fmt, ...)
 {
     va_list ap;

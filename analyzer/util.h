@@ -9,6 +9,10 @@
 /* Exit statuses of every command. */
 enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2 };
 
+/* Prints a command's usage text: on stdout when asked for (--help, returns
+ * MT_EXIT_OK), on stderr after a usage mistake (returns MT_EXIT_USAGE). */
+int mt_usage(const char *text, int asked);
+
 /* Prints "memtap: <fmt>\n" on stderr. */
 void mt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "memtap: warning: <fmt>\n" on stderr. */
