@@ -40,6 +40,8 @@ struct mt_options {
     int snapshot_signal;  /* MEMTAP_SNAPSHOT_SIGNAL: signal that takes a snapshot */
     int owned_sequence;   /* MEMTAP_OWNED_SEQUENCE: 0 = always atomic (sequence.c) */
     int debug;            /* MEMTAP_DEBUG: internal counters on stderr at exit */
+    int fast_unwind;      /* MEMTAP_FAST_UNWIND: 0 = libunwind for every stack */
+    int unwind_check;     /* MEMTAP_UNWIND_CHECK: both walkers, count disagreements */
 };
 extern struct mt_options mt_opt;
 
@@ -252,8 +254,25 @@ int mt_stacks_init(void);
  * libmemtap's own frames. Returns how many (at most max). */
 int mt_native_frames(uint64_t *out, int max);
 
-/* The calling thread's native stack as an interned id (0 = empty/unknown). */
-uint32_t mt_stack_capture(struct mt_thread *t);
+/* Where a native walk starts: an instruction and the stack and frame
+ * registers there. MT_REGS_HERE takes them at the point it is written (in
+ * an inlined hook: the hook's own frame), so that a walk does not step
+ * through the shim's helper frames. Zeros where the fast walker does not
+ * exist: libunwind then walks. */
+struct mt_regs {
+    uint64_t ip, sp, bp;
+};
+#if defined(__x86_64__)
+#define MT_REGS_HERE(r)                                                                      \
+    __asm__ volatile("lea 0(%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"                    \
+                     : "=r"((r).ip), "=r"((r).sp), "=r"((r).bp))
+#else
+#define MT_REGS_HERE(r) ((r).ip = (r).sp = (r).bp = 0)
+#endif
+
+/* The native stack above `from` (taken in the caller) as an interned id
+ * (0 = empty/unknown). */
+uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from);
 
 /* Interning of any stack given as 64-bit frame values, innermost first:
  * hash the frames, look the hash up, intern on a miss. */
@@ -326,11 +345,31 @@ static inline uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
 {
     if (mt_py_active)
         return mt_py_current_stack(t, gil_held);
-    return mt_opt.native ? mt_stack_capture(t) : 0;
+    if (!mt_opt.native)
+        return 0;
+    struct mt_regs here;
+    MT_REGS_HERE(here);
+    return mt_stack_capture(t, &here);
 }
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
                        const char *function);
+
+/* ---- unwind.c --------------------------------------------------------- */
+
+/* Sets up the fast walker (MEMTAP_FAST_UNWIND); without it every stack goes
+ * to libunwind. Call from the constructor, before tracing is on. */
+int mt_unwind_init(void);
+
+/* The return addresses of the calling thread's stack above `from` (taken
+ * by MT_REGS_HERE in a function still running), innermost first, as
+ * unw_backtrace gives them; -1 when a frame needs libunwind (then nothing
+ * is known: the caller walks with it). */
+int mt_unwind_fast(const struct mt_regs *from, void **out, int max);
+
+/* MEMTAP_UNWIND_CHECK: counts a stack on which the two walkers differed. */
+void mt_unwind_disagreed(void);
+void mt_unwind_counts(uint64_t *fast, uint64_t *fallback, uint64_t *disagree);
 
 /* How many stacks were cut short because the tables were full. */
 uint64_t mt_stacks_cut(void);

@@ -15,6 +15,7 @@ struct mt_options mt_opt = {
     .max_depth = 128,
     .sample_ms = 10,
     .owned_sequence = 1,
+    .fast_unwind = 1,
 };
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_U64 };
@@ -36,6 +37,8 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_SNAPSHOT_SIGNAL", OPT_INT, &mt_opt.snapshot_signal, 1, 64},
     {"MEMTAP_OWNED_SEQUENCE", OPT_INT, &mt_opt.owned_sequence, 0, 1},
     {"MEMTAP_DEBUG", OPT_INT, &mt_opt.debug, 0, 1},
+    {"MEMTAP_FAST_UNWIND", OPT_INT, &mt_opt.fast_unwind, 0, 1},
+    {"MEMTAP_UNWIND_CHECK", OPT_INT, &mt_opt.unwind_check, 0, 1},
 };
 
 static void set_int(const struct opt_def *d, long v)

@@ -23,6 +23,7 @@
 #define UNW_LOCAL_ONLY
 #include <errno.h>
 #include <libunwind.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "mt_shim.h"
@@ -71,6 +72,7 @@ int mt_stacks_init(void)
          * now, under the constructor's guard, not in the program's malloc. */
         void *warm[4];
         unw_backtrace(warm, 4);
+        mt_unwind_init();
     }
     return 0;
 }
@@ -162,32 +164,65 @@ MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, in
     return id;
 }
 
-/* Shared by both entry points below; always inlined so that libunwind does
- * not have to step through one more frame of ours on every allocation. */
-static inline __attribute__((always_inline)) int native_frames(uint64_t *out, int max)
+static inline __attribute__((always_inline)) int skip_own(void **ips, int n)
 {
-    void *ips[MAX_UNWIND];
-    int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
-    int n = unw_backtrace(ips, want);
     int skip = 0;
     while (skip < n && (uintptr_t)ips[skip] >= mt_self_text_lo &&
            (uintptr_t)ips[skip] < mt_self_text_hi)
         skip++; /* our own frames: the hooks and this function */
+    return skip;
+}
+
+/* MEMTAP_UNWIND_CHECK: libunwind's walk of the same stack, compared. A
+ * walk that hit `want` was cut, at a different frame for each (libunwind's
+ * count includes the shim's frames): then only the shorter must match. */
+static MT_COLD void check_walk(void **ips, int n, int want)
+{
+    void *theirs[MAX_UNWIND];
+    int m = unw_backtrace(theirs, want);
+    int a = skip_own(ips, n), b = skip_own(theirs, m);
+    int ours = n - a, libunwinds = m - b;
+    int same = n == want || m == want ? (ours < libunwinds ? ours : libunwinds)
+                                      : (ours == libunwinds ? ours : -1);
+    if (same < 0 || memcmp(ips + a, theirs + b, (size_t)same * sizeof *ips) != 0)
+        mt_unwind_disagreed();
+}
+
+/* Shared by both entry points below; always inlined so that the walk starts
+ * in the hook's frame when it can. */
+static inline __attribute__((always_inline)) int native_frames(const struct mt_regs *from,
+                                                               uint64_t *out, int max)
+{
+    void *ips[MAX_UNWIND];
+    int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
+    int n = mt_unwind_fast(from, ips, want);
+    if (MT_UNLIKELY(n < 0)) {
+        int saved = errno;
+        n = unw_backtrace(ips, want);
+        errno = saved;
+    } else if (MT_UNLIKELY(mt_opt.unwind_check)) {
+        int saved = errno;
+        check_walk(ips, n, want);
+        errno = saved;
+    }
     int m = 0;
-    for (int k = skip; k < n && m < max; k++)
+    for (int k = skip_own(ips, n); k < n && m < max; k++)
         out[m++] = (uint64_t)(uintptr_t)ips[k];
     return m;
 }
 
 int mt_native_frames(uint64_t *out, int max)
 {
-    return native_frames(out, max);
+    struct mt_regs here;
+    MT_REGS_HERE(here);
+    return native_frames(&here, out, max);
 }
 
-uint32_t mt_stack_capture(struct mt_thread *t)
+uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from)
 {
     uint64_t frames[MAX_UNWIND];
-    int n = native_frames(frames, mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
+    int n = native_frames(from, frames,
+                          mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
     if (n <= 0)
         return 0;
     uint64_t hash = mt_stack_hash(frames, n);
