@@ -281,3 +281,20 @@ __attribute__((visibility("default"))) size_t malloc_usable_size(void *p)
     mt_resolve_real();
     return mt_real.malloc_usable_size(p);
 }
+
+/* Not an allocator: code unloaded here may be replaced by other code at the
+ * same addresses, so the fast walker's rules for them must go (unwind.c). */
+__attribute__((visibility("default"))) int dlclose(void *handle)
+{
+    static int (*real_dlclose)(void *);
+    int (*fn)(void *) = __atomic_load_n(&real_dlclose, __ATOMIC_ACQUIRE);
+    if (!fn) {
+        fn = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+        __atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
+    }
+    int rc = fn ? fn(handle) : -1;
+    int saved = errno;
+    mt_unwind_forget();
+    errno = saved;
+    return rc;
+}

@@ -367,6 +367,10 @@ int mt_unwind_init(void);
  * is known: the caller walks with it). */
 int mt_unwind_fast(const struct mt_regs *from, void **out, int max);
 
+/* Drops every rule: code was unloaded (dlclose), and other code may be
+ * loaded at its addresses. */
+void mt_unwind_forget(void);
+
 /* MEMTAP_UNWIND_CHECK: counts a stack on which the two walkers differed. */
 void mt_unwind_disagreed(void);
 void mt_unwind_counts(uint64_t *fast, uint64_t *fallback, uint64_t *disagree);

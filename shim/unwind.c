@@ -20,7 +20,7 @@
  * counts disagreements (reported with MEMTAP_DEBUG=1); the tests use it.
  *
  * Memory: one fixed table of rules, mapped at start-up; a full table only
- * means rules are computed again. Lock-free: a slot is claimed by CAS on its
+ * means rules are computed again. dlclose empties it (mt_unwind_forget). Lock-free: a slot is claimed by CAS on its
  * address and published by a release store of its rule.
  *
  * Must not: allocate, lock, or call into the traced program.
@@ -505,6 +505,23 @@ int mt_unwind_fast(const struct mt_regs *from, void **out, int max)
     (void)out;
     (void)max;
     return -1;
+#endif
+}
+
+void mt_unwind_forget(void)
+{
+#ifdef MT_FAST_UNWIND
+    /* A walk racing with this reads a slot's address, then its rule: it
+     * finds the old rule, or none (and computes it again). The old one can
+     * only be wrong for code loaded after the unload, which this runs
+     * before, in the unloading thread, unless another thread loads code in
+     * the instants between the unmapping and this loop. */
+    if (!rules)
+        return;
+    for (size_t i = 0; i < RULE_SLOTS; i++) {
+        __atomic_store_n(&rules[i].rule, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&rules[i].ip, 0, __ATOMIC_RELEASE);
+    }
 #endif
 }
 

@@ -3,9 +3,11 @@
  * frames with and without a frame pointer, deep recursion (past the depth
  * cap), variable-length arrays, a realigned stack (a CFA given by an
  * expression: the fast walker must hand over to libunwind), a libc callback
- * (qsort), a signal handler, a tail call, and another thread.
+ * (qsort), a signal handler, a tail call, another thread, and dlclose
+ * (which empties the fast walker's rules).
  * Usage: prog_unwind ROUNDS. Prints the number of allocations it made. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -121,6 +123,9 @@ int main(int argc, char **argv)
             recurse(0, 300); /* past the walk's depth cap */
             through_qsort();
             raise(SIGUSR1);
+            void *lib = dlopen("libm.so.6", RTLD_NOW);
+            if (lib)
+                dlclose(lib);
         }
     }
     pthread_join(th, NULL);
