@@ -131,6 +131,10 @@ int mt_writer_open(void);
 /* Marks the header closed with final counts and flushes. Idempotent. */
 void mt_writer_close(void);
 
+/* Sampler thread: takes the page faults of the trace pages the writers will
+ * reach next (writer.c explains). */
+void mt_writer_prefault(void);
+
 /* Forked child: never touch the parent's mapping again. */
 void mt_writer_forget_after_fork(void);
 

@@ -83,6 +83,7 @@ static void *sampler_main(void *arg)
         mt_sampler_take_snapshots(t);
         if (ms)
             mt_record_sample(t);
+        mt_writer_prefault();
     }
     return NULL;
 }
