@@ -133,7 +133,8 @@ static MT_COLD int grow_to(size_t need)
  * KiB. Populating a page a writer already holds changes nothing in it.
  * Sampler thread only (the statics are its own). */
 #define PREFAULT_MIN (512u << 10)
-#define PREFAULT_MAX (64u << 20)
+#define PREFAULT_MAX (32u << 20)
+#define PREFAULT_STEP (256u << 10)
 static size_t prefault_done, prefault_last_frontier;
 static int prefault_off;
 
@@ -154,11 +155,16 @@ void mt_writer_prefault(void)
         return;
     if (want > __atomic_load_n(&mapped, __ATOMIC_ACQUIRE) && grow_to(want) != 0)
         return; /* the writer that needs it will grow it, and say why it cannot */
-    if (madvise(base + prefault_done, want - prefault_done, MADV_POPULATE_WRITE) != 0) {
-        prefault_off = 1; /* before Linux 5.14: the writers fault as before */
-        return;
+    /* In steps: each call holds the address-space lock for reading, which
+     * an mmap or munmap of the program's would wait for. */
+    while (prefault_done < want) {
+        size_t step = want - prefault_done < PREFAULT_STEP ? want - prefault_done : PREFAULT_STEP;
+        if (madvise(base + prefault_done, step, MADV_POPULATE_WRITE) != 0) {
+            prefault_off = 1; /* before Linux 5.14: the writers fault as before */
+            return;
+        }
+        prefault_done += step;
     }
-    prefault_done = want;
 #endif
 }
 
