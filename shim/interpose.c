@@ -75,6 +75,7 @@ void mt_resolve_real(void)
     r.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
     r.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
     r.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+    r.dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     if (!r.malloc || !r.calloc || !r.realloc || !r.free) {
         /* Nothing sensible to fall back to: there is no allocator below us. */
         static const char msg[] = "memtap: cannot find the real malloc\n";
@@ -90,6 +91,7 @@ void mt_resolve_real(void)
     mt_real.valloc = r.valloc;
     mt_real.pvalloc = r.pvalloc;
     mt_real.malloc_usable_size = r.malloc_usable_size;
+    mt_real.dlclose = r.dlclose;
     /* free last: it is the "resolved" flag every entry point tests. */
     __atomic_store_n(&mt_real.free, r.free, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -286,13 +288,8 @@ __attribute__((visibility("default"))) size_t malloc_usable_size(void *p)
  * same addresses, so the fast walker's rules for them must go (unwind.c). */
 __attribute__((visibility("default"))) int dlclose(void *handle)
 {
-    static int (*real_dlclose)(void *);
-    int (*fn)(void *) = __atomic_load_n(&real_dlclose, __ATOMIC_ACQUIRE);
-    if (!fn) {
-        fn = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-        __atomic_store_n(&real_dlclose, fn, __ATOMIC_RELEASE);
-    }
-    int rc = fn ? fn(handle) : -1;
+    mt_resolve_real();
+    int rc = mt_real.dlclose ? mt_real.dlclose(handle) : -1;
     int saved = errno;
     mt_unwind_forget();
     errno = saved;

@@ -61,6 +61,7 @@ struct mt_real {
     void *(*valloc)(size_t);
     void *(*pvalloc)(size_t);
     size_t (*malloc_usable_size)(void *);
+    int (*dlclose)(void *);
 };
 extern struct mt_real mt_real;
 
@@ -255,7 +256,8 @@ int mt_marker_internal(const char *label);
 int mt_stacks_init(void);
 
 /* The calling thread's native return addresses, innermost first, without
- * libmemtap's own frames. Returns how many (at most max). */
+ * libmemtap's own frames. Returns how many (at most max). May change errno
+ * (libunwind, reading unwind tables): callers on a hook's path keep it. */
 int mt_native_frames(uint64_t *out, int max);
 
 /* Where a native walk starts: an instruction and the stack and frame
@@ -275,7 +277,7 @@ struct mt_regs {
 #endif
 
 /* The native stack above `from` (taken in the caller) as an interned id
- * (0 = empty/unknown). */
+ * (0 = empty/unknown). May change errno, as mt_native_frames. */
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from);
 
 /* Interning of any stack given as 64-bit frame values, innermost first:
@@ -363,7 +365,7 @@ void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *f
 
 /* Sets up the fast walker (MEMTAP_FAST_UNWIND); without it every stack goes
  * to libunwind. Call from the constructor, before tracing is on. */
-int mt_unwind_init(void);
+void mt_unwind_init(void);
 
 /* The return addresses of the calling thread's stack above `from` (taken
  * by MT_REGS_HERE in a function still running), innermost first, as

@@ -196,15 +196,10 @@ static inline __attribute__((always_inline)) int native_frames(const struct mt_r
     void *ips[MAX_UNWIND];
     int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
     int n = mt_unwind_fast(from, ips, want);
-    if (MT_UNLIKELY(n < 0)) {
-        int saved = errno;
+    if (MT_UNLIKELY(n < 0))
         n = unw_backtrace(ips, want);
-        errno = saved;
-    } else if (MT_UNLIKELY(mt_opt.unwind_check)) {
-        int saved = errno;
+    else if (MT_UNLIKELY(mt_opt.unwind_check))
         check_walk(ips, n, want);
-        errno = saved;
-    }
     int m = 0;
     for (int k = skip_own(ips, n); k < n && m < max; k++)
         out[m++] = (uint64_t)(uintptr_t)ips[k];

@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -37,7 +36,7 @@
 #define MT_FAST_UNWIND 1
 #endif
 
-/* Totals for MEMTAP_DEBUG. */
+/* Totals for MEMTAP_DEBUG (counted only then). */
 static uint64_t walks_fast, walks_fallback, walks_disagree;
 
 #ifdef MT_FAST_UNWIND
@@ -403,7 +402,6 @@ static inline size_t rule_slot_of(uint64_t ip)
 
 static MT_COLD uint64_t rule_miss(uint64_t ip)
 {
-    int saved = errno;
     uint64_t rule = compute_rule(ip);
     size_t i = rule_slot_of(ip);
     for (int probe = 0; probe < RULE_PROBES; probe++, i = (i + 1) & (RULE_SLOTS - 1)) {
@@ -416,7 +414,6 @@ static MT_COLD uint64_t rule_miss(uint64_t ip)
         if (expect == ip)
             break;
     }
-    errno = saved;
     return rule;
 }
 
@@ -469,36 +466,31 @@ static inline int fast_walk(const struct mt_regs *from, void **out, int max)
 
 #endif /* MT_FAST_UNWIND */
 
-int mt_unwind_init(void)
+void mt_unwind_init(void)
 {
 #ifdef MT_FAST_UNWIND
     if (!mt_opt.fast_unwind)
-        return 0;
+        return;
     void *m = mmap(NULL, RULE_SLOTS * sizeof *rules, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
-        return 0; /* libunwind alone */
+        return; /* libunwind alone */
     rules = m;
     void *warm[8];
     struct mt_regs here;
     MT_REGS_HERE(here);
     (void)mt_unwind_fast(&here, warm, 8);
 #endif
-    return 0;
 }
 
 int mt_unwind_fast(const struct mt_regs *from, void **out, int max)
 {
 #ifdef MT_FAST_UNWIND
-    if (!rules || !from->ip)
+    if (!rules)
         return -1;
     int n = fast_walk(from, out, max);
-    if (n < 0) {
-        __atomic_fetch_add(&walks_fallback, 1, __ATOMIC_RELAXED);
-        return -1;
-    }
     if (mt_opt.debug)
-        __atomic_fetch_add(&walks_fast, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(n < 0 ? &walks_fallback : &walks_fast, 1, __ATOMIC_RELAXED);
     return n;
 #else
     (void)from;

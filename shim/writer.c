@@ -145,9 +145,12 @@ void mt_writer_prefault(void)
         return;
     uint64_t k = __atomic_load_n(&next_segment, __ATOMIC_RELAXED);
     size_t frontier = MT_HEADER_SIZE + (size_t)k * MT_SEGMENT_SIZE;
-    size_t grew = frontier - (prefault_last_frontier < frontier ? prefault_last_frontier : frontier);
+    size_t ahead = 2 * (frontier - prefault_last_frontier); /* the frontier only grows */
     prefault_last_frontier = frontier;
-    size_t ahead = 2 * grew < PREFAULT_MIN ? PREFAULT_MIN : 2 * grew > PREFAULT_MAX ? PREFAULT_MAX : 2 * grew;
+    if (ahead < PREFAULT_MIN)
+        ahead = PREFAULT_MIN;
+    if (ahead > PREFAULT_MAX)
+        ahead = PREFAULT_MAX;
     size_t want = frontier + ahead;
     if (prefault_done < frontier)
         prefault_done = frontier;
