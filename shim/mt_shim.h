@@ -307,6 +307,8 @@ struct mt_stack_cache_entry {
 extern __thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
     __attribute__((tls_model("initial-exec")));
 uint32_t mt_stack_lookup_shared(uint64_t hash);
+/* The shared table alone: the caller keeps its own key in the cache. */
+uint32_t mt_stack_find(uint64_t hash);
 
 static inline size_t mt_stack_cache_slot(uint64_t hash)
 {

@@ -21,11 +21,10 @@
  * Python stacks: the frame chain is read directly (no API call, no
  * allocation, no reference taken), innermost first, as (code object, byte
  * offset) pairs. A pair is turned into file, function and line once, when
- * first seen. No reference is kept (that would keep module code objects
- * alive after import and change the memory we measure), so a code object's
- * address may be reused by another: a frame is identified by the code
- * address together with its filename and name objects and first line, and
- * a reused address with the same four is the same function anyway.
+ * first seen. No reference is kept, so a code object's address may be
+ * reused by another: the code table ("code objects" below) tells them
+ * apart. A thread's recent stacks are found by a cheaper key ("the
+ * per-thread key of a stack").
  *
  * Must not: allocate on the allocation path, or read frames without the GIL.
  */
@@ -38,6 +37,9 @@
 #include <sys/mman.h>
 
 #include "mt_shim.h"
+
+/* A field of an interpreter structure, by byte offset. */
+#define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
 
 enum { MT_PY_WALK_FRAMEOBJECT, MT_PY_WALK_CFRAME, MT_PY_WALK_INTERP };
 
@@ -91,12 +93,28 @@ static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
 struct pyframe_slot {
     uint64_t code;      /* claims the slot */
-    uint64_t identity;  /* filename, name and first line of the code object */
+    uint64_t identity;  /* the code object's generation (code table) */
     uint32_t offset;
     uint32_t id;        /* publishes it */
 };
 static struct pyframe_slot *pyframes;
 static uint32_t next_pyframe;
+
+/* Code objects seen in stacks ("code objects" below explains). */
+#define CODE_SLOTS (1u << 18) /* 4 MiB, touched as used */
+#define CODE_PROBES 32
+
+struct code_slot {
+    uint64_t code;
+    uint32_t generation; /* identity: 1 + deaths of code objects at this address */
+    uint32_t unused;
+};
+static struct code_slot *codes;
+static int codes_full; /* a code object found no slot: identities are weaker */
+
+/* Bumped when a code object with a slot dies (or any, once the table is
+ * full): the stack keys below change with it. */
+static uint64_t code_epoch;
 
 static struct {
     int (*is_initialized)(void);
@@ -179,7 +197,9 @@ int mt_py_detect(void)
     /* The frame table, now: the constructor runs before any other thread. */
     pyframes = mmap(NULL, PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (pyframes == MAP_FAILED) {
+    codes = mmap(NULL, CODE_SLOTS * sizeof *codes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pyframes == MAP_FAILED || codes == MAP_FAILED) {
         pyframes = NULL;
         mt_say("python: out of memory for the frame table; tracing malloc only", "", "");
         return 0;
@@ -189,6 +209,8 @@ int mt_py_detect(void)
 }
 
 /* ---- the PyMem wrappers -------------------------------------------------- */
+
+static void code_died(void *code); /* "Code objects" below */
 
 static inline uint32_t py_stack(struct mt_thread *t, int gil_held);
 static uint32_t mixed_stack(struct mt_thread *t, int gil_held);
@@ -241,6 +263,8 @@ static void *py_realloc(void *ctx, void *p, size_t n)
 static void py_free(void *ctx, void *p)
 {
     struct domain *d = ctx;
+    if (p && d == &dom_obj && MT_UNLIKELY(FIELD(p, 8, void *) == api.code_type))
+        code_died(p); /* ob_type: every block of this domain holds at least 16 bytes */
     struct mt_thread *t = p ? mt_enter() : NULL;
     if (!t) {
         mt_passing_release(p);
@@ -341,7 +365,6 @@ void mt_py_poll(void)
 /* ---- Python frames --------------------------------------------------------- */
 
 
-#define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
 
 static const char *utf8_or(void *str, const char *dflt)
 {
@@ -349,15 +372,71 @@ static const char *utf8_or(void *str, const char *dflt)
     return s ? s : dflt;
 }
 
-/* What tells two code objects at one address apart: their filename and
- * name objects and first line, folded into one word (no multiply: this runs
- * for every frame of every allocation). */
+/* ---- code objects -----------------------------------------------------------
+ *
+ * No reference to a code object is kept (that would keep module code alive
+ * after import and change the memory we measure), so its address may be
+ * reused by another code object once it dies: its name and filename objects
+ * may die and come back at their old addresses too, so no field of the code
+ * object tells the two apart. What does is the code table: every code
+ * object that has shown up in a stack gets a slot keyed by its address,
+ * holding a generation. The OBJ domain's free watches for code objects
+ * (PyCode_Type; code objects are not GC-tracked, so the block freed is the
+ * object itself, on every version we support), and when one with a slot
+ * dies its generation moves on. (address, generation) then names one code
+ * object for the life of the process: it is what Python frames and stacks
+ * are keyed by. Written under the GIL only (one interpreter). */
+
+static inline struct code_slot *code_slot_of(void *code, int claim)
+{
+    uint64_t key = (uint64_t)(uintptr_t)code;
+    size_t i = mt_stack_mix(key, 0) & (CODE_SLOTS - 1);
+    for (int probe = 0; probe < CODE_PROBES; probe++, i = (i + 1) & (CODE_SLOTS - 1)) {
+        struct code_slot *s = &codes[i];
+        uint64_t c = __atomic_load_n(&s->code, __ATOMIC_ACQUIRE);
+        if (c == key)
+            return s;
+        if (c == 0) {
+            if (!claim)
+                return NULL;
+            s->generation = 1;
+            __atomic_store_n(&s->code, key, __ATOMIC_RELEASE);
+            return s;
+        }
+    }
+    if (claim)
+        codes_full = 1;
+    return NULL;
+}
+
+/* The identity of a code object for hashing, 0 if it never had a slot. */
 static inline uint64_t code_identity(void *code)
 {
-    uint64_t file = (uint64_t)(uintptr_t)FIELD(code, layout->code_filename, void *);
-    uint64_t name = (uint64_t)(uintptr_t)FIELD(code, layout->code_name, void *);
-    uint64_t line = (uint64_t)(uint32_t)FIELD(code, layout->code_firstlineno, int);
-    return file ^ (name << 17) ^ (name >> 47) ^ (line << 48);
+    struct code_slot *s = code_slot_of(code, 0);
+    return s ? __atomic_load_n(&s->generation, __ATOMIC_RELAXED) : 0;
+}
+
+/* The same, giving the code object a slot if it has none. Returns whether
+ * it had to (hashes taken before then are out of date). */
+static int code_seen(void *code, uint64_t *identity)
+{
+    struct code_slot *s = code_slot_of(code, 0);
+    int fresh = 0;
+    if (!s) {
+        s = code_slot_of(code, 1);
+        fresh = 1;
+    }
+    *identity = s ? s->generation : 0;
+    return fresh;
+}
+
+static MT_COLD void code_died(void *code)
+{
+    struct code_slot *s = code_slot_of(code, 0);
+    if (s)
+        __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELAXED);
+    if (s || codes_full)
+        __atomic_add_fetch(&code_epoch, 1, __ATOMIC_RELAXED);
 }
 
 /* The id of Python frame (code, offset), created (and its PYFRAME record
@@ -399,8 +478,8 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
  * that code object from another at the same address, and its offset. */
 static inline uint64_t py_hash_step(uint64_t hash, void *code, uint64_t identity, uint32_t offset)
 {
-    return (hash ^ (uint64_t)(uintptr_t)code ^ identity ^ ((uint64_t)offset << 44)) *
-           0x9E3779B97F4A7C15ull;
+    hash = (hash ^ (uint64_t)(uintptr_t)code ^ (identity << 47)) * 0x9E3779B97F4A7C15ull;
+    return (hash ^ offset) * 0x9E3779B97F4A7C15ull;
 }
 
 static inline uint64_t py_hash_end(uint64_t hash, int n)
@@ -511,9 +590,82 @@ _Static_assert(sizeof hash_walks / sizeof hash_walks[0] ==
                "one hash walk per layout");
 static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
 
+/* ---- the per-thread key of a stack ----------------------------------------
+ *
+ * A thread allocating in a loop asks for the same few stacks again and
+ * again, and walking a stack in full (code object, identity, offset per
+ * frame) costs several loads per frame. The key walk reads only what a
+ * frame itself holds: where it is in its code (3.11+: an instruction
+ * pointer into the code object, and the frame's owner; <= 3.10: the code
+ * object and f_lasti). The key of a stack, with code_epoch mixed in, names
+ * its stack id in this thread's stack cache (mt_stack_cache, written only by
+ * its thread); a miss takes the full walk and the shared tables.
+ *
+ * Without the code objects' identity the key is only right while no code
+ * object seen in a stack has died: a new code object at the old address
+ * would take the old one's stacks. So code_died bumps code_epoch, which
+ * changes every key at once. A frame holds a strong reference to its code,
+ * so no live stack can show a dead code object. Code objects die, and keys
+ * are cold again, after an import or an exec: rare once a program runs. */
+
+/* The key of ts's stack, or 0 when the stack has no frames or more than
+ * max (a full walk may look past max frames it does not show, the key walk
+ * would not: no key then). */
+static inline __attribute__((always_inline)) uint64_t
+key_walk_with(const struct mt_py_layout *L, void *ts, int max)
+{
+    uint64_t key = 0x4B45u + __atomic_load_n(&code_epoch, __ATOMIC_RELAXED) * 0xC2B2AE3D27D4EB4Full;
+    int n = 0;
+    void *f;
+    if (L->walk == MT_PY_WALK_CFRAME) {
+        void *cframe = FIELD(ts, L->ts_frame, void *);
+        f = cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
+    } else {
+        f = FIELD(ts, L->ts_frame, void *);
+    }
+    for (; f; f = FIELD(f, L->frame_previous, void *)) {
+        if (n == max)
+            return 0;
+        uint64_t word;
+        if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
+            uint64_t lasti = (uint64_t)(uint32_t)FIELD(f, L->frame_instr, int);
+            word = (uint64_t)(uintptr_t)FIELD(f, L->frame_code, void *) ^ (lasti << 47) ^
+                   (lasti >> 17);
+        } else {
+            word = (uint64_t)(uintptr_t)FIELD(f, L->frame_instr, char *) ^
+                   ((uint64_t)(uint8_t)FIELD(f, L->frame_owner, char) << 56);
+        }
+        key = (key ^ word) * 0x9E3779B97F4A7C15ull;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    key = (key ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
+    return (key ^ (key >> 29)) | 1;
+}
+
+#define MT_KEY_WALK(k)                                                        \
+    static uint64_t key_walk_##k(void *ts, int max)                           \
+    {                                                                         \
+        return key_walk_with(&mt_py_layouts[k], ts, max);                     \
+    }
+MT_KEY_WALK(0)
+MT_KEY_WALK(1)
+MT_KEY_WALK(2)
+MT_KEY_WALK(3)
+MT_KEY_WALK(4)
+static uint64_t (*const key_walks[])(void *, int) = {
+    key_walk_0, key_walk_1, key_walk_2, key_walk_3, key_walk_4,
+};
+_Static_assert(sizeof key_walks / sizeof key_walks[0] ==
+                   sizeof mt_py_layouts / sizeof mt_py_layouts[0],
+               "one key walk per layout");
+static uint64_t (*key_walk)(void *ts, int max);
+
 static void choose_hash_walk(size_t layout_index)
 {
     hash_walk = hash_walks[layout_index];
+    key_walk = key_walks[layout_index];
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it
@@ -525,12 +677,16 @@ static MT_COLD uint32_t py_stack_new(struct mt_thread *t, void *ts, int max, uin
     uint32_t offset[MAX_PY_DEPTH];
     int n = walk(ts, code, offset, NULL, max);
     uint64_t frames[MAX_PY_DEPTH];
-    int m = 0;
+    int m = 0, fresh = 0;
     for (int k = 0; k < n; k++) {
-        uint32_t f = pyframe_id(t, code[k], code_identity(code[k]), offset[k]);
+        uint64_t identity;
+        fresh |= code_seen(code[k], &identity);
+        uint32_t f = pyframe_id(t, code[k], identity, offset[k]);
         if (f)
             frames[m++] = MT_FRAME_PYTHON | f;
     }
+    if (fresh) /* the hash was taken with code objects not in the table yet */
+        hash_walk(ts, max, &hash);
     uint32_t id = m ? mt_stack_intern(t, frames, m, hash) : 0;
     errno = saved;
     return id;
@@ -544,11 +700,22 @@ static inline uint32_t py_stack(struct mt_thread *t, int gil_held)
     if (!ts)
         return 0;
     int max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
+    uint64_t key = key_walk(ts, max);
+    struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
+    if (MT_LIKELY(key && e->hash == key))
+        return e->id;
     uint64_t hash;
-    if (hash_walk(ts, max, &hash) == 0)
-        return 0;
-    uint32_t id = mt_stack_lookup(hash);
-    return id ? id : py_stack_new(t, ts, max, hash);
+    uint32_t id = 0;
+    if (hash_walk(ts, max, &hash) != 0) {
+        id = mt_stack_find(hash);
+        if (!id)
+            id = py_stack_new(t, ts, max, hash);
+    }
+    if (key) {
+        e->hash = key;
+        e->id = id;
+    }
+    return id;
 }
 
 /* --native in a Python process: native frames with the Python frames put
@@ -575,13 +742,14 @@ static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
     uint32_t offset[MAX];
     uint8_t entry[MAX];
     int np = ts ? walk(ts, code, offset, entry, MAX) : 0;
+    uint64_t identity[MAX];
+    for (int k = 0; k < np; k++)
+        (void)code_seen(code[k], &identity[k]);
     uint64_t hash = 0x4D49u + (uint64_t)nn + ((uint64_t)np << 32);
     for (int k = 0; k < nn; k++)
         hash = (hash ^ native[k]) * 0x9E3779B97F4A7C15ull;
     for (int k = 0; k < np; k++)
-        hash = (hash ^ (uint64_t)(uintptr_t)code[k] ^ code_identity(code[k]) ^
-                ((uint64_t)offset[k] << 44) ^ entry[k]) *
-               0x9E3779B97F4A7C15ull;
+        hash = py_hash_step(hash, code[k], identity[k], offset[k] | (uint32_t)entry[k] << 31);
     hash = (hash ^ (hash >> 29)) | 1;
     uint32_t id = mt_stack_lookup(hash);
     if (id)
@@ -590,7 +758,7 @@ static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
     for (int k = 0; k < nn && m < 2 * MAX; k++) {
         if (native[k] - 1 >= eval_lo && native[k] - 1 < eval_hi && p < np) {
             do { /* one run of the eval loop: frames up to its entry frame */
-                uint32_t f = pyframe_id(t, code[p], code_identity(code[p]), offset[p]);
+                uint32_t f = pyframe_id(t, code[p], identity[p], offset[p]);
                 if (f && m < 2 * MAX)
                     frames[m++] = MT_FRAME_PYTHON | f;
             } while (!entry[p++] && p < np);
@@ -599,7 +767,7 @@ static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
         frames[m++] = native[k];
     }
     while (p < np && m < 2 * MAX) { /* runs the native walk did not reach */
-        uint32_t f = pyframe_id(t, code[p], code_identity(code[p]), offset[p]);
+        uint32_t f = pyframe_id(t, code[p], identity[p], offset[p]);
         p++;
         if (f)
             frames[m++] = MT_FRAME_PYTHON | f;

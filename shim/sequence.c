@@ -24,10 +24,13 @@
  *
  * A thread in shared mode that gets many numbers in a row with no other
  * thread in between (a single-threaded program, a Python thread holding
- * the GIL) asks for ownership. When ownership is taken away soon after it
- * was given, the run it takes to ask again doubles (and halves again after
- * long ownerships), so that truly parallel threads settle in shared mode
- * instead of passing ownership back and forth.
+ * the GIL) asks for ownership. When ownership is taken away before it paid
+ * for its membarriers, the run it takes to ask again doubles, so that truly
+ * parallel threads settle in shared mode instead of passing ownership back
+ * and forth. It halves again after a long ownership, and after a run in
+ * shared mode long enough to have paid: without that, a burst of short
+ * ownerships (threads starting) could leave it above the longest run the
+ * program ever makes (a Python thread's GIL slice), in shared mode for good.
  *
  * Without membarrier (old kernel, seccomp), or with MEMTAP_OWNED_SEQUENCE=0,
  * ownership is never used.
@@ -46,6 +49,7 @@ struct mt_sequence mt_seq __attribute__((aligned(64)));
 
 #define RUN_MIN 4096u       /* numbers in a row before asking to own */
 #define RUN_MAX (1u << 24)
+#define PAYS_OFF (2 * RUN_MIN) /* numbers an ownership must last to be worth it */
 
 static struct {
     volatile int forbidden;  /* ownership is never given */
@@ -96,11 +100,12 @@ static MT_COLD void take_back(uint32_t owner)
     wait_idle(mt_counters_of(owner - 1));
     uint64_t held = __atomic_load_n(&mt_seq.value, __ATOMIC_ACQUIRE) - policy.owned_at;
     /* An ownership costs two membarriers (microseconds) and saves a few
-     * nanoseconds per number: worth it when it lasts many thousands. */
+     * nanoseconds per number: worth it when it lasts many thousands. One
+     * that did not pay for itself makes asking harder; a long one, easier. */
     uint32_t need = policy.run_needed;
-    if (held < 2ull * need && need < RUN_MAX)
-        policy.run_needed = need * 2; /* owners do not last: ask less often */
-    else if (held > 64ull * need && need > RUN_MIN)
+    if (held < PAYS_OFF && need < RUN_MAX)
+        policy.run_needed = need * 2;
+    else if (held > 8ull * need && need > RUN_MIN)
         policy.run_needed = need / 2;
     __atomic_store_n(&mt_seq.owner, MT_SEQ_SHARED, __ATOMIC_RELEASE);
 }
@@ -137,6 +142,12 @@ uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
                     take_ownership(t);
                 }
             } else {
+                /* A run that would have paid for an ownership, though too
+                 * short to ask for one: asking was made too hard (by a
+                 * burst of short ownerships, say while threads started). */
+                uint32_t need = __atomic_load_n(&policy.run_needed, __ATOMIC_RELAXED);
+                if (MT_UNLIKELY(t->seq_run >= PAYS_OFF) && need > RUN_MIN)
+                    __atomic_store_n(&policy.run_needed, need / 2, __ATOMIC_RELAXED);
                 t->seq_run = 0;
             }
             return s;

@@ -130,6 +130,11 @@ static uint32_t shared_lookup(uint64_t hash)
     return 0; /* unknown, or being published: the caller interns again */
 }
 
+uint32_t mt_stack_find(uint64_t hash)
+{
+    return shared_lookup(hash);
+}
+
 uint32_t mt_stack_lookup_shared(uint64_t hash)
 {
     uint32_t id = shared_lookup(hash);

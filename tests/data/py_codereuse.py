@@ -1,0 +1,29 @@
+"""py_codereuse - code objects that die and are replaced by others, often
+at the very same address: each generated function must keep its own bytes.
+
+Every round compiles a new function gen_<i> (its body one line further down
+for i % 7 rounds, so each has its own line), calls it once and keeps what it
+returned, then drops the function: its code object dies, and the next
+round's, of the same size, is usually allocated where it was. memtap keys a
+thread's recent stacks by instruction addresses; without noticing the death
+it would give gen_<i>'s bytes to an earlier gen_<j>.
+"""
+import sys
+
+ROUNDS = 300
+KEEP = []
+
+
+def run():
+    for i in range(ROUNDS):
+        pad = "\n" * (i % 7)
+        src = f"def gen_{i}(n):\n{pad}    return bytes(n)\n"
+        ns = {}
+        exec(compile(src, "generated.py", "exec"), ns)
+        KEEP.append(ns[f"gen_{i}"](1000 + i))
+        del ns
+
+
+run()
+# gen_<i> allocated BASE + 1000 + i bytes on line 2 + i % 7 of generated.py
+print(f"ROUNDS={ROUNDS} BASE={sys.getsizeof(b'')}")
