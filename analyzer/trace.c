@@ -249,24 +249,35 @@ static void get_seq(struct decoder *d, struct cursor *c, struct mt_event *ev)
     ev->seq = c->last_seq;
 }
 
+/* An event record's number: 1 after the last when its kind says so
+ * (MT_REC_SEQ_NEXT), else stored. */
+static void get_event_seq(struct decoder *d, struct cursor *c, struct mt_event *ev, int next)
+{
+    if (next) {
+        ev->seq = ++c->last_seq;
+        return;
+    }
+    get_seq(d, c, ev);
+}
+
 static void get_addr(struct decoder *d, struct cursor *c, struct mt_event *ev)
 {
     c->prev_addr += (uint64_t)mt_unzigzag(get(d));
     ev->addr = c->prev_addr;
 }
 
-static void decode_alloc(struct decoder *d, struct cursor *c, struct mt_event *ev)
+static void decode_alloc(struct decoder *d, struct cursor *c, struct mt_event *ev, int next)
 {
-    get_seq(d, c, ev);
+    get_event_seq(d, c, ev, next);
     get_addr(d, c, ev);
     ev->size = get(d);
     c->prev_stack = (uint32_t)((int64_t)c->prev_stack + mt_unzigzag(get(d)));
     ev->stack = c->prev_stack;
 }
 
-static void decode_free(struct decoder *d, struct cursor *c, struct mt_event *ev)
+static void decode_free(struct decoder *d, struct cursor *c, struct mt_event *ev, int next)
 {
-    get_seq(d, c, ev);
+    get_event_seq(d, c, ev, next);
     get_addr(d, c, ev);
 }
 
@@ -349,6 +360,15 @@ static int advance(struct mt_trace *t, struct cursor *c,
         }
         const unsigned char *at = c->pos;
         unsigned kind = *at;
+        int next = 0; /* MT_REC_SEQ_NEXT, on event records only */
+        if ((kind & MT_REC_SEQ_NEXT) &&
+            (((kind & ~MT_REC_SEQ_NEXT) >= MT_REC_ALLOC &&
+              (kind & ~MT_REC_SEQ_NEXT) < MT_REC_ALLOC + MT_FN_COUNT) ||
+             ((kind & ~MT_REC_SEQ_NEXT) >= MT_REC_FREE &&
+              (kind & ~MT_REC_SEQ_NEXT) <= MT_REC_REALLOC_UNDO))) {
+            kind &= ~MT_REC_SEQ_NEXT;
+            next = 1;
+        }
         struct decoder d = {at + 1, c->end, 0};
         struct mt_event *ev = &c->next;
         memset(ev, 0, sizeof *ev);
@@ -357,13 +377,13 @@ static int advance(struct mt_trace *t, struct cursor *c,
         if (kind >= MT_REC_ALLOC && kind < MT_REC_ALLOC + MT_FN_COUNT) {
             ev->kind = MT_EV_ALLOC;
             ev->fn = kind - MT_REC_ALLOC;
-            decode_alloc(&d, c, ev);
+            decode_alloc(&d, c, ev, next);
         } else if (kind == MT_REC_FREE || kind == MT_REC_REALLOC_FREE ||
                    kind == MT_REC_REALLOC_UNDO) {
             ev->kind = kind == MT_REC_FREE           ? MT_EV_FREE
                        : kind == MT_REC_REALLOC_FREE ? MT_EV_REALLOC_FREE
                                                      : MT_EV_REALLOC_UNDO;
-            decode_free(&d, c, ev);
+            decode_free(&d, c, ev, next);
         } else if (kind == MT_REC_SAMPLE) {
             ev->kind = MT_EV_SAMPLE;
             decode_sample(&d, c, ev);

@@ -78,6 +78,11 @@
  *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
  *   MT_REC_MARKER             seq_delta, label_len, label bytes
  *
+ * Since version 3 an ALLOC, FREE, REALLOC_FREE or REALLOC_UNDO record whose
+ * seq_delta is 1 (the common case: a thread that owns the sequence, or
+ * holds the GIL) has MT_REC_SEQ_NEXT set in its kind and no seq_delta in
+ * its body. Version 2 traces never set it and read the same way.
+ *
  * Since version 2 a SAMPLE or MARKER written by the sampler thread takes no
  * number of its own: its seq is that of the last event before it (its delta
  * may be 0), and a reader orders it after every event with that number.
@@ -99,7 +104,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 2u
+#define MT_FORMAT_VERSION 3u
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
@@ -182,6 +187,7 @@ enum mt_record_kind {
     MT_REC_PYFRAME = 0x33,
     MT_REC_SAMPLE = 0x40,
     MT_REC_MARKER = 0x41,
+    MT_REC_SEQ_NEXT = 0x80, /* flag on ALLOC/FREE-family kinds: seq_delta 1, omitted */
 };
 
 /* Largest encoded record: MODULE with a full path and build-id. */

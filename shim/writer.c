@@ -268,6 +268,19 @@ static inline uint64_t take_seq(struct mt_thread *t, unsigned char **p)
     return s;
 }
 
+/* take_seq for an event record: a delta of 1 is not written but flagged in
+ * the kind (MT_REC_SEQ_NEXT), which this returns. */
+static inline unsigned take_event_seq(struct mt_thread *t, unsigned char **p)
+{
+    uint64_t s = mt_seq_next(t);
+    uint64_t delta = s - t->last_seq;
+    t->last_seq = s;
+    if (MT_LIKELY(delta == 1))
+        return MT_REC_SEQ_NEXT;
+    *p = mt_put_varint(*p, delta);
+    return 0;
+}
+
 /* A sample or marker of the sampler thread takes no number of its own: it
  * says "after event N" with N the last number handed out, so that it never
  * takes the counter away from its owner. The reader sorts it after event N. */
@@ -370,12 +383,12 @@ void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *ptr, size_t s
     if (!p)
         return;
     unsigned char *q = p + 1;
-    take_seq(t, &q);
+    unsigned next = take_event_seq(t, &q);
     q = put_addr(t, q, ptr);
     q = mt_put_varint(q, size);
     q = mt_put_varint(q, mt_zigzag((int64_t)stack - (int64_t)t->prev_stack));
     t->prev_stack = stack;
-    commit(t, MT_REC_ALLOC + fn, q);
+    commit(t, (MT_REC_ALLOC + fn) | next, q);
     t->counters->allocs++;
     tick(t);
 }
@@ -386,9 +399,9 @@ void mt_record_free(struct mt_thread *t, unsigned kind, const void *ptr)
     if (!p)
         return;
     unsigned char *q = p + 1;
-    take_seq(t, &q);
+    unsigned next = take_event_seq(t, &q);
     q = put_addr(t, q, ptr);
-    commit(t, kind, q);
+    commit(t, kind | next, q);
     if (kind == MT_REC_FREE || kind == MT_REC_REALLOC_FREE)
         t->counters->frees++;
     else

@@ -22,6 +22,7 @@ struct builder {
     unsigned char *pos;
     uint64_t last_seq, prev_addr;
     uint32_t prev_stack;
+    int explicit_seq; /* as version 2 wrote them: every seq_delta stored */
 };
 
 static void b_init(struct builder *b, int segments)
@@ -52,8 +53,11 @@ static void b_segment(struct builder *b, int k, uint32_t thread, uint64_t base_s
 static void b_alloc(struct builder *b, uint64_t seq, uint64_t addr, uint64_t size, uint32_t stack)
 {
     unsigned char *p = b->pos;
-    *p++ = MT_REC_ALLOC + MT_FN_MALLOC;
-    p = mt_put_varint(p, seq - b->last_seq);
+    /* as the shim writes it: a delta of 1 only flagged in the kind */
+    int next = seq - b->last_seq == 1 && !b->explicit_seq;
+    *p++ = MT_REC_ALLOC + MT_FN_MALLOC + (next ? MT_REC_SEQ_NEXT : 0);
+    if (!next)
+        p = mt_put_varint(p, seq - b->last_seq);
     p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
     p = mt_put_varint(p, size);
     p = mt_put_varint(p, mt_zigzag((int64_t)stack - (int64_t)b->prev_stack));
@@ -66,8 +70,10 @@ static void b_alloc(struct builder *b, uint64_t seq, uint64_t addr, uint64_t siz
 static void b_free(struct builder *b, uint64_t seq, uint64_t addr)
 {
     unsigned char *p = b->pos;
-    *p++ = MT_REC_FREE;
-    p = mt_put_varint(p, seq - b->last_seq);
+    int next = seq - b->last_seq == 1 && !b->explicit_seq;
+    *p++ = MT_REC_FREE + (next ? MT_REC_SEQ_NEXT : 0);
+    if (!next)
+        p = mt_put_varint(p, seq - b->last_seq);
     p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
     b->last_seq = seq;
     b->prev_addr = addr;
@@ -188,6 +194,34 @@ static void torn_record_is_dropped_and_counted(void **state)
     free(path);
 }
 
+/* Version 2 stored every seq_delta, 1 included: it reads the same. */
+static void reads_version_2_stored_deltas(void **state)
+{
+    (void)state;
+    struct builder b;
+    b_init(&b, 1);
+    ((struct mt_file_header *)b.buf)->version = 2;
+    b.explicit_seq = 1;
+    b_segment(&b, 0, 0, 0);
+    b_alloc(&b, 1, 0x1000, 10, 0);
+    b_alloc(&b, 2, 0x2000, 20, 0);
+    b_free(&b, 3, 0x1000);
+    b_free(&b, 7, 0x2000);
+    char *path = b_write(&b, b.size);
+    struct seen s;
+    struct mt_trace_stats st;
+    char err[256];
+    assert_int_equal(read_all(path, &s, &st, err), 0);
+    assert_int_equal(s.n, 4);
+    uint64_t want_seq[] = {1, 2, 3, 7};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(s.ev[i].seq, want_seq[i]);
+    assert_int_equal(s.ev[2].kind, MT_EV_FREE);
+    assert_int_equal(s.ev[3].addr, 0x2000);
+    unlink(path);
+    free(path);
+}
+
 static void expect_error(struct builder *b, size_t size, const char *needle)
 {
     char *path = b_write(b, size);
@@ -198,6 +232,20 @@ static void expect_error(struct builder *b, size_t size, const char *needle)
         fail_msg("error '%s' does not mention '%s'", err, needle);
     unlink(path);
     free(path);
+}
+
+/* MT_REC_SEQ_NEXT means something on event records only. */
+static void rejects_seq_flag_on_other_kinds(void **state)
+{
+    (void)state;
+    struct builder b;
+    b_init(&b, 1);
+    b_segment(&b, 0, 0, 0);
+    b_alloc(&b, 1, 0x1000, 10, 0);
+    unsigned char *rec = b.pos;
+    b_stack(&b, 1, 0, 0x401000);
+    *rec = MT_REC_STACK | MT_REC_SEQ_NEXT;
+    expect_error(&b, b.size, "unknown record kind 0xb0");
 }
 
 static void rejects_unknown_record_kind(void **state)
@@ -271,7 +319,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merges_threads_by_sequence),
         cmocka_unit_test(torn_record_is_dropped_and_counted),
+        cmocka_unit_test(reads_version_2_stored_deltas),
         cmocka_unit_test(rejects_unknown_record_kind),
+        cmocka_unit_test(rejects_seq_flag_on_other_kinds),
         cmocka_unit_test(rejects_record_past_segment_end),
         cmocka_unit_test(rejects_newer_version),
         cmocka_unit_test(rejects_bad_magic_empty_and_truncation),
