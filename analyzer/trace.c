@@ -361,11 +361,7 @@ static int advance(struct mt_trace *t, struct cursor *c,
         const unsigned char *at = c->pos;
         unsigned kind = *at;
         int next = 0; /* MT_REC_SEQ_NEXT, on event records only */
-        if ((kind & MT_REC_SEQ_NEXT) &&
-            (((kind & ~MT_REC_SEQ_NEXT) >= MT_REC_ALLOC &&
-              (kind & ~MT_REC_SEQ_NEXT) < MT_REC_ALLOC + MT_FN_COUNT) ||
-             ((kind & ~MT_REC_SEQ_NEXT) >= MT_REC_FREE &&
-              (kind & ~MT_REC_SEQ_NEXT) <= MT_REC_REALLOC_UNDO))) {
+        if ((kind & MT_REC_SEQ_NEXT) && mt_rec_is_event(kind & ~MT_REC_SEQ_NEXT)) {
             kind &= ~MT_REC_SEQ_NEXT;
             next = 1;
         }

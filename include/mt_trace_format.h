@@ -190,6 +190,14 @@ enum mt_record_kind {
     MT_REC_SEQ_NEXT = 0x80, /* flag on ALLOC/FREE-family kinds: seq_delta 1, omitted */
 };
 
+/* Whether kind (without MT_REC_SEQ_NEXT) is an ALLOC or FREE-family
+ * record: the kinds that may carry MT_REC_SEQ_NEXT. */
+static inline int mt_rec_is_event(unsigned kind)
+{
+    return (kind >= MT_REC_ALLOC && kind < MT_REC_ALLOC + MT_FN_COUNT) ||
+           (kind >= MT_REC_FREE && kind <= MT_REC_REALLOC_UNDO);
+}
+
 /* Largest encoded record: MODULE with a full path and build-id. */
 #define MT_RECORD_MAX (1 + 10 + 5 + MT_PATH_MAX + 5 + MT_BUILD_ID_MAX)
 _Static_assert(1 + 5 + 5 + 2 * (5 + MT_PYNAME_MAX) <= MT_RECORD_MAX, "PYFRAME fits");

@@ -329,7 +329,7 @@ static int install(void *unused)
     return 0;
 }
 
-static void choose_hash_walk(size_t layout_index);
+static void choose_walks(size_t layout_index);
 
 static const struct mt_py_layout *find_layout(void)
 {
@@ -339,7 +339,7 @@ static const struct mt_py_layout *find_layout(void)
     int minor = atoi(v + 2);
     for (size_t i = 0; i < sizeof mt_py_layouts / sizeof mt_py_layouts[0]; i++)
         if (mt_py_layouts[i].minor == minor) {
-            choose_hash_walk(i);
+            choose_walks(i);
             return &mt_py_layouts[i];
         }
     return NULL;
@@ -387,7 +387,9 @@ static const char *utf8_or(void *str, const char *dflt)
  * object for the life of the process: it is what Python frames and stacks
  * are keyed by. Written under the GIL only (one interpreter). */
 
-static inline struct code_slot *code_slot_of(void *code, int claim)
+/* The slot of a code object, NULL if it has none. claimed: NULL to look
+ * only; else a missing slot is taken, and *claimed says whether it was. */
+static inline struct code_slot *code_slot_of(void *code, int *claimed)
 {
     uint64_t key = (uint64_t)(uintptr_t)code;
     size_t i = mt_stack_mix(key, 0) & (CODE_SLOTS - 1);
@@ -397,14 +399,15 @@ static inline struct code_slot *code_slot_of(void *code, int claim)
         if (c == key)
             return s;
         if (c == 0) {
-            if (!claim)
+            if (!claimed)
                 return NULL;
             s->generation = 1;
             __atomic_store_n(&s->code, key, __ATOMIC_RELEASE);
+            *claimed = 1;
             return s;
         }
     }
-    if (claim)
+    if (claimed)
         codes_full = 1;
     return NULL;
 }
@@ -412,7 +415,7 @@ static inline struct code_slot *code_slot_of(void *code, int claim)
 /* The identity of a code object for hashing, 0 if it never had a slot. */
 static inline uint64_t code_identity(void *code)
 {
-    struct code_slot *s = code_slot_of(code, 0);
+    struct code_slot *s = code_slot_of(code, NULL);
     return s ? __atomic_load_n(&s->generation, __ATOMIC_RELAXED) : 0;
 }
 
@@ -420,19 +423,15 @@ static inline uint64_t code_identity(void *code)
  * it had to (hashes taken before then are out of date). */
 static int code_seen(void *code, uint64_t *identity)
 {
-    struct code_slot *s = code_slot_of(code, 0);
-    int fresh = 0;
-    if (!s) {
-        s = code_slot_of(code, 1);
-        fresh = 1;
-    }
+    int claimed = 0;
+    struct code_slot *s = code_slot_of(code, &claimed);
     *identity = s ? s->generation : 0;
-    return fresh;
+    return claimed;
 }
 
 static MT_COLD void code_died(void *code)
 {
-    struct code_slot *s = code_slot_of(code, 0);
+    struct code_slot *s = code_slot_of(code, NULL);
     if (s)
         __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELAXED);
     if (s || codes_full)
@@ -499,19 +498,23 @@ static inline uint64_t py_hash_end(uint64_t hash, int n)
  * Always inlined: called with constant NULLs and a constant layout (the
  * hash walks below, the common case of a stack seen before) it compiles
  * to a loop with nothing stored and every offset a constant. */
+/* The innermost frame of thread state ts, NULL if none. */
+static inline __attribute__((always_inline)) void *innermost_frame(const struct mt_py_layout *L,
+                                                                   void *ts)
+{
+    if (L->walk != MT_PY_WALK_CFRAME)
+        return FIELD(ts, L->ts_frame, void *);
+    void *cframe = FIELD(ts, L->ts_frame, void *);
+    return cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
+}
+
 static inline __attribute__((always_inline)) int
 walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t *offset,
           uint8_t *entry, uint64_t *hash_out)
 {
     uint64_t hash = 0x5059u;
     int n = 0;
-    void *f;
-    if (L->walk == MT_PY_WALK_CFRAME) {
-        void *cframe = FIELD(ts, L->ts_frame, void *);
-        f = cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
-    } else {
-        f = FIELD(ts, L->ts_frame, void *);
-    }
+    void *f = innermost_frame(L, ts);
     for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
         void *co = FIELD(f, L->frame_code, void *);
         uint32_t off;
@@ -570,26 +573,6 @@ static void *current_tstate(int gil_held)
     return ts;
 }
 
-/* The hash of a stack and its depth, nothing stored: walk_with compiled
- * once per layout, so that every offset is a constant. */
-#define MT_HASH_WALK(k)                                                       \
-    static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
-    {                                                                         \
-        return walk_with(&mt_py_layouts[k], ts, max, NULL, NULL, NULL, hash_out); \
-    }
-MT_HASH_WALK(0)
-MT_HASH_WALK(1)
-MT_HASH_WALK(2)
-MT_HASH_WALK(3)
-MT_HASH_WALK(4)
-static int (*const hash_walks[])(void *, int, uint64_t *) = {
-    hash_walk_0, hash_walk_1, hash_walk_2, hash_walk_3, hash_walk_4,
-};
-_Static_assert(sizeof hash_walks / sizeof hash_walks[0] ==
-                   sizeof mt_py_layouts / sizeof mt_py_layouts[0],
-               "one hash walk per layout");
-static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
-
 /* ---- the per-thread key of a stack ----------------------------------------
  *
  * A thread allocating in a loop asks for the same few stacks again and
@@ -616,13 +599,7 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max)
 {
     uint64_t key = 0x4B45u + __atomic_load_n(&code_epoch, __ATOMIC_RELAXED) * 0xC2B2AE3D27D4EB4Full;
     int n = 0;
-    void *f;
-    if (L->walk == MT_PY_WALK_CFRAME) {
-        void *cframe = FIELD(ts, L->ts_frame, void *);
-        f = cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
-    } else {
-        f = FIELD(ts, L->ts_frame, void *);
-    }
+    void *f = innermost_frame(L, ts);
     for (; f; f = FIELD(f, L->frame_previous, void *)) {
         if (n == max)
             return 0;
@@ -644,28 +621,41 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max)
     return (key ^ (key >> 29)) | 1;
 }
 
-#define MT_KEY_WALK(k)                                                        \
+/* The two walks of the common path, compiled once per layout so that every
+ * offset is a constant: the key, and the hash of a stack and its depth with
+ * nothing stored. */
+struct walks {
+    uint64_t (*key)(void *ts, int max);
+    int (*hash)(void *ts, int max, uint64_t *hash_out);
+};
+#define MT_WALKS(k)                                                           \
     static uint64_t key_walk_##k(void *ts, int max)                           \
     {                                                                         \
         return key_walk_with(&mt_py_layouts[k], ts, max);                     \
+    }                                                                         \
+    static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
+    {                                                                         \
+        return walk_with(&mt_py_layouts[k], ts, max, NULL, NULL, NULL, hash_out); \
     }
-MT_KEY_WALK(0)
-MT_KEY_WALK(1)
-MT_KEY_WALK(2)
-MT_KEY_WALK(3)
-MT_KEY_WALK(4)
-static uint64_t (*const key_walks[])(void *, int) = {
-    key_walk_0, key_walk_1, key_walk_2, key_walk_3, key_walk_4,
+MT_WALKS(0)
+MT_WALKS(1)
+MT_WALKS(2)
+MT_WALKS(3)
+MT_WALKS(4)
+static const struct walks walks_by_layout[] = {
+    {key_walk_0, hash_walk_0}, {key_walk_1, hash_walk_1}, {key_walk_2, hash_walk_2},
+    {key_walk_3, hash_walk_3}, {key_walk_4, hash_walk_4},
 };
-_Static_assert(sizeof key_walks / sizeof key_walks[0] ==
+_Static_assert(sizeof walks_by_layout / sizeof walks_by_layout[0] ==
                    sizeof mt_py_layouts / sizeof mt_py_layouts[0],
-               "one key walk per layout");
+               "one pair of walks per layout");
 static uint64_t (*key_walk)(void *ts, int max);
+static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
 
-static void choose_hash_walk(size_t layout_index)
+static void choose_walks(size_t layout_index)
 {
-    hash_walk = hash_walks[layout_index];
-    key_walk = key_walks[layout_index];
+    key_walk = walks_by_layout[layout_index].key;
+    hash_walk = walks_by_layout[layout_index].hash;
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it

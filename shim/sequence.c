@@ -59,6 +59,18 @@ static struct {
     char pad[64 - 2 * sizeof(int) - 2 * sizeof(uint64_t)];
 } policy __attribute__((aligned(64))) = {.run_needed = RUN_MIN};
 
+/* run_needed is changed by the thread that takes ownership back and by
+ * threads in shared mode: relaxed atomics, a heuristic needs no more. */
+static inline uint32_t run_needed(void)
+{
+    return __atomic_load_n(&policy.run_needed, __ATOMIC_RELAXED);
+}
+
+static inline void set_run_needed(uint32_t need)
+{
+    __atomic_store_n(&policy.run_needed, need, __ATOMIC_RELAXED);
+}
+
 static int barrier_all(void)
 {
     return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
@@ -102,11 +114,11 @@ static MT_COLD void take_back(uint32_t owner)
     /* An ownership costs two membarriers (microseconds) and saves a few
      * nanoseconds per number: worth it when it lasts many thousands. One
      * that did not pay for itself makes asking harder; a long one, easier. */
-    uint32_t need = policy.run_needed;
+    uint32_t need = run_needed();
     if (held < PAYS_OFF && need < RUN_MAX)
-        policy.run_needed = need * 2;
+        set_run_needed(need * 2);
     else if (held > 8ull * need && need > RUN_MIN)
-        policy.run_needed = need / 2;
+        set_run_needed(need / 2);
     __atomic_store_n(&mt_seq.owner, MT_SEQ_SHARED, __ATOMIC_RELEASE);
 }
 
@@ -137,7 +149,7 @@ uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
     for (;;) {
         if (s) { /* shared mode: count the run of numbers in a row */
             if (s == t->last_seq + 1) {
-                if (++t->seq_run >= policy.run_needed) {
+                if (++t->seq_run >= run_needed()) {
                     t->seq_run = 0;
                     take_ownership(t);
                 }
@@ -145,9 +157,9 @@ uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
                 /* A run that would have paid for an ownership, though too
                  * short to ask for one: asking was made too hard (by a
                  * burst of short ownerships, say while threads started). */
-                uint32_t need = __atomic_load_n(&policy.run_needed, __ATOMIC_RELAXED);
+                uint32_t need = run_needed();
                 if (MT_UNLIKELY(t->seq_run >= PAYS_OFF) && need > RUN_MIN)
-                    __atomic_store_n(&policy.run_needed, need / 2, __ATOMIC_RELAXED);
+                    set_run_needed(need / 2);
                 t->seq_run = 0;
             }
             return s;

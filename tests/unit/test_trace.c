@@ -50,34 +50,33 @@ static void b_segment(struct builder *b, int k, uint32_t thread, uint64_t base_s
     b->prev_stack = 0;
 }
 
-static void b_alloc(struct builder *b, uint64_t seq, uint64_t addr, uint64_t size, uint32_t stack)
+/* An event record's kind and number, as the shim writes them: a delta of 1
+ * only flagged in the kind (unless explicit_seq); then its address. */
+static unsigned char *b_event(struct builder *b, unsigned kind, uint64_t seq, uint64_t addr)
 {
     unsigned char *p = b->pos;
-    /* as the shim writes it: a delta of 1 only flagged in the kind */
     int next = seq - b->last_seq == 1 && !b->explicit_seq;
-    *p++ = MT_REC_ALLOC + MT_FN_MALLOC + (next ? MT_REC_SEQ_NEXT : 0);
+    *p++ = (unsigned char)(kind | (next ? MT_REC_SEQ_NEXT : 0));
     if (!next)
         p = mt_put_varint(p, seq - b->last_seq);
     p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
-    p = mt_put_varint(p, size);
-    p = mt_put_varint(p, mt_zigzag((int64_t)stack - (int64_t)b->prev_stack));
     b->last_seq = seq;
     b->prev_addr = addr;
+    return p;
+}
+
+static void b_alloc(struct builder *b, uint64_t seq, uint64_t addr, uint64_t size, uint32_t stack)
+{
+    unsigned char *p = b_event(b, MT_REC_ALLOC + MT_FN_MALLOC, seq, addr);
+    p = mt_put_varint(p, size);
+    p = mt_put_varint(p, mt_zigzag((int64_t)stack - (int64_t)b->prev_stack));
     b->prev_stack = stack;
     b->pos = p;
 }
 
 static void b_free(struct builder *b, uint64_t seq, uint64_t addr)
 {
-    unsigned char *p = b->pos;
-    int next = seq - b->last_seq == 1 && !b->explicit_seq;
-    *p++ = MT_REC_FREE + (next ? MT_REC_SEQ_NEXT : 0);
-    if (!next)
-        p = mt_put_varint(p, seq - b->last_seq);
-    p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
-    b->last_seq = seq;
-    b->prev_addr = addr;
-    b->pos = p;
+    b->pos = b_event(b, MT_REC_FREE, seq, addr);
 }
 
 static void b_stack(struct builder *b, uint32_t id, uint32_t parent, uint64_t frame)
