@@ -67,12 +67,12 @@ __attribute__((destructor)) static void mt_stop(void)
         char n[24];
         snprintf(n, sizeof n, "%llu", (unsigned long long)mt_seq_owner_changes());
         mt_say("debug: the sequence counter changed owner ", n, " times");
-        uint64_t fast, fallback, disagree;
-        mt_unwind_counts(&fast, &fallback, &disagree);
-        char u[96];
-        snprintf(u, sizeof u, "%llu fast, %llu by libunwind, %llu disagreed",
-                 (unsigned long long)fast, (unsigned long long)fallback,
-                 (unsigned long long)disagree);
+        uint64_t fast, joined, fallback, disagree;
+        mt_unwind_counts(&fast, &joined, &fallback, &disagree);
+        char u[128];
+        snprintf(u, sizeof u, "%llu fast (%llu ended in the memo), %llu by libunwind, %llu disagreed",
+                 (unsigned long long)fast, (unsigned long long)joined,
+                 (unsigned long long)fallback, (unsigned long long)disagree);
         mt_say("debug: native walks: ", u, "");
     }
     mt_writer_close();

@@ -255,10 +255,6 @@ int mt_marker_internal(const char *label);
 /* Prepares the interning tables and libunwind. Returns 0 or errno. */
 int mt_stacks_init(void);
 
-/* The calling thread's native return addresses, innermost first, without
- * libmemtap's own frames. Returns how many (at most max). May change errno
- * (libunwind, reading unwind tables): callers on a hook's path keep it. */
-int mt_native_frames(uint64_t *out, int max);
 
 /* Where a native walk starts: an instruction and the stack and frame
  * registers there. MT_REGS_HERE takes them at the point it is written (in
@@ -275,6 +271,24 @@ struct mt_regs {
 #else
 #define MT_REGS_HERE(r) ((r).ip = (r).sp = (r).bp = 0)
 #endif
+
+/* The calling thread's native return addresses above `from` (taken by
+ * MT_REGS_HERE in a function still running), innermost first, without
+ * libmemtap's own frames. Returns how many (at most max). May change errno
+ * (libunwind, reading unwind tables): callers on a hook's path keep it. */
+int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max);
+
+/* A key that determines what mt_native_frames(from, ..., max) gives, when
+ * one comes cheaply (mt_unwind_key), else 0. Leaves errno alone. */
+uint64_t mt_native_key(const struct mt_regs *from, int max);
+
+/* The stack id for a key: from this thread's cache (mt_stack_cache), else
+ * find(t, arg, &hash of the frames), then cached under the key (0: no key,
+ * nothing cached). Under MEMTAP_UNWIND_CHECK a hit is checked against find
+ * (by the frames' hash: two threads may intern the same frames as two ids),
+ * and a difference counted as a walkers' disagreement. */
+typedef uint32_t (*mt_stack_finder)(struct mt_thread *t, const void *arg, uint64_t *hash);
+uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t, const void *arg);
 
 /* The native stack above `from` (taken in the caller) as an interned id
  * (0 = empty/unknown). May change errno, as mt_native_frames. */
@@ -301,8 +315,9 @@ static inline uint64_t mt_stack_hash(const uint64_t *frames, int n)
  * first, then the shared table. */
 #define MT_STACK_CACHE 256
 struct mt_stack_cache_entry {
-    uint64_t hash;
+    uint64_t hash; /* of the frames, or a key (mt_stack_cached) */
     uint32_t id;
+    uint32_t checked; /* a key's: its frames' hash, low half, for MEMTAP_UNWIND_CHECK */
 };
 extern __thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
     __attribute__((tls_model("initial-exec")));
@@ -344,20 +359,18 @@ void mt_py_poll(void);
 /* The stack to record in a process whose Python hooks are active: its
  * Python frames (0 when the thread runs none or lacks the GIL), or under
  * --native its native frames with the Python ones in place. */
-uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held);
+uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from);
 
 /* The stack to record for an allocation made now; the one place that
  * decides. gil_held: the caller knows this thread holds the GIL (PyMem
  * hooks). Inline: native unwinding then starts one frame closer. */
 static inline uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
 {
-    if (mt_py_active)
-        return mt_py_current_stack(t, gil_held);
     if (!mt_opt.native)
-        return 0;
+        return mt_py_active ? mt_py_current_stack(t, gil_held, NULL) : 0;
     struct mt_regs here;
     MT_REGS_HERE(here);
-    return mt_stack_capture(t, &here);
+    return mt_py_active ? mt_py_current_stack(t, gil_held, &here) : mt_stack_capture(t, &here);
 }
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
@@ -372,8 +385,14 @@ void mt_unwind_init(void);
 /* The return addresses of the calling thread's stack above `from` (taken
  * by MT_REGS_HERE in a function still running), innermost first, as
  * unw_backtrace gives them; -1 when a frame needs libunwind (then nothing
- * is known: the caller walks with it). */
-int mt_unwind_fast(const struct mt_regs *from, void **out, int max);
+ * is known: the caller walks with it). *key: a hash of all the addresses
+ * returned when the walk could take it for free (it ended in the thread's
+ * memo of its last walk), else 0. */
+int mt_unwind_fast(const struct mt_regs *from, void **out, int max, uint64_t *key);
+
+/* The key mt_unwind_fast would give, without the addresses, or 0. Cheap
+ * when the walk ends in the memo: then only its fresh frames are walked. */
+uint64_t mt_unwind_key(const struct mt_regs *from, int max);
 
 /* Drops every rule: code was unloaded (dlclose), and other code may be
  * loaded at its addresses. */
@@ -381,7 +400,9 @@ void mt_unwind_forget(void);
 
 /* MEMTAP_UNWIND_CHECK: counts a stack on which the two walkers differed. */
 void mt_unwind_disagreed(void);
-void mt_unwind_counts(uint64_t *fast, uint64_t *fallback, uint64_t *disagree);
+/* MEMTAP_DEBUG totals: fast walks (of which `joined` ended in a memo),
+ * walks by libunwind, disagreements. */
+void mt_unwind_counts(uint64_t *fast, uint64_t *joined, uint64_t *fallback, uint64_t *disagree);
 
 /* How many stacks were cut short because the tables were full. */
 uint64_t mt_stacks_cut(void);

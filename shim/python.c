@@ -213,14 +213,24 @@ int mt_py_detect(void)
 static void code_died(void *code); /* "Code objects" below */
 
 static inline uint32_t py_stack(struct mt_thread *t, int gil_held);
-static uint32_t mixed_stack(struct mt_thread *t, int gil_held);
+static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from);
 
 /* No errno to keep here: what may change it (a new frame, a new segment,
  * unwinding) saves it itself, off the common path. */
-static inline void *recorded(struct mt_thread *t, unsigned fn, void *p, size_t n)
+static inline __attribute__((always_inline)) void *recorded(struct mt_thread *t, unsigned fn,
+                                                             void *p, size_t n)
 {
-    if (p)
-        mt_record_alloc(t, fn, p, n, mt_opt.native ? mixed_stack(t, 1) : py_stack(t, 1));
+    if (p) {
+        uint32_t stack;
+        if (mt_opt.native) {
+            struct mt_regs here; /* the walk starts in the wrapper's frame */
+            MT_REGS_HERE(here);
+            stack = mixed_stack(t, 1, &here);
+        } else {
+            stack = py_stack(t, 1);
+        }
+        mt_record_alloc(t, fn, p, n, stack);
+    }
     mt_leave(t);
     return p;
 }
@@ -593,9 +603,11 @@ static void *current_tstate(int gil_held)
 
 /* The key of ts's stack, or 0 when the stack has no frames or more than
  * max (a full walk may look past max frames it does not show, the key walk
- * would not: no key then). */
+ * would not: no key then). with_entry: the key also says which frames
+ * began a run of the eval loop (mixed stacks place them by it; 3.12+ tell
+ * it by the owner, which is in the key anyway). */
 static inline __attribute__((always_inline)) uint64_t
-key_walk_with(const struct mt_py_layout *L, void *ts, int max)
+key_walk_with(const struct mt_py_layout *L, void *ts, int max, int with_entry)
 {
     uint64_t key = 0x4B45u + __atomic_load_n(&code_epoch, __ATOMIC_RELAXED) * 0xC2B2AE3D27D4EB4Full;
     int n = 0;
@@ -611,6 +623,8 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max)
         } else {
             word = (uint64_t)(uintptr_t)FIELD(f, L->frame_instr, char *) ^
                    ((uint64_t)(uint8_t)FIELD(f, L->frame_owner, char) << 56);
+            if (with_entry && L->frame_is_entry >= 0)
+                word ^= (uint64_t)(uint8_t)FIELD(f, L->frame_is_entry, char) << 48;
         }
         key = (key ^ word) * 0x9E3779B97F4A7C15ull;
         n++;
@@ -621,17 +635,22 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max)
     return (key ^ (key >> 29)) | 1;
 }
 
-/* The two walks of the common path, compiled once per layout so that every
- * offset is a constant: the key, and the hash of a stack and its depth with
- * nothing stored. */
+/* The walks of the common path, compiled once per layout so that every
+ * offset is a constant: the key (for Python stacks, and for mixed ones),
+ * and the hash of a stack and its depth with nothing stored. */
 struct walks {
     uint64_t (*key)(void *ts, int max);
+    uint64_t (*mixed_key)(void *ts, int max);
     int (*hash)(void *ts, int max, uint64_t *hash_out);
 };
 #define MT_WALKS(k)                                                           \
     static uint64_t key_walk_##k(void *ts, int max)                           \
     {                                                                         \
-        return key_walk_with(&mt_py_layouts[k], ts, max);                     \
+        return key_walk_with(&mt_py_layouts[k], ts, max, 0);                  \
+    }                                                                         \
+    static uint64_t mixed_key_walk_##k(void *ts, int max)                     \
+    {                                                                         \
+        return key_walk_with(&mt_py_layouts[k], ts, max, 1);                  \
     }                                                                         \
     static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
     {                                                                         \
@@ -643,18 +662,21 @@ MT_WALKS(2)
 MT_WALKS(3)
 MT_WALKS(4)
 static const struct walks walks_by_layout[] = {
-    {key_walk_0, hash_walk_0}, {key_walk_1, hash_walk_1}, {key_walk_2, hash_walk_2},
-    {key_walk_3, hash_walk_3}, {key_walk_4, hash_walk_4},
+    {key_walk_0, mixed_key_walk_0, hash_walk_0}, {key_walk_1, mixed_key_walk_1, hash_walk_1},
+    {key_walk_2, mixed_key_walk_2, hash_walk_2}, {key_walk_3, mixed_key_walk_3, hash_walk_3},
+    {key_walk_4, mixed_key_walk_4, hash_walk_4},
 };
 _Static_assert(sizeof walks_by_layout / sizeof walks_by_layout[0] ==
                    sizeof mt_py_layouts / sizeof mt_py_layouts[0],
                "one pair of walks per layout");
 static uint64_t (*key_walk)(void *ts, int max);
+static uint64_t (*mixed_key_walk)(void *ts, int max);
 static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
 
 static void choose_walks(size_t layout_index)
 {
     key_walk = walks_by_layout[layout_index].key;
+    mixed_key_walk = walks_by_layout[layout_index].mixed_key;
     hash_walk = walks_by_layout[layout_index].hash;
 }
 
@@ -711,23 +733,42 @@ static inline uint32_t py_stack(struct mt_thread *t, int gil_held)
 /* --native in a Python process: native frames with the Python frames put
  * where the interpreter ran them. Walking native frames from the leaf, each
  * eval-loop frame is replaced by the Python frames of that run of the loop
- * (innermost run first). */
-static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held);
+ * (innermost run first).
+ *
+ * The common path is two keys, as for Python stacks alone: the native
+ * walk's (from the thread's memo of its last walk, see unwind.c) and the
+ * Python key walk's; together they determine the mixed stack, and name its
+ * id in the thread's stack cache. Without both, or on a miss, the frames
+ * are put together as below. */
+struct mixed_args {
+    const struct mt_regs *from;
+    void *ts;
+};
+static uint32_t mixed_stack_of(struct mt_thread *t, const void *args, uint64_t *hash_out);
 
-static uint32_t mixed_stack(struct mt_thread *t, int gil_held)
+static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from)
 {
     int saved = errno; /* libunwind, new frames */
-    uint32_t id = mixed_stack_of(t, gil_held);
+    struct mixed_args args = {from, layout ? current_tstate(gil_held) : NULL};
+    uint64_t key = mt_native_key(from, MAX_PY_DEPTH);
+    if (key) {
+        uint64_t py_key = args.ts ? mixed_key_walk(args.ts, MAX_PY_DEPTH) : 0x50594E4Fu;
+        key = py_key ? ((key ^ (py_key * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull) | 1 : 0;
+    }
+    uint32_t id = mt_stack_cached(key, mixed_stack_of, t, &args);
     errno = saved;
     return id;
 }
 
-static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
+static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_args,
+                                       uint64_t *hash_out)
 {
     enum { MAX = MAX_PY_DEPTH };
-    uint64_t native[MAX], frames[2 * MAX];
-    int nn = mt_native_frames(native, MAX);
-    void *ts = layout ? current_tstate(gil_held) : NULL;
+    const struct mixed_args *args = mixed_args;
+    void *ts = args->ts;
+    uint64_t native[MAX];
+    int nn = mt_native_frames(args->from, native, MAX);
+    uint64_t frames[2 * MAX];
     void *code[MAX];
     uint32_t offset[MAX];
     uint8_t entry[MAX];
@@ -741,7 +782,8 @@ static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
     for (int k = 0; k < np; k++)
         hash = py_hash_step(hash, code[k], identity[k], offset[k] | (uint32_t)entry[k] << 31);
     hash = (hash ^ (hash >> 29)) | 1;
-    uint32_t id = mt_stack_lookup(hash);
+    *hash_out = hash;
+    uint32_t id = mt_stack_find(hash); /* the caller caches it by key */
     if (id)
         return id;
     int m = 0, p = 0;
@@ -767,7 +809,7 @@ static uint32_t mixed_stack_of(struct mt_thread *t, int gil_held)
     return m ? mt_stack_intern(t, frames, m, hash) : 0;
 }
 
-uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held)
+uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from)
 {
-    return mt_opt.native ? mixed_stack(t, gil_held) : py_stack(t, gil_held);
+    return from ? mixed_stack(t, gil_held, from) : py_stack(t, gil_held);
 }

@@ -193,14 +193,17 @@ static MT_COLD void check_walk(void **ips, int n, int want)
         mt_unwind_disagreed();
 }
 
-/* Shared by both entry points below; always inlined so that the walk starts
- * in the hook's frame when it can. */
-static inline __attribute__((always_inline)) int native_frames(const struct mt_regs *from,
-                                                               uint64_t *out, int max)
+static inline int want_for(int max)
+{
+    return max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND; /* room for the shim's frames */
+}
+
+int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max)
 {
     void *ips[MAX_UNWIND];
-    int want = max + 4 < MAX_UNWIND ? max + 4 : MAX_UNWIND;
-    int n = mt_unwind_fast(from, ips, want);
+    int want = want_for(max);
+    uint64_t key;
+    int n = mt_unwind_fast(from, ips, want, &key);
     if (MT_UNLIKELY(n < 0))
         n = unw_backtrace(ips, want);
     else if (MT_UNLIKELY(mt_opt.unwind_check))
@@ -211,23 +214,54 @@ static inline __attribute__((always_inline)) int native_frames(const struct mt_r
     return m;
 }
 
-int mt_native_frames(uint64_t *out, int max)
+uint64_t mt_native_key(const struct mt_regs *from, int max)
 {
-    struct mt_regs here;
-    MT_REGS_HERE(here);
-    return native_frames(&here, out, max);
+    uint64_t key = mt_unwind_key(from, want_for(max));
+    /* The frames are the shim's own and then those mt_native_frames gives:
+     * the key, a hash of them all, determines those. Mixed with a constant
+     * of its own, apart from frame hashes. */
+    return key ? ((key ^ 0x4E4154u) * 0x9E3779B97F4A7C15ull) | 1 : 0;
+}
+
+uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t, const void *arg)
+{
+    struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
+    uint64_t hash = 0;
+    if (MT_LIKELY(key && e->hash == key)) {
+        if (MT_LIKELY(!mt_opt.unwind_check))
+            return e->id;
+        (void)find(t, arg, &hash);
+        if ((uint32_t)hash != e->checked) /* the key named other frames */
+            mt_unwind_disagreed();
+        return e->id;
+    }
+    uint32_t id = find(t, arg, &hash);
+    if (key) {
+        e->hash = key;
+        e->id = id;
+        e->checked = (uint32_t)hash;
+    }
+    return id;
+}
+
+static uint32_t native_stack_of(struct mt_thread *t, const void *from, uint64_t *hash_out)
+{
+    uint64_t frames[MAX_UNWIND];
+    int n = mt_native_frames(from, frames,
+                             mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
+    *hash_out = 0;
+    if (n <= 0)
+        return 0;
+    uint64_t hash = mt_stack_hash(frames, n);
+    *hash_out = hash;
+    uint32_t id = mt_stack_find(hash); /* the caller caches it by key */
+    return id ? id : mt_stack_intern(t, frames, n, hash);
 }
 
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from)
 {
-    uint64_t frames[MAX_UNWIND];
-    int n = native_frames(from, frames,
-                          mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
-    if (n <= 0)
-        return 0;
-    uint64_t hash = mt_stack_hash(frames, n);
-    uint32_t id = mt_stack_lookup(hash);
-    return id ? id : mt_stack_intern(t, frames, n, hash);
+    int max = mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND;
+    return mt_stack_cached(mt_native_key(from, max), native_stack_of, t, from);
 }
 
 uint64_t mt_stacks_cut(void)

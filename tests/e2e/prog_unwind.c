@@ -4,7 +4,10 @@
  * cap), variable-length arrays, a realigned stack (a CFA given by an
  * expression: the fast walker must hand over to libunwind), a libc callback
  * (qsort), a signal handler, a tail call, another thread, and dlclose
- * (which empties the fast walker's rules).
+ * (which empties the fast walker's rules). And twins: two callers with
+ * frames of the same size calling the same chain, taken in turns, so that
+ * the stack differs from the walker's memo of the last walk only in one
+ * return address some frames up (the walker must see it).
  * Usage: prog_unwind ROUNDS. Prints the number of allocations it made. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -85,6 +88,32 @@ __attribute__((noinline)) static void through_qsort(void)
     qsort(v, 8, sizeof v[0], compare_allocating);
 }
 
+/* The chain the twins share: one frame with a frame pointer, one without,
+ * and one allocation, so that a twin's walk follows the other twin's. */
+__attribute__((noinline, optimize("omit-frame-pointer"))) static void shared_inner(size_t n)
+{
+    keep(malloc(n));
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer"))) static void shared_outer(size_t n)
+{
+    shared_inner(n);
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void twin_a(size_t n)
+{
+    shared_outer(n);
+    __asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void twin_b(size_t n)
+{
+    shared_outer(n);
+    __asm__ volatile("" ::: "memory");
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -119,6 +148,8 @@ int main(int argc, char **argv)
         with_vla(16 + (size_t)i % 200);
         realigned(32 + (size_t)i % 50);
         keep(tail_call(64));
+        twin_a(24);
+        twin_b(24);
         if (i % 100 == 0) {
             recurse(0, 300); /* past the walk's depth cap */
             through_qsort();
