@@ -466,7 +466,8 @@ struct memo_step {
 
 /* The stack words a step read, and what they held: the return address
  * (0 for the final step; a constant zero word when the final step read
- * nothing), and the saved rbp (bp_at 0: none read). */
+ * nothing), and the saved rbp (bp_at 0: none read, or no later step
+ * depends on it). */
 struct memo_check {
     uint64_t ra_at, ra_was, bp_at, bp_was;
 };
@@ -587,6 +588,9 @@ static inline uint64_t memo_store(struct walk_memo *m, int fresh, int base, void
     }
     for (int s = fresh - 1; s >= 0; s--) {
         struct memo_step step = m->scratch[s];
+        struct memo_check check = m->scratch_checks[s];
+        if (!used) /* the steps after this one never read the rbp it loads */
+            check.bp_at = 0;
         step.rule &= ~(uint64_t)RULE_BP_USED;
         used = (step.rule & RULE_CFA_BP) || (!(step.rule & RULE_BP_SAVED) && used);
         if (used)
@@ -596,7 +600,7 @@ static inline uint64_t memo_store(struct walk_memo *m, int fresh, int base, void
             key = mt_stack_mix(key, (uint64_t)(uintptr_t)out[s]);
         step.key = key;
         m->by_height[height] = step;
-        m->checks[height] = m->scratch_checks[s];
+        m->checks[height] = check;
     }
     m->steps = (uint32_t)(base + 1 + fresh);
     return key;
