@@ -5,6 +5,8 @@
  * options.c    the one table of MEMTAP_* environment options
  * writer.c     the memory-mapped trace file: segments and records
  * stacks.c     native stack capture (libunwind) and lock-free interning
+ * unwind.c     the fast native walker: rule table, per-thread memo
+ * eh_frame.c   the unwind rule of an instruction, from .eh_frame
  * modules.c    the module map (loaded objects, load address, build-id)
  * api.c        the public API of include/memtap.h
  * sampler.c    the background sampler thread and the snapshot signal
@@ -375,6 +377,31 @@ static inline uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
                        const char *function);
+
+/* ---- eh_frame.c ------------------------------------------------------- */
+
+/* A rule, packed in one word so that a slot is published by one store:
+ *   bits  0..7  kind
+ *   bit   8     the CFA is rbp + cfa_off (else rsp + cfa_off)
+ *   bit   9     rbp is saved at CFA + bp_off (else the caller's rbp is ours)
+ *   bits 16..31 bp_off (signed)
+ *   bits 32..63 cfa_off (signed) */
+enum { MT_RULE_STEP = 1, MT_RULE_END = 2, MT_RULE_UNKNOWN = 3 };
+#define MT_RULE_CFA_BP (1u << 8)
+#define MT_RULE_BP_SAVED (1u << 9)
+
+static inline uint64_t mt_rule_pack(unsigned kind, unsigned flags, int bp_off, int cfa_off)
+{
+    return kind | flags | ((uint64_t)(uint16_t)(int16_t)bp_off << 16) |
+           ((uint64_t)(uint32_t)cfa_off << 32);
+}
+static inline unsigned mt_rule_kind(uint64_t r) { return r & 0xff; }
+static inline int mt_rule_bp_off(uint64_t r) { return (int16_t)(uint16_t)(r >> 16); }
+static inline int mt_rule_cfa_off(uint64_t r) { return (int32_t)(uint32_t)(r >> 32); }
+
+/* The rule of the instruction at ip (x86-64 only), packed as above;
+ * MT_RULE_UNKNOWN when the fast walker cannot follow it. */
+uint64_t mt_eh_frame_rule(uint64_t ip);
 
 /* ---- unwind.c --------------------------------------------------------- */
 

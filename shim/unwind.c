@@ -6,9 +6,8 @@
  * most of it is setting up a full cursor, not stepping). What a step needs
  * on x86-64 is small: where the caller's frame starts (the CFA, rsp or rbp
  * plus a constant), the return address just below it, and where rbp was
- * saved, if it was. This file reads those three facts for an instruction
- * from the object's .eh_frame (found with glibc's lock-free _dl_find_object
- * and the .eh_frame_hdr search table), keeps them in a table keyed by
+ * saved, if it was. eh_frame.c reads those three facts for an instruction
+ * from the object's .eh_frame; this file keeps them in a table keyed by
  * instruction address, and walks with plain loads after that.
  *
  * Anything it does not understand makes the whole walk fall back to
@@ -58,28 +57,7 @@ static uint64_t walks_fast, walks_fallback, walks_disagree, walks_joined;
 
 #ifdef MT_FAST_UNWIND
 
-/* DWARF register numbers on x86-64. */
-enum { REG_RBP = 6, REG_RSP = 7, REG_RA = 16 };
-
-/* A rule, packed in one word so that a slot is published by one store:
- *   bits  0..7  kind
- *   bit   8     the CFA is rbp + cfa_off (else rsp + cfa_off)
- *   bit   9     rbp is saved at CFA + bp_off (else the caller's rbp is ours)
- *   bits 16..31 bp_off (signed)
- *   bits 32..63 cfa_off (signed) */
-enum { RULE_STEP = 1, RULE_END = 2, RULE_UNKNOWN = 3 };
-#define RULE_CFA_BP (1u << 8)
-#define RULE_BP_SAVED (1u << 9)
 #define RULE_BP_USED (1u << 10) /* memo only: the walk from here reads its entry rbp */
-
-static inline uint64_t rule_pack(unsigned kind, unsigned flags, int bp_off, int cfa_off)
-{
-    return kind | flags | ((uint64_t)(uint16_t)(int16_t)bp_off << 16) |
-           ((uint64_t)(uint32_t)cfa_off << 32);
-}
-static inline unsigned rule_kind(uint64_t r) { return r & 0xff; }
-static inline int rule_bp_off(uint64_t r) { return (int16_t)(uint16_t)(r >> 16); }
-static inline int rule_cfa_off(uint64_t r) { return (int32_t)(uint32_t)(r >> 32); }
 
 #define RULE_SLOTS (1u << 15) /* 512 KiB; most programs use a few hundred */
 #define RULE_PROBES 16
@@ -90,327 +68,6 @@ struct rule_slot {
 };
 static struct rule_slot *rules;
 
-/* ---- reading .eh_frame ---------------------------------------------------- */
-
-struct reader {
-    const unsigned char *p, *end;
-    int bad;
-};
-
-static uint64_t get_uleb(struct reader *r)
-{
-    uint64_t v = 0;
-    for (int shift = 0; r->p < r->end && shift < 64; shift += 7) {
-        unsigned char b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
-}
-
-static int64_t get_sleb(struct reader *r)
-{
-    int64_t v = 0;
-    int shift = 0;
-    while (r->p < r->end && shift < 64) {
-        unsigned char b = *r->p++;
-        v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
-        shift += 7;
-        if (!(b & 0x80)) {
-            if (shift < 64 && (b & 0x40))
-                v |= -((int64_t)1 << shift);
-            return v;
-        }
-    }
-    r->bad = 1;
-    return 0;
-}
-
-static uint64_t get_fixed(struct reader *r, int n)
-{
-    if (r->end - r->p < n) {
-        r->bad = 1;
-        return 0;
-    }
-    uint64_t v = 0;
-    memcpy(&v, r->p, (size_t)n); /* little-endian */
-    r->p += n;
-    return v;
-}
-
-/* A pointer in one of the DW_EH_PE encodings GNU toolchains emit: absolute
- * or pc-relative, 2/4/8-byte or LEB128. Indirect and the rest: bad. */
-static uint64_t get_encoded(struct reader *r, unsigned enc)
-{
-    const unsigned char *at = r->p;
-    uint64_t v;
-    switch (enc & 0x0f) {
-    case 0x00: v = get_fixed(r, 8); break;                           /* absptr */
-    case 0x01: v = get_uleb(r); break;                               /* uleb128 */
-    case 0x02: v = get_fixed(r, 2); break;                           /* udata2 */
-    case 0x03: v = get_fixed(r, 4); break;                           /* udata4 */
-    case 0x04: v = get_fixed(r, 8); break;                           /* udata8 */
-    case 0x09: v = (uint64_t)get_sleb(r); break;                     /* sleb128 */
-    case 0x0a: v = (uint64_t)(int64_t)(int16_t)get_fixed(r, 2); break; /* sdata2 */
-    case 0x0b: v = (uint64_t)(int64_t)(int32_t)get_fixed(r, 4); break; /* sdata4 */
-    case 0x0c: v = get_fixed(r, 8); break;                           /* sdata8 */
-    default: r->bad = 1; return 0;
-    }
-    switch (enc & 0x70) {
-    case 0x00: break;                               /* absolute */
-    case 0x10: v += (uint64_t)(uintptr_t)at; break; /* pc-relative */
-    default: r->bad = 1;
-    }
-    if (enc & 0x80)
-        r->bad = 1; /* indirect */
-    return v;
-}
-
-/* The FDE covering ip, through the object's .eh_frame_hdr binary search
- * table (the layout GNU ld and lld write: version 1, a datarel sdata4 table).
- * NULL when there is none or the table is in another encoding. */
-static const unsigned char *find_fde(uint64_t ip)
-{
-    struct dl_find_object obj;
-    if (_dl_find_object((void *)(uintptr_t)ip, &obj) != 0 || !obj.dlfo_eh_frame)
-        return NULL;
-    const unsigned char *hdr = obj.dlfo_eh_frame;
-    if (hdr[0] != 1 || hdr[3] != 0x3b)
-        return NULL;
-    struct reader r = {hdr + 4, hdr + 4 + 16, 0};
-    (void)get_encoded(&r, hdr[1]); /* eh_frame_ptr: not needed */
-    uint64_t count = get_encoded(&r, hdr[2]);
-    if (r.bad || count == 0)
-        return NULL;
-    const int32_t *table = (const int32_t *)(const void *)r.p; /* pairs */
-    int64_t rel = (int64_t)(ip - (uint64_t)(uintptr_t)hdr);
-    uint64_t lo = 0, hi = count; /* the last entry with start <= ip */
-    while (hi - lo > 1) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (table[2 * mid] <= rel)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    if (table[2 * lo] > rel)
-        return NULL;
-    return hdr + table[2 * lo + 1];
-}
-
-/* What a CIE says that its FDEs need. */
-struct cie {
-    const unsigned char *instr, *instr_end;
-    uint64_t code_align;
-    int64_t data_align;
-    unsigned fde_enc;
-    int has_aug_data;
-    int signal_frame;
-};
-
-static int parse_cie(const unsigned char *c, struct cie *out)
-{
-    uint32_t len;
-    memcpy(&len, c, 4);
-    if (len == 0 || len == 0xffffffffu)
-        return -1;
-    struct reader r = {c + 4, c + 4 + len, 0};
-    if (get_fixed(&r, 4) != 0)
-        return -1; /* not a CIE */
-    unsigned version = (unsigned)get_fixed(&r, 1);
-    if (version != 1 && version != 3)
-        return -1;
-    const char *aug = (const char *)r.p;
-    size_t aug_len = strnlen(aug, (size_t)(r.end - r.p));
-    r.p += aug_len + 1;
-    out->code_align = get_uleb(&r);
-    out->data_align = get_sleb(&r);
-    uint64_t ra = version == 1 ? get_fixed(&r, 1) : get_uleb(&r);
-    if (ra != REG_RA)
-        return -1;
-    out->fde_enc = 0;
-    out->has_aug_data = 0;
-    out->signal_frame = 0;
-    if (aug[0] == 'z') {
-        uint64_t n = get_uleb(&r);
-        const unsigned char *data_end = r.p + n;
-        out->has_aug_data = 1;
-        for (const char *a = aug + 1; *a && !r.bad; a++) {
-            if (*a == 'R')
-                out->fde_enc = (unsigned)get_fixed(&r, 1);
-            else if (*a == 'L')
-                (void)get_fixed(&r, 1);
-            else if (*a == 'P') {
-                unsigned enc = (unsigned)get_fixed(&r, 1);
-                (void)get_encoded(&r, enc & 0x7f); /* the personality: skipped */
-            } else if (*a == 'S')
-                out->signal_frame = 1;
-            else
-                return -1;
-        }
-        if (r.p > data_end)
-            return -1;
-        r.p = data_end;
-    } else if (aug[0]) {
-        return -1;
-    }
-    if (r.bad || r.p > r.end)
-        return -1;
-    out->instr = r.p;
-    out->instr_end = r.end;
-    return 0;
-}
-
-/* The rules a walk cares about, as the CFA program builds them. */
-struct row {
-    int cfa_reg;
-    int64_t cfa_off;
-    int bp_rule; /* 0 unchanged, 1 saved at CFA + bp_off, -1 something else */
-    int64_t bp_off;
-    int ra_rule; /* 0 none yet, 1 saved at CFA + ra_off, 2 undefined, -1 other */
-    int64_t ra_off;
-};
-
-/* Sets a register's rule from a CFA instruction; only rbp and the return
- * address matter to the walk, the other registers are not restored. */
-static void set_rule(struct row *row, uint64_t reg, int rule, int64_t off)
-{
-    if (reg == REG_RBP) {
-        row->bp_rule = rule;
-        row->bp_off = off;
-    } else if (reg == REG_RA) {
-        row->ra_rule = rule;
-        row->ra_off = off;
-    }
-}
-
-/* Runs a CFA program up to the row for target (or the end). Returns 0, or
- * -1 on an instruction the walk cannot follow. */
-static int run_cfa(struct reader *r, const struct cie *cie, uint64_t *loc, uint64_t target,
-                   struct row *row, const struct row *initial)
-{
-    struct row stack[8];
-    int depth = 0;
-    while (r->p < r->end && !r->bad) {
-        unsigned op = *r->p++;
-        uint64_t delta = 0, reg;
-        switch (op & 0xc0) {
-        case 0x40: delta = op & 0x3f; goto advance;
-        case 0x80: set_rule(row, op & 0x3f, 1, (int64_t)get_uleb(r) * cie->data_align); continue;
-        case 0xc0:
-            reg = op & 0x3f;
-            goto restore;
-        }
-        switch (op) {
-        case 0x00: break; /* nop */
-        case 0x01: return -1; /* set_loc: not emitted by GNU tools */
-        case 0x02: delta = get_fixed(r, 1); goto advance;
-        case 0x03: delta = get_fixed(r, 2); goto advance;
-        case 0x04: delta = get_fixed(r, 4); goto advance;
-        case 0x05: reg = get_uleb(r); set_rule(row, reg, 1, (int64_t)get_uleb(r) * cie->data_align); break;
-        case 0x06: reg = get_uleb(r); goto restore;
-        case 0x07: reg = get_uleb(r); set_rule(row, reg, reg == REG_RA ? 2 : -1, 0); break;
-        case 0x08: reg = get_uleb(r); set_rule(row, reg, 0, 0); break; /* same value */
-        case 0x09: reg = get_uleb(r); (void)get_uleb(r); set_rule(row, reg, -1, 0); break;
-        case 0x0a:
-            if (depth == 8)
-                return -1;
-            stack[depth++] = *row;
-            break;
-        case 0x0b: {
-            if (depth == 0)
-                return -1;
-            struct row saved = stack[--depth]; /* the CFA comes back too */
-            *row = saved;
-            break;
-        }
-        case 0x0c: row->cfa_reg = (int)get_uleb(r); row->cfa_off = (int64_t)get_uleb(r); break;
-        case 0x0d: row->cfa_reg = (int)get_uleb(r); break;
-        case 0x0e: row->cfa_off = (int64_t)get_uleb(r); break;
-        case 0x0f: return -1; /* def_cfa_expression */
-        case 0x10: /* expression */
-        case 0x16: /* val_expression */
-            reg = get_uleb(r);
-            set_rule(row, reg, -1, 0);
-            r->p += get_uleb(r);
-            break;
-        case 0x11: reg = get_uleb(r); set_rule(row, reg, 1, get_sleb(r) * cie->data_align); break;
-        case 0x12:
-            row->cfa_reg = (int)get_uleb(r);
-            row->cfa_off = get_sleb(r) * cie->data_align;
-            break;
-        case 0x13: row->cfa_off = get_sleb(r) * cie->data_align; break;
-        case 0x14: reg = get_uleb(r); (void)get_uleb(r); set_rule(row, reg, -1, 0); break;
-        case 0x15: reg = get_uleb(r); (void)get_sleb(r); set_rule(row, reg, -1, 0); break;
-        case 0x2e: (void)get_uleb(r); break; /* GNU_args_size */
-        default: return -1;
-        }
-        continue;
-    advance:
-        *loc += delta * cie->code_align;
-        if (*loc > target)
-            return 0;
-        continue;
-    restore:
-        if (!initial)
-            return -1; /* restore inside the CIE itself */
-        if (reg == REG_RBP) {
-            row->bp_rule = initial->bp_rule;
-            row->bp_off = initial->bp_off;
-        } else if (reg == REG_RA) {
-            row->ra_rule = initial->ra_rule;
-            row->ra_off = initial->ra_off;
-        }
-    }
-    return r->bad ? -1 : 0;
-}
-
-/* The rule for an instruction address, from its FDE. */
-static MT_COLD uint64_t compute_rule(uint64_t ip)
-{
-    const uint64_t unknown = rule_pack(RULE_UNKNOWN, 0, 0, 0);
-    const unsigned char *fde = find_fde(ip);
-    if (!fde)
-        return unknown;
-    uint32_t len;
-    int32_t cie_ptr;
-    memcpy(&len, fde, 4);
-    memcpy(&cie_ptr, fde + 4, 4);
-    if (len == 0 || len == 0xffffffffu || cie_ptr <= 0)
-        return unknown;
-    struct cie cie;
-    if (parse_cie(fde + 4 - cie_ptr, &cie) || cie.signal_frame)
-        return unknown;
-    struct reader r = {fde + 8, fde + 4 + len, 0};
-    uint64_t start = get_encoded(&r, cie.fde_enc);
-    uint64_t range = get_encoded(&r, cie.fde_enc & 0x0f);
-    if (r.bad || ip < start || ip - start >= range)
-        return unknown;
-    if (cie.has_aug_data) {
-        uint64_t n = get_uleb(&r);
-        r.p += n;
-    }
-    struct row row = {REG_RSP, 8, 0, 0, 0, 0};
-    struct reader ci = {cie.instr, cie.instr_end, 0};
-    uint64_t loc = start;
-    if (run_cfa(&ci, &cie, &loc, ~0ull, &row, NULL))
-        return unknown;
-    struct row initial = row;
-    loc = start;
-    if (r.p > r.end || run_cfa(&r, &cie, &loc, ip, &row, &initial))
-        return unknown;
-    if (row.ra_rule == 2)
-        return rule_pack(RULE_END, 0, 0, 0);
-    if (row.ra_rule != 1 || row.ra_off != -8 || (row.cfa_reg != REG_RSP && row.cfa_reg != REG_RBP) ||
-        row.cfa_off <= 0 || row.cfa_off > INT32_MAX || row.bp_rule < 0 ||
-        (row.bp_rule == 1 && (row.bp_off < INT16_MIN || row.bp_off > INT16_MAX)))
-        return unknown;
-    return rule_pack(RULE_STEP, (row.cfa_reg == REG_RBP ? RULE_CFA_BP : 0u) |
-                                    (row.bp_rule == 1 ? RULE_BP_SAVED : 0u),
-                     (int)row.bp_off, (int)row.cfa_off);
-}
-
 /* ---- the rule table --------------------------------------------------------- */
 
 static inline size_t rule_slot_of(uint64_t ip)
@@ -420,7 +77,7 @@ static inline size_t rule_slot_of(uint64_t ip)
 
 static MT_COLD uint64_t rule_miss(uint64_t ip)
 {
-    uint64_t rule = compute_rule(ip);
+    uint64_t rule = mt_eh_frame_rule(ip);
     size_t i = rule_slot_of(ip);
     for (int probe = 0; probe < RULE_PROBES; probe++, i = (i + 1) & (RULE_SLOTS - 1)) {
         uint64_t expect = 0;
@@ -592,7 +249,7 @@ static inline uint64_t memo_store(struct walk_memo *m, int fresh, int base, void
         if (!used) /* the steps after this one never read the rbp it loads */
             check.bp_at = 0;
         step.rule &= ~(uint64_t)RULE_BP_USED;
-        used = (step.rule & RULE_CFA_BP) || (!(step.rule & RULE_BP_SAVED) && used);
+        used = (step.rule & MT_RULE_CFA_BP) || (!(step.rule & MT_RULE_BP_SAVED) && used);
         if (used)
             step.rule |= RULE_BP_USED;
         int height = base + fresh - s;
@@ -639,24 +296,24 @@ fast_walk(const struct mt_regs *from, void **out, int max, struct walk_memo *m, 
             return n;
         }
         uint64_t rule = near_rule_for(m, lookup);
-        unsigned kind = rule_kind(rule);
+        unsigned kind = mt_rule_kind(rule);
         if (m)
             m->scratch[n] = (struct memo_step){sp, bp, lookup, rule, 0};
-        if (kind == RULE_END) {
+        if (kind == MT_RULE_END) {
             if (m) {
                 m->scratch_checks[n] = (struct memo_check){(uintptr_t)&zero_word, 0, 0, 0};
                 *key = memo_store(m, n + 1, -1, out);
             }
             return n;
         }
-        if (MT_UNLIKELY(kind != RULE_STEP))
+        if (MT_UNLIKELY(kind != MT_RULE_STEP))
             return -1;
-        uint64_t cfa = ((rule & RULE_CFA_BP) ? bp : sp) + (uint64_t)(int64_t)rule_cfa_off(rule);
+        uint64_t cfa = ((rule & MT_RULE_CFA_BP) ? bp : sp) + (uint64_t)(int64_t)mt_rule_cfa_off(rule);
         if (MT_UNLIKELY(cfa <= sp || cfa - sp > (1u << 26)))
             return -1; /* not a sane frame: let libunwind judge */
         uint64_t bp_at = 0;
-        if (rule & RULE_BP_SAVED) {
-            bp_at = cfa + (uint64_t)(int64_t)rule_bp_off(rule);
+        if (rule & MT_RULE_BP_SAVED) {
+            bp_at = cfa + (uint64_t)(int64_t)mt_rule_bp_off(rule);
             bp = *stack_word(bp_at);
         }
         ip = *stack_word(cfa - 8);
