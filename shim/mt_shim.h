@@ -284,13 +284,6 @@ int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max);
  * one comes cheaply (mt_unwind_key), else 0. Leaves errno alone. */
 uint64_t mt_native_key(const struct mt_regs *from, int max);
 
-/* The stack id for a key: from this thread's cache (mt_stack_cache), else
- * find(t, arg, &hash of the frames), then cached under the key (0: no key,
- * nothing cached). Under MEMTAP_UNWIND_CHECK a hit is checked against find
- * (by the frames' hash: two threads may intern the same frames as two ids),
- * and a difference counted as a walkers' disagreement. */
-typedef uint32_t (*mt_stack_finder)(struct mt_thread *t, const void *arg, uint64_t *hash);
-uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t, const void *arg);
 
 /* The native stack above `from` (taken in the caller) as an interned id
  * (0 = empty/unknown). May change errno, as mt_native_frames. */
@@ -342,6 +335,41 @@ static inline uint32_t mt_stack_lookup(uint64_t hash)
 
 /* Interns frames[0..n) (innermost first) and remembers hash -> id. */
 uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n, uint64_t hash);
+
+/* ---- stacks found by a key ----------------------------------------------
+ *
+ * A key is a cheap hash of what determines a stack (the addresses of a
+ * native walk, the instruction pointers of Python frames), taken without
+ * building the stack's frames. mt_stack_cached gives the id of the stack a
+ * key names: from this thread's cache (mt_stack_cache) when the key is
+ * there, else from find, which builds the frames, gives their hash and
+ * looks them up (mt_stack_known) or interns them; the id is then cached
+ * under the key. Key 0 (none to be had): find's lookup goes through the
+ * cache by the frames' hash, as any stack's does.
+ *
+ * Under MEMTAP_UNWIND_CHECK every hit is checked against find (by the
+ * frames' hash: two threads may intern the same frames as two ids), and a
+ * difference counted as a walkers' disagreement. */
+typedef uint32_t (*mt_stack_finder)(struct mt_thread *t, const void *arg, int keyed,
+                                    uint64_t *hash);
+uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thread *t,
+                              const void *arg);
+
+static inline uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t,
+                                       const void *arg)
+{
+    const struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
+    if (MT_LIKELY(key && e->hash == key && !mt_opt.unwind_check))
+        return e->id;
+    return mt_stack_cached_miss(key, find, t, arg);
+}
+
+/* A finder's lookup of its frames' hash: the shared table alone when the
+ * caller caches the id under a key, else through the thread's cache. */
+static inline uint32_t mt_stack_known(uint64_t hash, int keyed)
+{
+    return keyed ? mt_stack_find(hash) : mt_stack_lookup(hash);
+}
 
 
 /* ---- python.c --------------------------------------------------------- */
@@ -412,13 +440,12 @@ void mt_unwind_init(void);
 /* The return addresses of the calling thread's stack above `from` (taken
  * by MT_REGS_HERE in a function still running), innermost first, as
  * unw_backtrace gives them; -1 when a frame needs libunwind (then nothing
- * is known: the caller walks with it). *key: a hash of all the addresses
- * returned when the walk could take it for free (it ended in the thread's
- * memo of its last walk), else 0. */
-int mt_unwind_fast(const struct mt_regs *from, void **out, int max, uint64_t *key);
+ * is known: the caller walks with it). */
+int mt_unwind_fast(const struct mt_regs *from, void **out, int max);
 
-/* The key mt_unwind_fast would give, without the addresses, or 0. Cheap
- * when the walk ends in the memo: then only its fresh frames are walked. */
+/* A hash of all the addresses mt_unwind_fast would give, without them, or
+ * 0. Cheap when the walk ends in the thread's memo of its last walk: then
+ * only its fresh frames are walked. 0 when it does not, or is cut short. */
 uint64_t mt_unwind_key(const struct mt_regs *from, int max);
 
 /* Drops every rule: code was unloaded (dlclose), and other code may be

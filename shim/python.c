@@ -681,8 +681,9 @@ static void choose_walks(size_t layout_index)
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it
- * again, storing the frames, and intern it under the hash already taken. */
-static MT_COLD uint32_t py_stack_new(struct mt_thread *t, void *ts, int max, uint64_t hash)
+ * again, storing the frames, and intern it under *hash, the hash already
+ * taken (taken again if a code object was new to the code table). */
+static MT_COLD uint32_t py_stack_new(struct mt_thread *t, void *ts, int max, uint64_t *hash)
 {
     int saved = errno; /* the first sight of a frame calls into the interpreter */
     void *code[MAX_PY_DEPTH];
@@ -698,9 +699,31 @@ static MT_COLD uint32_t py_stack_new(struct mt_thread *t, void *ts, int max, uin
             frames[m++] = MT_FRAME_PYTHON | f;
     }
     if (fresh) /* the hash was taken with code objects not in the table yet */
-        hash_walk(ts, max, &hash);
-    uint32_t id = m ? mt_stack_intern(t, frames, m, hash) : 0;
+        hash_walk(ts, max, hash);
+    uint32_t id = m ? mt_stack_intern(t, frames, m, *hash) : 0;
     errno = saved;
+    return id;
+}
+
+struct py_args {
+    void *ts;
+    int max;
+};
+
+/* The finder of Python stacks for mt_stack_cached: their hash, looked up,
+ * interned if new. */
+static uint32_t py_stack_of(struct mt_thread *t, const void *py_args, int keyed,
+                            uint64_t *hash_out)
+{
+    const struct py_args *args = py_args;
+    uint64_t hash;
+    *hash_out = 0;
+    if (hash_walk(args->ts, args->max, &hash) == 0)
+        return 0;
+    uint32_t id = mt_stack_known(hash, keyed);
+    if (!id)
+        id = py_stack_new(t, args->ts, args->max, &hash);
+    *hash_out = hash;
     return id;
 }
 
@@ -708,26 +731,11 @@ static inline uint32_t py_stack(struct mt_thread *t, int gil_held)
 {
     if (!layout)
         return 0;
-    void *ts = current_tstate(gil_held);
-    if (!ts)
+    struct py_args args = {current_tstate(gil_held), 0};
+    if (!args.ts)
         return 0;
-    int max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
-    uint64_t key = key_walk(ts, max);
-    struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
-    if (MT_LIKELY(key && e->hash == key))
-        return e->id;
-    uint64_t hash;
-    uint32_t id = 0;
-    if (hash_walk(ts, max, &hash) != 0) {
-        id = mt_stack_find(hash);
-        if (!id)
-            id = py_stack_new(t, ts, max, hash);
-    }
-    if (key) {
-        e->hash = key;
-        e->id = id;
-    }
-    return id;
+    args.max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
+    return mt_stack_cached(key_walk(args.ts, args.max), py_stack_of, t, &args);
 }
 
 /* --native in a Python process: native frames with the Python frames put
@@ -744,7 +752,8 @@ struct mixed_args {
     const struct mt_regs *from;
     void *ts;
 };
-static uint32_t mixed_stack_of(struct mt_thread *t, const void *args, uint64_t *hash_out);
+static uint32_t mixed_stack_of(struct mt_thread *t, const void *args, int keyed,
+                               uint64_t *hash_out);
 
 static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from)
 {
@@ -760,7 +769,7 @@ static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_r
     return id;
 }
 
-static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_args,
+static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_args, int keyed,
                                        uint64_t *hash_out)
 {
     enum { MAX = MAX_PY_DEPTH };
@@ -783,7 +792,7 @@ static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_ar
         hash = py_hash_step(hash, code[k], identity[k], offset[k] | (uint32_t)entry[k] << 31);
     hash = (hash ^ (hash >> 29)) | 1;
     *hash_out = hash;
-    uint32_t id = mt_stack_find(hash); /* the caller caches it by key */
+    uint32_t id = mt_stack_known(hash, keyed);
     if (id)
         return id;
     int m = 0, p = 0;

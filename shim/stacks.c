@@ -202,8 +202,7 @@ int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max)
 {
     void *ips[MAX_UNWIND];
     int want = want_for(max);
-    uint64_t key;
-    int n = mt_unwind_fast(from, ips, want, &key);
+    int n = mt_unwind_fast(from, ips, want);
     if (MT_UNLIKELY(n < 0))
         n = unw_backtrace(ips, want);
     else if (MT_UNLIKELY(mt_opt.unwind_check))
@@ -223,19 +222,18 @@ uint64_t mt_native_key(const struct mt_regs *from, int max)
     return key ? ((key ^ 0x4E4154u) * 0x9E3779B97F4A7C15ull) | 1 : 0;
 }
 
-uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t, const void *arg)
+uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thread *t,
+                              const void *arg)
 {
     struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
     uint64_t hash = 0;
-    if (MT_LIKELY(key && e->hash == key)) {
-        if (MT_LIKELY(!mt_opt.unwind_check))
-            return e->id;
-        (void)find(t, arg, &hash);
+    if (key && e->hash == key) { /* a hit, to check (MEMTAP_UNWIND_CHECK) */
+        (void)find(t, arg, 1, &hash);
         if ((uint32_t)hash != e->checked) /* the key named other frames */
             mt_unwind_disagreed();
         return e->id;
     }
-    uint32_t id = find(t, arg, &hash);
+    uint32_t id = find(t, arg, key != 0, &hash);
     if (key) {
         e->hash = key;
         e->id = id;
@@ -244,7 +242,8 @@ uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t
     return id;
 }
 
-static uint32_t native_stack_of(struct mt_thread *t, const void *from, uint64_t *hash_out)
+static uint32_t native_stack_of(struct mt_thread *t, const void *from, int keyed,
+                                uint64_t *hash_out)
 {
     uint64_t frames[MAX_UNWIND];
     int n = mt_native_frames(from, frames,
@@ -254,7 +253,7 @@ static uint32_t native_stack_of(struct mt_thread *t, const void *from, uint64_t 
         return 0;
     uint64_t hash = mt_stack_hash(frames, n);
     *hash_out = hash;
-    uint32_t id = mt_stack_find(hash); /* the caller caches it by key */
+    uint32_t id = mt_stack_known(hash, keyed);
     return id ? id : mt_stack_intern(t, frames, n, hash);
 }
 

@@ -163,8 +163,7 @@ static MT_COLD struct walk_memo *memo_claim(void)
                                          __ATOMIC_RELAXED))
             continue;
         struct walk_memo *m = &memo_pool[i];
-        m->steps = 0;
-        memset(m->near, 0, sizeof m->near);
+        m->steps = 0; /* its rules (near) stay: they hold for any thread */
         if (pthread_setspecific(memo_key, m) != 0) {
             __atomic_store_n(&memo_taken[i], 0, __ATOMIC_RELEASE);
             return NULL;
@@ -348,20 +347,19 @@ void mt_unwind_init(void)
     if (pool != MAP_FAILED && pthread_key_create(&memo_key, memo_release) == 0)
         memo_pool = pool; /* else no memos: every walk in full */
     void *warm[8];
-    uint64_t key;
     struct mt_regs here;
     MT_REGS_HERE(here);
-    (void)mt_unwind_fast(&here, warm, 8, &key);
+    (void)mt_unwind_fast(&here, warm, 8);
 #endif
 }
 
-int mt_unwind_fast(const struct mt_regs *from, void **out, int max, uint64_t *key)
+int mt_unwind_fast(const struct mt_regs *from, void **out, int max)
 {
-    *key = 0;
 #ifdef MT_FAST_UNWIND
     if (!rules)
         return -1;
-    int n = fast_walk(from, out, max, memo_of_thread(), key, 0);
+    uint64_t key; /* mt_unwind_key's business */
+    int n = fast_walk(from, out, max, memo_of_thread(), &key, 0);
     if (mt_opt.debug)
         __atomic_fetch_add(n < 0 ? &walks_fallback : &walks_fast, 1, __ATOMIC_RELAXED);
     return n;
@@ -379,8 +377,8 @@ uint64_t mt_unwind_key(const struct mt_regs *from, int max)
 #ifdef MT_FAST_UNWIND
     struct walk_memo *m = rules ? memo_of_thread() : NULL;
     if (m) {
-        void *fresh[MEMO_STEPS];
-        int n = fast_walk(from, fresh, max < MEMO_STEPS ? max : MEMO_STEPS, m, &key, 1);
+        void *addresses[MEMO_STEPS]; /* only those of the fresh frames, if it ends in the memo */
+        int n = fast_walk(from, addresses, max < MEMO_STEPS ? max : MEMO_STEPS, m, &key, 1);
         if (n < 0)
             key = 0;
         if (mt_opt.debug)

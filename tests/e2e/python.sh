@@ -34,8 +34,12 @@ for py in "${pythons[@]}"; do
           "$(q "$db" "SELECT count(*) FROM frame_names WHERE kind = 'python' AND name = 'keep_alive ($src:$KEEP_LINE)'")" 1
     check "$tag: no allocation counted twice (one record per address at a time)" \
           "$(q "$db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
-    # code objects that die and come back at the same address
-    trace_and_load "reuse$tag" "$py" "$MT_ROOT/tests/data/py_codereuse.py"
+    # code objects that die and come back at the same address; every stack
+    # found again by its key is checked against a full walk
+    MEMTAP_DEBUG=1 MEMTAP_UNWIND_CHECK=1 trace_and_load "reuse$tag" "$py" \
+        "$MT_ROOT/tests/data/py_codereuse.py"
+    check "$tag: stacks found by key = stacks walked in full" \
+          "$(grep -o '[0-9]* disagreed' "$T/reuse$tag.err" | grep -o '^[0-9]*')" 0
     eval "$(tr ' ' '\n' <"$T/reuse$tag.out" | grep -E '^(ROUNDS|BASE)=')"
     check "$tag: generated functions that replace dead code keep their own bytes and lines" \
           "$(q "$T/reuse$tag.db" "SELECT count(*) FROM site_totals WHERE file = 'generated.py' AND live_at_exit_count = 1 AND live_at_exit_bytes = $BASE + 1000 + CAST(substr(function, 5) AS INTEGER) AND line = 2 + CAST(substr(function, 5) AS INTEGER) % 7")" \
