@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mt_shim.h"
+#include "record.h"
 
 struct mt_real mt_real;
 

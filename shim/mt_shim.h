@@ -4,6 +4,7 @@
  * lifecycle.c  start-up (constructor), fork and exit handling
  * options.c    the one table of MEMTAP_* environment options
  * writer.c     the memory-mapped trace file: segments and records
+ * record.h     the records of every event (allocation, free), inline
  * stacks.c     native stack capture (libunwind) and lock-free interning
  * unwind.c     the fast native walker: rule table, per-thread memo
  * eh_frame.c   the unwind rule of an instruction, from .eh_frame
@@ -29,6 +30,7 @@
 #define MT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MT_COLD __attribute__((noinline, cold))
+#define MT_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ---- options.c -------------------------------------------------------- */
 
@@ -141,33 +143,15 @@ void mt_writer_prefault(void);
 /* Forked child: never touch the parent's mapping again. */
 void mt_writer_forget_after_fork(void);
 
-/* Record writers. Each takes the calling thread's state; the caller holds
- * the recursion guard. Failures disable tracing and never reach the caller. */
-void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *p, size_t size,
-                     uint32_t stack);
-void mt_record_free(struct mt_thread *t, unsigned kind, const void *p);
+/* Record writers (an event's two, inline: record.h). Each takes the
+ * calling thread's state; the caller holds the recursion guard. Failures
+ * disable tracing and never reach the caller. */
 void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent,
                           uint64_t frame);
 void mt_record_module(struct mt_thread *t, uint64_t base, const char *path,
                       const unsigned char *build_id, size_t build_id_len);
 void mt_record_marker(struct mt_thread *t, const char *label);
 void mt_record_sample(struct mt_thread *t);
-
-/* A free or realloc that passes straight through a hook. When it runs
- * inside another hook of this thread (guard set), the block may still need
- * recording: the nested free of the block the outer hook is releasing
- * (PyObject_Free -> free of the same block) is not an event, but any other
- * block is (a layer wrapping ours, tracemalloc for one, may free its own
- * bookkeeping from inside our hook), so that one is recorded. */
-static inline void mt_passing_release(const void *p)
-{
-    struct mt_thread *t = &mt_self;
-    if (p && MT_UNLIKELY(t->guard) && p != t->releasing && mt_enabled) {
-        int saved = errno;
-        mt_record_free(t, MT_REC_FREE, p);
-        errno = saved;
-    }
-}
 
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */
 void mt_say(const char *a, const char *b, const char *c);

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "mt_shim.h"
+#include "record.h"
 
 /* A field of an interpreter structure, by byte offset. */
 #define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
@@ -59,6 +59,7 @@ struct mt_py_layout {
     int lasti_unit;                    /* <= 3.10: bytes per f_lasti unit */
     int owner_generator, owner_cstack; /* owner values (-1: none) */
     int frame_is_entry;                /* 3.11: char is_entry */
+    int runtime_tstate;                /* <= 3.11: _PyRuntime.gilstate.tstate_current */
 };
 
 #include "py_layouts.h"
@@ -84,6 +85,7 @@ volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
+static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
 static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
 /* Python frames seen so far: (code, identity, offset) -> id, lock-free. */
@@ -320,6 +322,25 @@ static void register_exit_marker(void)
             api.decref(objs[i]);
 }
 
+/* <= 3.11: the GIL holder's thread state is a word of _PyRuntime, which
+ * _PyThreadState_UncheckedGet only loads; reading the word in place saves
+ * every hook two calls. Taken only when it holds what the function returns
+ * now (with the GIL held, the calling thread's state): a build whose
+ * _PyRuntime is laid out otherwise keeps the calls. */
+static void find_tstate_word(void)
+{
+    char *runtime = sym("_PyRuntime");
+    if (runtime && layout->runtime_tstate >= 0) {
+        void *const *word = (void *const *)(runtime + layout->runtime_tstate);
+        void *ts = api.tstate_current();
+        if (ts && __atomic_load_n(word, __ATOMIC_RELAXED) == ts)
+            tstate_word = word;
+    }
+    if (mt_opt.debug)
+        mt_say("debug: python: the thread state is ",
+               tstate_word ? "read in _PyRuntime" : "asked for by a call", "");
+}
+
 /* Runs in the main thread with the GIL held (a pending call). */
 static int install(void *unused)
 {
@@ -327,6 +348,7 @@ static int install(void *unused)
     struct mt_thread *t = &mt_self;
     int was = t->guard;
     t->guard = 1;
+    find_tstate_word();
     api.get_allocator(PYMEM_DOMAIN_MEM, &dom_mem.orig);
     api.get_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
     struct py_allocator w = {&dom_mem, py_malloc, py_calloc, py_realloc, py_free};
@@ -575,9 +597,9 @@ static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max
 /* The thread state whose frames this thread may read: its own, attached
  * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
  * must be this thread unless the caller knows it holds the GIL). */
-static void *current_tstate(int gil_held)
+static inline __attribute__((always_inline)) void *current_tstate(int gil_held)
 {
-    void *ts = api.tstate_current();
+    void *ts = tstate_word ? __atomic_load_n(tstate_word, __ATOMIC_RELAXED) : api.tstate_current();
     if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
         return NULL;
     return ts;

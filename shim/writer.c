@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mt_shim.h"
+#include "record.h"
 
 __thread struct mt_thread mt_self __attribute__((tls_model("initial-exec")));
 volatile int mt_enabled;
@@ -208,15 +208,6 @@ static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
     return p + n;
 }
 
-/* Publishes the record that starts at t->pos and ends at `end`: the kind
- * byte goes last, so a reader never sees a half-written record as whole. */
-static inline void commit(struct mt_thread *t, unsigned kind, unsigned char *end)
-{
-    __atomic_signal_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(t->pos, (unsigned char)kind, __ATOMIC_RELAXED);
-    t->pos = end;
-}
-
 static MT_COLD int thread_start(struct mt_thread *t)
 {
     t->index = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
@@ -234,14 +225,14 @@ static MT_COLD int thread_start(struct mt_thread *t)
     p = mt_put_varint(p, t->index);
     p = mt_put_varint(p, (uint64_t)gettid());
     p = put_bytes(p, name, strlen(name));
-    commit(t, MT_REC_THREAD, p);
+    mt_commit(t, MT_REC_THREAD, p);
     t->state = MT_THREAD_ACTIVE;
     return 0;
 }
 
-/* Returns where a record of at most n bytes may be written, or NULL when
- * tracing is off. */
-static MT_COLD unsigned char *room_slow(struct mt_thread *t, size_t n)
+/* mt_room's slow side (record.h): starts the thread, or claims a new
+ * segment; NULL when tracing is off. */
+MT_COLD unsigned char *mt_room_slow(struct mt_thread *t, size_t n)
 {
     int saved = errno; /* system calls below; the hooks' callers see no change */
     int ok = 1;
@@ -253,32 +244,12 @@ static MT_COLD unsigned char *room_slow(struct mt_thread *t, size_t n)
     return ok ? t->pos : NULL;
 }
 
-static inline unsigned char *room(struct mt_thread *t, size_t n)
-{
-    if (MT_LIKELY(t->state == MT_THREAD_ACTIVE && (size_t)(t->end - t->pos) >= n))
-        return t->pos;
-    return room_slow(t, n);
-}
-
 static inline uint64_t take_seq(struct mt_thread *t, unsigned char **p)
 {
     uint64_t s = mt_seq_next(t);
     *p = mt_put_varint(*p, s - t->last_seq);
     t->last_seq = s;
     return s;
-}
-
-/* take_seq for an event record: a delta of 1 is not written but flagged in
- * the kind (MT_REC_SEQ_NEXT), which this returns. */
-static inline unsigned take_event_seq(struct mt_thread *t, unsigned char **p)
-{
-    uint64_t s = mt_seq_next(t);
-    uint64_t delta = s - t->last_seq;
-    t->last_seq = s;
-    if (MT_LIKELY(delta == 1))
-        return MT_REC_SEQ_NEXT;
-    *p = mt_put_varint(*p, delta);
-    return 0;
 }
 
 /* A sample or marker of the sampler thread takes no number of its own: it
@@ -295,14 +266,6 @@ static void put_point_seq(struct mt_thread *t, unsigned char **p)
         s = t->last_seq;
     *p = mt_put_varint(*p, s - t->last_seq);
     t->last_seq = s;
-}
-
-static inline unsigned char *put_addr(struct mt_thread *t, unsigned char *p, const void *a)
-{
-    uintptr_t v = (uintptr_t)a;
-    p = mt_put_varint(p, mt_zigzag((int64_t)(v - t->prev_addr)));
-    t->prev_addr = v;
-    return p;
 }
 
 /* ---- samples: time and RSS -------------------------------------------- */
@@ -327,14 +290,14 @@ static uint64_t read_rss(void)
 
 void mt_record_sample(struct mt_thread *t)
 {
-    unsigned char *p = room(t, 32);
+    unsigned char *p = mt_room(t, 32);
     if (!p)
         return;
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
     q = mt_put_varint(q, now_ns(CLOCK_MONOTONIC) - start_ns);
     q = mt_put_varint(q, read_rss());
-    commit(t, MT_REC_SAMPLE, q);
+    mt_commit(t, MT_REC_SAMPLE, q);
 }
 
 static void sample_in_band(struct mt_thread *t)
@@ -356,7 +319,7 @@ static void sample_in_band(struct mt_thread *t)
  * start, or a Python process forked): every SAMPLE_EVERY events a thread
  * looks at the coarse clock; the first thread past the deadline writes one
  * sample for everybody, and any snapshot the signal asked for. */
-static MT_COLD void sample_if_due(struct mt_thread *t)
+MT_COLD void mt_tick_slow(struct mt_thread *t)
 {
     if (mt_sampler_running) {
         t->counters->clock_tick = SAMPLE_EVERY << 12; /* only to notice it stop */
@@ -368,57 +331,25 @@ static MT_COLD void sample_if_due(struct mt_thread *t)
     errno = saved;
 }
 
-static inline void tick(struct mt_thread *t)
-{
-    if (MT_UNLIKELY(--t->counters->clock_tick == 0))
-        sample_if_due(t);
-}
-
 /* ---- records ---------------------------------------------------------- */
 
-void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *ptr, size_t size,
-                     uint32_t stack)
+MT_COLD void mt_record_passing_free(struct mt_thread *t, const void *p)
 {
-    unsigned char *p = room(t, 1 + 10 + 10 + 10 + 5);
-    if (!p)
-        return;
-    unsigned char *q = p + 1;
-    unsigned next = take_event_seq(t, &q);
-    q = put_addr(t, q, ptr);
-    q = mt_put_varint(q, size);
-    q = mt_put_varint(q, mt_zigzag((int64_t)stack - (int64_t)t->prev_stack));
-    t->prev_stack = stack;
-    commit(t, (MT_REC_ALLOC + fn) | next, q);
-    t->counters->allocs++;
-    tick(t);
-}
-
-void mt_record_free(struct mt_thread *t, unsigned kind, const void *ptr)
-{
-    unsigned char *p = room(t, 1 + 10 + 10);
-    if (!p)
-        return;
-    unsigned char *q = p + 1;
-    unsigned next = take_event_seq(t, &q);
-    q = put_addr(t, q, ptr);
-    commit(t, kind | next, q);
-    if (kind == MT_REC_FREE || kind == MT_REC_REALLOC_FREE)
-        t->counters->frees++;
-    else
-        t->counters->frees--; /* REALLOC_UNDO: that free did not happen */
-    tick(t);
+    int saved = errno;
+    mt_record_free(t, MT_REC_FREE, p);
+    errno = saved;
 }
 
 void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent, uint64_t frame)
 {
-    unsigned char *p = room(t, 1 + 5 + 5 + 10);
+    unsigned char *p = mt_room(t, 1 + 5 + 5 + 10);
     if (!p)
         return;
     unsigned char *q = p + 1;
     q = mt_put_varint(q, id);
     q = mt_put_varint(q, parent);
     q = mt_put_varint(q, frame);
-    commit(t, MT_REC_STACK, q);
+    mt_commit(t, MT_REC_STACK, q);
 }
 
 void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *path,
@@ -427,14 +358,14 @@ void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *pat
     size_t path_len = strnlen(path, MT_PATH_MAX);
     if (build_id_len > MT_BUILD_ID_MAX)
         build_id_len = MT_BUILD_ID_MAX;
-    unsigned char *p = room(t, MT_RECORD_MAX);
+    unsigned char *p = mt_room(t, MT_RECORD_MAX);
     if (!p)
         return;
     unsigned char *q = p + 1;
     q = mt_put_varint(q, module_base);
     q = put_bytes(q, path, path_len);
     q = put_bytes(q, build_id, build_id_len);
-    commit(t, MT_REC_MODULE, q);
+    mt_commit(t, MT_REC_MODULE, q);
 }
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
@@ -442,7 +373,7 @@ void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *f
 {
     size_t file_len = strnlen(file, MT_PYNAME_MAX);
     size_t func_len = strnlen(function, MT_PYNAME_MAX);
-    unsigned char *p = room(t, MT_RECORD_MAX);
+    unsigned char *p = mt_room(t, MT_RECORD_MAX);
     if (!p)
         return;
     unsigned char *q = p + 1;
@@ -450,19 +381,19 @@ void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *f
     q = mt_put_varint(q, line > 0 ? (uint64_t)line : 0);
     q = put_bytes(q, file, file_len);
     q = put_bytes(q, function, func_len);
-    commit(t, MT_REC_PYFRAME, q);
+    mt_commit(t, MT_REC_PYFRAME, q);
 }
 
 void mt_record_marker(struct mt_thread *t, const char *label)
 {
     size_t n = strnlen(label, MT_LABEL_MAX - 1);
-    unsigned char *p = room(t, 1 + 10 + 5 + n);
+    unsigned char *p = mt_room(t, 1 + 10 + 5 + n);
     if (!p)
         return;
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
     q = put_bytes(q, label, n);
-    commit(t, MT_REC_MARKER, q);
+    mt_commit(t, MT_REC_MARKER, q);
     mt_record_sample(t); /* a marker gets an exact time */
 }
 
