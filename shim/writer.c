@@ -32,6 +32,7 @@ __thread struct mt_thread mt_self __attribute__((tls_model("initial-exec")));
 volatile int mt_enabled;
 
 #define RESERVE_BYTES (64ull << 30) /* largest trace: 64 GiB */
+#define RESERVE_MIN (256ull << 20)  /* under a tight `ulimit -v` (or valgrind) */
 #define GROW_MIN (4u << 20)
 #define COUNTER_SLOTS 65536u
 #define SAMPLE_EVERY 16 /* events between two looks at the clock */
@@ -39,6 +40,7 @@ volatile int mt_enabled;
 static int trace_fd = -1;
 static int statm_fd = -1;
 static unsigned char *base;              /* start of the reserved range */
+static size_t reserved;                  /* its size: the largest trace */
 static struct mt_file_header *header;    /* == base */
 static size_t mapped;                    /* bytes of the file mapped at base */
 static volatile int grow_lock;
@@ -105,8 +107,8 @@ static MT_COLD int grow_to(size_t need)
         size_t want = have + step > need ? have + step : need;
         /* The file is always the header plus whole segments. */
         want = MT_HEADER_SIZE + (want - MT_HEADER_SIZE + GROW_MIN - 1) / GROW_MIN * GROW_MIN;
-        if (want > RESERVE_BYTES)
-            want = RESERVE_BYTES;
+        if (want > reserved)
+            want = reserved;
         if (want < need)
             rc = EFBIG;
         /* fallocate, not ftruncate: writing to a sparse page of a full
@@ -449,8 +451,12 @@ int mt_writer_open(void)
      * slot; NORESERVE keeps them from counting against overcommit. */
     counters = mmap(NULL, COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    base = mmap(NULL, RESERVE_BYTES, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                -1, 0);
+    /* Address space only; where it is limited, a smaller trace at most. */
+    for (reserved = RESERVE_BYTES; reserved >= RESERVE_MIN; reserved /= 2) {
+        base = mmap(NULL, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (base != MAP_FAILED)
+            break;
+    }
     int rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
     if (rc) {
         mt_say("not tracing: cannot map the trace file ", mt_opt.output, "");

@@ -40,4 +40,8 @@ check "report is one line" "$(wc -l <err)" 1
 check "first summary loads" "$(grep -c loaded err1)" 1
 check "second summary reuses" "$(grep -c loaded err2)" 0
 check "database beside the trace" "$(ls report.db)" report.db
+# under a tight address-space limit the trace reserves less, and still traces
+(ulimit -v 2000000 && "$MT" run -o ulimit.memtap ls -d / >ulimit.out 2>ulimit.err)
+check "ulimit -v: program runs" "$(cat ulimit.out)" /
+check "ulimit -v: traced" "$(grep -cE 'ulimit.memtap: [1-9][0-9]* allocations' ulimit.err)" 1
 finish
