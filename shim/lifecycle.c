@@ -63,6 +63,9 @@ __attribute__((destructor)) static void mt_stop(void)
         snprintf(n, sizeof n, "%llu", (unsigned long long)cut);
         mt_say(n, " stacks were cut short: the stack tables were full", "");
     }
+    if (mt_py_active && mt_py_code_table_full())
+        mt_say("python: the code table was full: a code object that replaced a dead one at ",
+               "its address may show the dead one's frames", "");
     if (mt_opt.debug) {
         char n[24];
         snprintf(n, sizeof n, "%llu", (unsigned long long)mt_seq_owner_changes());

@@ -370,6 +370,11 @@ int mt_py_detect(void);
 /* From an allocation while mt_py_waiting: install once Python is up. */
 void mt_py_poll(void);
 
+/* Whether a code object found no slot in the code table (python.c): its
+ * frames are then told apart from a dead one's at the same address only
+ * by offset. Said at exit. */
+int mt_py_code_table_full(void);
+
 /* The stack to record in a process whose Python hooks are active: its
  * Python frames (0 when the thread runs none or lacks the GIL), or under
  * --native its native frames with the Python ones in place. */

@@ -461,6 +461,11 @@ static int code_seen(void *code, uint64_t *identity)
     return claimed;
 }
 
+int mt_py_code_table_full(void)
+{
+    return codes_full;
+}
+
 static MT_COLD void code_died(void *code)
 {
     struct code_slot *s = code_slot_of(code, NULL);

@@ -50,6 +50,12 @@ for py in "${pythons[@]}"; do
           "$(q "$T/reuse$tag.db" "SELECT count(*) FROM site_totals WHERE file = 'generated.py' AND live_at_exit_count = 1 AND live_at_exit_bytes = $BASE + 1000 + CAST(substr(function, 5) AS INTEGER) AND line = 2 + CAST(substr(function, 5) AS INTEGER) % 7")" \
           "$ROUNDS"
 done
+# More code objects than the code table holds: said at exit, and only then
+py=${pythons[0]}
+"$MT" run -o "$T/codes_few.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 1000 >/dev/null 2>"$T/codes_few.err"
+"$MT" run -o "$T/codes_many.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 300000 >/dev/null 2>"$T/codes_many.err"
+check "code table full: said when it was" "$(grep -c 'code table was full' "$T/codes_many.err")" 1
+check "code table full: not said when it was not" "$(grep -c 'code table was full' "$T/codes_few.err")" 0
 # A program that runs tracemalloc itself: its hooks wrap memtap's and free
 # their own bookkeeping from inside memtap's hook; no free may be lost.
 py=${pythons[0]}
