@@ -28,10 +28,11 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 B := build-san
 endif
 
-# -fno-tree-slp-vectorize: GCC 12 merges the hot path's neighbouring counter
-# updates into 16-byte loads and stores; a free's 16-byte load of two
-# counters an allocation had stored separately fails store forwarding, the
-# costliest instruction of py_free in perf annotate.
+# -fno-tree-slp-vectorize: GCC 12 merges neighbouring field updates into
+# 16-byte loads and stores, and the shim's hot paths load back what the
+# last event stored field by field: a 16-byte load of two fields stored
+# apart fails store forwarding (it was the costliest instruction of py_free
+# in perf annotate, on two counters). It would vectorize the native walker.
 SHIM_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-plt -fno-tree-slp-vectorize -Ishim
 SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libmemtap.map -Wl,-z,now -Wl,-z,relro

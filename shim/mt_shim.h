@@ -80,9 +80,8 @@ void mt_resolve_real(void);
  * their thread only (threads past the last slot share it). */
 struct mt_counters {
     uint64_t allocs, frees;
-    uint64_t clock_tick;      /* events until the next clock look */
     volatile uint32_t busy;   /* 1 while the thread increments the sequence */
-    char pad[64 - 3 * sizeof(uint64_t) - sizeof(uint32_t)];
+    char pad[64 - 2 * sizeof(uint64_t) - sizeof(uint32_t)];
 };
 _Static_assert(sizeof(struct mt_counters) == 64, "one cache line per thread");
 
@@ -98,6 +97,7 @@ struct mt_thread {
     int observer;              /* the sampler: its records take no number */
     uintptr_t prev_addr;
     uint32_t prev_stack;
+    uint32_t clock_tick;       /* events until the next clock look */
     struct mt_counters *counters;
 };
 
@@ -241,7 +241,6 @@ int mt_marker_internal(const char *label);
 /* Prepares the interning tables and libunwind. Returns 0 or errno. */
 int mt_stacks_init(void);
 
-
 /* Where a native walk starts: an instruction and the stack and frame
  * registers there. MT_REGS_HERE takes them at the point it is written (in
  * an inlined hook: the hook's own frame), so that a walk does not step
@@ -267,7 +266,6 @@ int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max);
 /* A key that determines what mt_native_frames(from, ..., max) gives, when
  * one comes cheaply (mt_unwind_key), else 0. Leaves errno alone. */
 uint64_t mt_native_key(const struct mt_regs *from, int max);
-
 
 /* The native stack above `from` (taken in the caller) as an interned id
  * (0 = empty/unknown). May change errno, as mt_native_frames. */
@@ -354,7 +352,6 @@ static inline uint32_t mt_stack_known(uint64_t hash, int keyed)
 {
     return keyed ? mt_stack_find(hash) : mt_stack_lookup(hash);
 }
-
 
 /* ---- python.c --------------------------------------------------------- */
 

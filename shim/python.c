@@ -219,7 +219,7 @@ static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_r
 
 /* No errno to keep here: what may change it (a new frame, a new segment,
  * unwinding) saves it itself, off the common path. */
-static inline __attribute__((always_inline)) void *recorded(struct mt_thread *t, unsigned fn,
+static MT_ALWAYS_INLINE void *recorded(struct mt_thread *t, unsigned fn,
                                                              void *p, size_t n)
 {
     if (p) {
@@ -396,8 +396,6 @@ void mt_py_poll(void)
 
 /* ---- Python frames --------------------------------------------------------- */
 
-
-
 static const char *utf8_or(void *str, const char *dflt)
 {
     const char *s = str ? api.as_utf8(str) : NULL;
@@ -536,7 +534,7 @@ static inline uint64_t py_hash_end(uint64_t hash, int n)
  * hash walks below, the common case of a stack seen before) it compiles
  * to a loop with nothing stored and every offset a constant. */
 /* The innermost frame of thread state ts, NULL if none. */
-static inline __attribute__((always_inline)) void *innermost_frame(const struct mt_py_layout *L,
+static MT_ALWAYS_INLINE void *innermost_frame(const struct mt_py_layout *L,
                                                                    void *ts)
 {
     if (L->walk != MT_PY_WALK_CFRAME)
@@ -545,7 +543,7 @@ static inline __attribute__((always_inline)) void *innermost_frame(const struct 
     return cframe ? FIELD(cframe, L->cframe_current, void *) : NULL;
 }
 
-static inline __attribute__((always_inline)) int
+static MT_ALWAYS_INLINE int
 walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t *offset,
           uint8_t *entry, uint64_t *hash_out)
 {
@@ -602,7 +600,7 @@ static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max
 /* The thread state whose frames this thread may read: its own, attached
  * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
  * must be this thread unless the caller knows it holds the GIL). */
-static inline __attribute__((always_inline)) void *current_tstate(int gil_held)
+static MT_ALWAYS_INLINE void *current_tstate(int gil_held)
 {
     void *ts = tstate_word ? __atomic_load_n(tstate_word, __ATOMIC_RELAXED) : api.tstate_current();
     if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
@@ -633,7 +631,7 @@ static inline __attribute__((always_inline)) void *current_tstate(int gil_held)
  * would not: no key then). with_entry: the key also says which frames
  * began a run of the eval loop (mixed stacks place them by it; 3.12+ tell
  * it by the owner, which is in the key anyway). */
-static inline __attribute__((always_inline)) uint64_t
+static MT_ALWAYS_INLINE uint64_t
 key_walk_with(const struct mt_py_layout *L, void *ts, int max, int with_entry)
 {
     uint64_t key = 0x4B45u + __atomic_load_n(&code_epoch, __ATOMIC_RELAXED) * 0xC2B2AE3D27D4EB4Full;

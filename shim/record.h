@@ -24,6 +24,9 @@ unsigned char *mt_room_slow(struct mt_thread *t, size_t n);
 /* writer.c: the thread's clock tick ran out (sampling in-band, snapshots). */
 void mt_tick_slow(struct mt_thread *t);
 
+/* writer.c: mt_record_free out of line, errno kept (mt_passing_release). */
+void mt_record_passing_free(struct mt_thread *t, const void *p);
+
 /* Where a record of at most n bytes may be written, or NULL. */
 static inline unsigned char *mt_room(struct mt_thread *t, size_t n)
 {
@@ -65,15 +68,15 @@ static inline unsigned char *mt_put_addr(struct mt_thread *t, unsigned char *p, 
 
 static inline void mt_tick(struct mt_thread *t)
 {
-    if (MT_UNLIKELY(--t->counters->clock_tick == 0))
+    if (MT_UNLIKELY(--t->clock_tick == 0))
         mt_tick_slow(t);
 }
 
 /* Records an allocation of `size` bytes at ptr by allocator function fn
  * (MT_FN_*), with its stack id. Failures turn tracing off, never reach the
  * caller. */
-static MT_ALWAYS_INLINE void mt_record_alloc(struct mt_thread *t, unsigned fn, const void *ptr,
-                                   size_t size, uint32_t stack)
+static MT_ALWAYS_INLINE void mt_record_alloc(struct mt_thread *t, unsigned fn,
+                                             const void *ptr, size_t size, uint32_t stack)
 {
     unsigned char *p = mt_room(t, 1 + 10 + 10 + 10 + 5);
     if (!p)
@@ -114,7 +117,6 @@ static MT_ALWAYS_INLINE void mt_record_free(struct mt_thread *t, unsigned kind, 
  * (PyObject_Free -> free of the same block) is not an event, but any other
  * block is (a layer wrapping ours, tracemalloc for one, may free its own
  * bookkeeping from inside our hook), so that one is recorded. */
-void mt_record_passing_free(struct mt_thread *t, const void *p);
 static inline void mt_passing_release(const void *p)
 {
     struct mt_thread *t = &mt_self;

@@ -169,7 +169,7 @@ MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, in
     return id;
 }
 
-static inline __attribute__((always_inline)) int skip_own(void **ips, int n)
+static MT_ALWAYS_INLINE int skip_own(void **ips, int n)
 {
     int skip = 0;
     while (skip < n && (uintptr_t)ips[skip] >= mt_self_text_lo &&
@@ -242,12 +242,18 @@ uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thre
     return id;
 }
 
+/* How many frames a native stack keeps: the key and the frames it names
+ * must be taken to the same depth. */
+static inline int native_depth(void)
+{
+    return mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND;
+}
+
 static uint32_t native_stack_of(struct mt_thread *t, const void *from, int keyed,
                                 uint64_t *hash_out)
 {
     uint64_t frames[MAX_UNWIND];
-    int n = mt_native_frames(from, frames,
-                             mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND);
+    int n = mt_native_frames(from, frames, native_depth());
     *hash_out = 0;
     if (n <= 0)
         return 0;
@@ -259,8 +265,7 @@ static uint32_t native_stack_of(struct mt_thread *t, const void *from, int keyed
 
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from)
 {
-    int max = mt_opt.max_depth < MAX_UNWIND ? mt_opt.max_depth : MAX_UNWIND;
-    return mt_stack_cached(mt_native_key(from, max), native_stack_of, t, from);
+    return mt_stack_cached(mt_native_key(from, native_depth()), native_stack_of, t, from);
 }
 
 uint64_t mt_stacks_cut(void)

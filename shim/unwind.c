@@ -268,7 +268,7 @@ static inline uint64_t memo_store(struct walk_memo *m, int fresh, int base, void
  * thread's memo, or NULL; *key: the walk's key, or 0 (no memo, cut short).
  * key_only: out needs nothing past the fresh frames when the walk ends in
  * the memo (the return value then only says it did not fail). */
-static inline __attribute__((always_inline)) int
+static MT_ALWAYS_INLINE int
 fast_walk(const struct mt_regs *from, void **out, int max, struct walk_memo *m, uint64_t *key,
           int key_only)
 {

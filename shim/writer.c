@@ -214,7 +214,7 @@ static MT_COLD int thread_start(struct mt_thread *t)
 {
     t->index = __atomic_fetch_add(&next_thread, 1, __ATOMIC_RELAXED);
     t->counters = &counters[t->index < COUNTER_SLOTS ? t->index : COUNTER_SLOTS - 1];
-    t->counters->clock_tick = 1;
+    t->clock_tick = 1;
     if (t->index >= COUNTER_SLOTS - 1)
         mt_seq_forbid_owner(); /* its busy flag is shared: see sequence.c */
     t->last_seq = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED);
@@ -324,10 +324,10 @@ static void sample_in_band(struct mt_thread *t)
 MT_COLD void mt_tick_slow(struct mt_thread *t)
 {
     if (mt_sampler_running) {
-        t->counters->clock_tick = SAMPLE_EVERY << 12; /* only to notice it stop */
+        t->clock_tick = SAMPLE_EVERY << 12; /* only to notice it stop */
         return;
     }
-    t->counters->clock_tick = SAMPLE_EVERY;
+    t->clock_tick = SAMPLE_EVERY;
     int saved = errno;
     sample_in_band(t);
     errno = saved;

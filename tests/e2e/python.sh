@@ -58,7 +58,6 @@ check "code table full: said when it was" "$(grep -c 'code table was full' "$T/c
 check "code table full: not said when it was not" "$(grep -c 'code table was full' "$T/codes_few.err")" 0
 # A program that runs tracemalloc itself: its hooks wrap memtap's and free
 # their own bookkeeping from inside memtap's hook; no free may be lost.
-py=${pythons[0]}
 "$MT" run -o "$T/tm.memtap" "$py" -c "
 import tracemalloc; tracemalloc.start(1)
 x = [bytes(20) for i in range(100000)]
