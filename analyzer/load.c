@@ -458,6 +458,26 @@ static int is_allocator_frame(const char *module_path, const char *function)
            strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libmemtap", 9) == 0;
 }
 
+/* The name of a native frame without a symbol (a stripped program, say):
+ * its module's file name and the return address's offset in that file,
+ * "ls+0x51f1" (what addr2line -e takes, less one), or the bare address
+ * outside every module. Distinct addresses keep distinct names, so that
+ * reports never merge two unnamed sites into one. */
+static const char *unnamed_frame(const struct loader *L, const struct mt_symbol *sym,
+                                 uint64_t pc, char *buf, size_t cap)
+{
+    if (sym->module < 0) {
+        snprintf(buf, cap, "0x%llx", (unsigned long long)pc);
+        return buf;
+    }
+    const char *path = L->modules[sym->module].path;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(buf, cap, "%.64s+0x%llx", base,
+             (unsigned long long)(pc - L->modules[sym->module].base));
+    return buf;
+}
+
 static int write_frames(struct loader *L, uint8_t *allocator_frame)
 {
     sqlite3_stmt *st;
@@ -492,7 +512,10 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
         allocator_frame[id] = (uint8_t)is_allocator_frame(module, sym.function);
         sqlite3_bind_text(st, 2, "native", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)value);
-        sqlite3_bind_text(st, 4, sym.function, -1, SQLITE_TRANSIENT);
+        char unnamed[96];
+        sqlite3_bind_text(st, 4, sym.function ? sym.function : unnamed_frame(L, &sym, value, unnamed,
+                                                                              sizeof unnamed),
+                          -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, sym.file, -1, SQLITE_TRANSIENT);
         if (sym.file)
             sqlite3_bind_int(st, 6, sym.line);

@@ -44,6 +44,23 @@ check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.
 check "no Python hooks in a C++ program" "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'Py%'")" 0
 # the trace file is private
 check "trace mode" "$(stat -c %a "$T/known.memtap")" 600
+# A stripped program (most of a distribution's binaries): its frames have no
+# symbol, yet its sites stay apart, each named by module and offset (before,
+# all of them merged into one row called "no stack"), and the offset is the
+# one addr2line takes (less one, for the call) on the unstripped binary.
+strip -o "$T/prog_known_stripped" "$PROGS/prog_known"
+trace_and_load stripped "$T/prog_known_stripped"
+check "stripped: load" "$load_rc" 0
+sites=$(q "$T/stripped.db" "SELECT function || ':' || bytes FROM peak_sites")
+check "stripped: sites live at the peak, by size" "$(echo "$sites" | sed 's/^[^:]*://' | tr '\n' ' ')" "1000000 5500 777 "
+check "stripped: each named module+offset" \
+      "$(echo "$sites" | grep -cE '^prog_known_stripped\+0x[0-9a-f]+:[0-9]+$')" 3
+resolved=""
+for site in $(echo "$sites" | sed 's/:.*//; s/^prog_known_stripped+//'); do
+    resolved+="$(addr2line -f -e "$PROGS/prog_known" "$(printf '0x%x' $((site - 1)))" | head -n 1) "
+done
+check "stripped: the offsets are the unstripped program's functions" "$resolved" "big_block make_sizes leak_one "
+check "stripped: summary names the site" "$("$MT" summary "$T/stripped.db" | grep -c 'no stack')" 0
 # C++ frames are demangled: prog_cxx's shapes::Grid::build(int) news 100
 # vectors of 24 bytes; no frame keeps a mangled name
 trace_and_load cxx "$PROGS/prog_cxx"
