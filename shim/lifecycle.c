@@ -8,12 +8,22 @@
  *
  * fork: the child stops tracing at once and never writes to the parent's
  * file (the mapping is shared with the parent). Documented in README.
+ *
+ * Exit: exit() runs the destructor (mt_stop). _exit and _Exit run nothing,
+ * yet programs end by them (dash does, and Python's os._exit): their trace
+ * is closed in the hooks below, with only what is safe in a signal handler
+ * (where _exit is often called) and never from a vfork child, which shares
+ * the parent's memory and state but not its pid.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mt_shim.h"
+
+static pid_t traced_pid; /* the process whose trace this is */
 
 static void after_fork_child(void)
 {
@@ -40,6 +50,7 @@ __attribute__((constructor)) static void mt_start(void)
     if (mt_writer_open() != 0)
         goto out;
     pthread_atfork(NULL, NULL, after_fork_child);
+    traced_pid = getpid();
     mt_enabled = 1;
     mt_modules_update(t);
     mt_record_sample(t);
@@ -49,14 +60,9 @@ out:
     t->guard = 0;
 }
 
-__attribute__((destructor)) static void mt_stop(void)
+/* The exit messages (mt_say writes with write(2)). */
+static void say_at_exit(void)
 {
-    struct mt_thread *t = &mt_self;
-    if (!mt_enabled)
-        return;
-    t->guard = 1;
-    mt_sampler_stop();
-    mt_modules_update(t);
     uint64_t cut = mt_stacks_cut();
     if (cut) {
         char n[24];
@@ -78,6 +84,53 @@ __attribute__((destructor)) static void mt_stop(void)
                  (unsigned long long)fallback, (unsigned long long)disagree);
         mt_say("debug: native walks: ", u, "");
     }
-    mt_writer_close();
+}
+
+__attribute__((destructor)) static void mt_stop(void)
+{
+    struct mt_thread *t = &mt_self;
+    if (!mt_enabled)
+        return;
+    t->guard = 1;
+    mt_sampler_stop();
+    mt_modules_update(t);
+    say_at_exit();
+    mt_writer_close(1);
     t->guard = 0;
+}
+
+/* _exit/_Exit: the sampler thread is not joined (the exit takes it) and
+ * the module map not read again (the loader's lock may be held by the code
+ * a signal interrupted); a hook this thread was in when a signal came may
+ * have half a record at its place, so no last sample is written there. */
+static void close_before_exit(void)
+{
+    struct mt_thread *t = &mt_self;
+    if (!mt_enabled || getpid() != traced_pid)
+        return;
+    int interrupted = t->guard;
+    t->guard = 1;
+    say_at_exit();
+    mt_writer_close(!interrupted);
+}
+
+static __attribute__((noreturn)) void exit_now(int status)
+{
+    mt_resolve_real();
+    if (mt_real.exit_now)
+        mt_real.exit_now(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    close_before_exit();
+    exit_now(status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    close_before_exit();
+    exit_now(status);
 }

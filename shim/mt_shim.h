@@ -66,6 +66,7 @@ struct mt_real {
     void *(*pvalloc)(size_t);
     size_t (*malloc_usable_size)(void *);
     int (*dlclose)(void *);
+    void (*exit_now)(int); /* _exit */
 };
 extern struct mt_real mt_real;
 
@@ -133,8 +134,10 @@ static inline void mt_leave(struct mt_thread *t)
  * follow) and maps it. Returns 0 or an errno code (tracing stays off). */
 int mt_writer_open(void);
 
-/* Marks the header closed with final counts and flushes. Idempotent. */
-void mt_writer_close(void);
+/* Marks the header closed with final counts (and, with final_sample, one
+ * last RSS sample from the calling thread). Idempotent. Makes no call that
+ * is not async-signal-safe: _exit may run it from a signal handler. */
+void mt_writer_close(int final_sample);
 
 /* Sampler thread: takes the page faults of the trace pages the writers will
  * reach next (writer.c explains). */

@@ -489,17 +489,19 @@ int mt_writer_open(void)
     return 0;
 }
 
-void mt_writer_close(void)
+void mt_writer_close(int final_sample)
 {
     if (!header || !__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
         return;
-    struct mt_thread *t = &mt_self;
-    int was = t->guard;
-    t->guard = 1;
-    mt_enabled = 1; /* one last sample, from this thread only */
-    mt_record_sample(t);
-    mt_enabled = 0;
-    t->guard = was;
+    if (final_sample) {
+        struct mt_thread *t = &mt_self;
+        int was = t->guard;
+        t->guard = 1;
+        mt_enabled = 1; /* one last sample, from this thread only */
+        mt_record_sample(t);
+        mt_enabled = 0;
+        t->guard = was;
+    }
 
     uint64_t threads = __atomic_load_n(&next_thread, __ATOMIC_RELAXED);
     if (threads > COUNTER_SLOTS)

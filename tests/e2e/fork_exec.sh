@@ -2,7 +2,8 @@
 # touches the parent's trace; the parent's trace stays valid and holds its
 # events from before and after the fork. exec in the same process (shell
 # wrappers like pyenv's): the trace follows into the new program. Other
-# descendants: not traced, and they print nothing extra.
+# descendants: not traced, and they print nothing extra. _exit: the trace
+# is closed (not from a vfork child, which shares the parent's memory).
 . "$(dirname "$0")/common.bash"
 trace_and_load fork "$PROGS/prog_fork"
 check "fork: exit status passed through" "$run_rc" 15
@@ -22,4 +23,26 @@ trace_and_load child sh -c "'$PROGS/prog_known'; exit 3"
 check "child: exit status" "$run_rc" 3
 check "child: not traced" "$(q "$T/child.db" "SELECT count(*) FROM allocation_sites WHERE function='big_block'")" 0
 check "child: no extra output" "$(grep -vc '^memtap: trace ' "$T/child.err")" 0
+
+# dash leaves by _exit: before the _exit hook its trace was never closed (no
+# end time, a warning on every load)
+trace_and_load dash sh -c 'exit 3'
+check "_exit (dash): exit status" "$run_rc" 3
+check "_exit (dash): closed" "$(q "$T/dash.db" "SELECT value FROM meta WHERE key='closed'")" 1
+check "_exit (dash): the launcher counts it" "$(grep -cE 'dash.memtap: [1-9][0-9]* allocations' "$T/dash.err")" 1
+check "_exit (dash): no warning on load" "$(grep -c 'not closed' "$T/dash.load.err")" 0
+# a vfork child's _exit leaves the parent's trace open; the parent's own
+# _exit closes it, with what it allocated after the vfork
+trace_and_load vfork "$PROGS/prog_vfork"
+check "vfork: exit status" "$run_rc" 5
+check "vfork: closed" "$(q "$T/vfork.db" "SELECT value FROM meta WHERE key='closed'")" 1
+check "vfork: after_vfork recorded, live at exit" \
+      "$(q "$T/vfork.db" "SELECT count(*) || ' ' || sum(size) || ' ' || sum(free_seq IS NULL) FROM allocation_sites WHERE function='after_vfork'")" "3 12000 3"
+# Python's os._exit (multiprocessing's workers leave by it)
+py=/usr/bin/python3.11
+[ -x "$py" ] || py=$(command -v python3)
+trace_and_load osexit "$py" -c 'import os; x = bytearray(50000); os._exit(4)'
+check "os._exit: exit status" "$run_rc" 4
+check "os._exit: closed" "$(q "$T/osexit.db" "SELECT value FROM meta WHERE key='closed'")" 1
+check "os._exit: the bytearray" "$(q "$T/osexit.db" "SELECT count(*) FROM allocations WHERE size >= 50000 AND size < 50100")" 1
 finish
