@@ -113,25 +113,23 @@ static int ready(void)
 
 /* ---- the hooks -------------------------------------------------------- */
 
+/* No errno to keep here: what may change it (the Python poll, a stack not
+ * in the thread's cache, a new segment, the sequence counter's slow side)
+ * saves it itself, off the common path. */
 static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
     if (p) {
-        int saved = errno;
         if (MT_UNLIKELY(mt_py_waiting))
             mt_py_poll();
         mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
-        errno = saved;
     }
     mt_leave(t);
     return p;
 }
 
-/* Records a FREE, REALLOC_FREE or REALLOC_UNDO without touching errno. */
 static inline void record_free(struct mt_thread *t, unsigned kind, void *p)
 {
-    int saved = errno;
     mt_record_free(t, kind, p);
-    errno = saved;
 }
 
 __attribute__((visibility("default"))) void *malloc(size_t n)

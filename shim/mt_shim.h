@@ -185,15 +185,16 @@ void mt_seq_forbid_owner(void);
 uint64_t mt_seq_owner_changes(void);
 
 /* One try at a number: 0 when another thread owns the counter or it is
- * changing hands. *owner says which mode was seen. */
-static inline uint64_t mt_seq_try(struct mt_thread *t, uint32_t *owner)
+ * changing hands. *owner says which mode was seen; me is t's owner value
+ * (t->index + 1, read before the fences that would make it read again). */
+static inline uint64_t mt_seq_try_as(struct mt_thread *t, uint32_t me, uint32_t *owner)
 {
     struct mt_counters *c = t->counters;
     c->busy = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     uint32_t o = __atomic_load_n(&mt_seq.owner, __ATOMIC_RELAXED);
     uint64_t s = 0;
-    if (MT_LIKELY(o == t->index + 1)) {
+    if (MT_LIKELY(o == me)) {
         s = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED) + 1;
         __atomic_store_n(&mt_seq.value, s, __ATOMIC_RELAXED);
     } else if (o == MT_SEQ_SHARED) {
@@ -205,6 +206,11 @@ static inline uint64_t mt_seq_try(struct mt_thread *t, uint32_t *owner)
     return s;
 }
 
+static inline uint64_t mt_seq_try(struct mt_thread *t, uint32_t *owner)
+{
+    return mt_seq_try_as(t, t->index + 1, owner);
+}
+
 /* Everything but the owner's own increment: shared mode, waiting, taking
  * ownership back or asking for it. */
 uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s);
@@ -212,9 +218,9 @@ uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s);
 /* The next sequence number for an event of thread t. */
 static inline uint64_t mt_seq_next(struct mt_thread *t)
 {
-    uint32_t owner;
-    uint64_t s = mt_seq_try(t, &owner);
-    if (MT_LIKELY(owner == t->index + 1))
+    uint32_t owner, me = t->index + 1;
+    uint64_t s = mt_seq_try_as(t, me, &owner);
+    if (MT_LIKELY(owner == me))
         return s;
     return mt_seq_slow(t, owner, s);
 }
@@ -271,7 +277,7 @@ int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max);
 uint64_t mt_native_key(const struct mt_regs *from, int max);
 
 /* The native stack above `from` (taken in the caller) as an interned id
- * (0 = empty/unknown). May change errno, as mt_native_frames. */
+ * (0 = empty/unknown). Leaves errno alone. */
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from);
 
 /* Interning of any stack given as 64-bit frame values, innermost first:

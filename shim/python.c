@@ -377,7 +377,7 @@ static const struct mt_py_layout *find_layout(void)
     return NULL;
 }
 
-void mt_py_poll(void)
+static void poll(void)
 {
     if (!api.is_initialized())
         return;
@@ -392,6 +392,13 @@ void mt_py_poll(void)
     }
     if (api.add_pending_call(install, NULL) != 0)
         mt_say("python: could not schedule the allocator hooks; tracing malloc only", "", "");
+}
+
+void mt_py_poll(void)
+{
+    int saved = errno; /* a malloc hook's caller sees no change */
+    poll();
+    errno = saved;
 }
 
 /* ---- Python frames --------------------------------------------------------- */

@@ -144,7 +144,7 @@ static MT_COLD void take_ownership(struct mt_thread *t)
     __atomic_store_n(&mt_seq.owner, t->index + 1, __ATOMIC_RELEASE);
 }
 
-uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
+static uint64_t seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
 {
     for (;;) {
         if (s) { /* shared mode: count the run of numbers in a row */
@@ -172,4 +172,12 @@ uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
         if (owner == t->index + 1)
             return s;
     }
+}
+
+uint64_t mt_seq_slow(struct mt_thread *t, uint32_t owner, uint64_t s)
+{
+    int saved = errno; /* membarrier may fail; the hooks' callers see no change */
+    s = seq_slow(t, owner, s);
+    errno = saved;
+    return s;
 }

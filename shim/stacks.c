@@ -252,15 +252,20 @@ static inline int native_depth(void)
 static uint32_t native_stack_of(struct mt_thread *t, const void *from, int keyed,
                                 uint64_t *hash_out)
 {
+    int saved = errno; /* libunwind, a new frame's module */
     uint64_t frames[MAX_UNWIND];
     int n = mt_native_frames(from, frames, native_depth());
     *hash_out = 0;
-    if (n <= 0)
-        return 0;
-    uint64_t hash = mt_stack_hash(frames, n);
-    *hash_out = hash;
-    uint32_t id = mt_stack_known(hash, keyed);
-    return id ? id : mt_stack_intern(t, frames, n, hash);
+    uint32_t id = 0;
+    if (n > 0) {
+        uint64_t hash = mt_stack_hash(frames, n);
+        *hash_out = hash;
+        id = mt_stack_known(hash, keyed);
+        if (!id)
+            id = mt_stack_intern(t, frames, n, hash);
+    }
+    errno = saved;
+    return id;
 }
 
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from)

@@ -236,6 +236,10 @@ static inline uint64_t memo_store(struct walk_memo *m, int fresh, int base, void
 {
     if (base + 1 + fresh > MEMO_STEPS)
         return 0; /* the old memo stays: still a true record of a past walk */
+    if (fresh == 0 && base >= 0) { /* the walk began in the memo: its steps below base go */
+        m->steps = (uint32_t)(base + 1);
+        return m->by_height[base].key;
+    }
     int used = 0;
     uint64_t key = KEY_SEED;
     if (base >= 0) {

@@ -26,4 +26,10 @@ same "c++ program" "$PROGS/prog_cxx"
 same "c++ program exit 7" "$PROGS/prog_cxx" x
 same "gcc --version" gcc --version
 same "sh pipeline" sh -c 'seq 1 100 | sort -r | head -3; exit 4'
+# errno across every hook, cold paths included (new stacks, a thread's first
+# segment, new segments), native stacks by libunwind's walk and by memtap's
+same "errno kept" "$PROGS/prog_errno"
+check "errno kept: says so" "$(cat "$T/traced.out")" "errno kept"
+MEMTAP_FAST_UNWIND=0 same "errno kept (libunwind)" "$PROGS/prog_errno"
+check "errno kept (libunwind): says so" "$(cat "$T/traced.out")" "errno kept"
 finish
