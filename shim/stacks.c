@@ -23,6 +23,7 @@
 #define UNW_LOCAL_ONLY
 #include <errno.h>
 #include <libunwind.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -77,6 +78,24 @@ int mt_stacks_init(void)
     return 0;
 }
 
+/* The id another thread is publishing in slot s, or 0 if it takes too
+ * long: the filler may be waiting for the loader's lock (mt_modules_update)
+ * that this thread holds, so the wait is bounded, and a duplicate node (the
+ * same frames under two ids) is the worst outcome. */
+static MT_COLD uint32_t wait_for_id(const struct node_slot *s)
+{
+    for (int spin = 0; spin < 4096; spin++) {
+        uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
+        if (id)
+            return id;
+        if (spin < 64)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
+    }
+    return 0;
+}
+
 static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64_t frame)
 {
     if (__atomic_load_n(&next_node_id, __ATOMIC_RELAXED) >= NODE_SLOTS / 4 * 3) {
@@ -92,12 +111,20 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
                 return id;
             continue;
         }
-        uint64_t expect = 0;
-        if (__atomic_load_n(&s->frame, __ATOMIC_RELAXED) != 0 ||
+        uint64_t expect = __atomic_load_n(&s->frame, __ATOMIC_RELAXED);
+        if (expect != 0 ||
             !__atomic_compare_exchange_n(&s->frame, &expect, frame, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_RELAXED))
-            continue; /* being filled by another thread */
-        s->parent = parent;
+                                         __ATOMIC_RELAXED)) {
+            /* Being filled by another thread: with this very node, maybe
+             * (two threads meeting a new stack at once). */
+            if (expect == frame) {
+                uint32_t other = wait_for_id(s);
+                if (other && __atomic_load_n(&s->parent, __ATOMIC_RELAXED) == parent)
+                    return other;
+            }
+            continue;
+        }
+        __atomic_store_n(&s->parent, parent, __ATOMIC_RELAXED);
         uint32_t nid = __atomic_add_fetch(&next_node_id, 1, __ATOMIC_RELAXED);
         /* Written before the id is published: no record can use an id whose
          * definition is not already in some segment. */

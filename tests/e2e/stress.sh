@@ -1,6 +1,7 @@
 # stress.sh - 4 threads x 1,000,000 malloc/free pairs at once: every event
 # is in the database exactly once (exact counts per thread, every block
-# freed, no unmatched free, nothing live twice).
+# freed, no unmatched free, nothing live twice). 8 threads meeting the same
+# new stacks at once: each stack interned once.
 . "$(dirname "$0")/common.bash"
 MEMTAP_DEBUG=1 trace_and_load stress "$PROGS/prog_stress" 4 1000000
 grep -o "changed owner [0-9]* times" "$T/stress.err" | sed "s/^/info: the sequence counter /"
@@ -19,4 +20,12 @@ check "sequence numbers unique" "$(q "$db" "SELECT count(*) - count(DISTINCT all
 # the writer's own counts (header) agree with what was loaded
 check "writer and loader agree" "$(q "$db" "SELECT value FROM meta WHERE key='allocations'")" \
       "$(grep -o '[0-9]* allocations' "$T/stress.err" | cut -d' ' -f1)"
+
+trace_and_load same "$PROGS/prog_samestack"
+check "same stacks: load" "$load_rc" 0
+check "same stacks: allocations" "$(q "$T/same.db" "SELECT count(*) FROM allocation_sites WHERE function LIKE 'leaf%'")" 6400
+check "same stacks: no node interned twice" \
+      "$(q "$T/same.db" "SELECT count(*) FROM (SELECT 1 FROM stacks GROUP BY parent, frame_id HAVING count(*) > 1)")" 0
+check "same stacks: one stack per leaf" \
+      "$(q "$T/same.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function LIKE 'leaf%'")" 8
 finish
