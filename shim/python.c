@@ -85,6 +85,7 @@ volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
+static size_t layout_index; /* layout's place in mt_py_layouts (and its walks and hooks) */
 static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
 static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
@@ -215,12 +216,17 @@ int mt_py_detect(void)
 static void code_died(void *code); /* "Code objects" below */
 
 static inline uint32_t py_stack(struct mt_thread *t, int gil_held);
+static void hooks_of_layout(struct py_allocator *w);
+static inline uint32_t py_stack_in(const struct mt_py_layout *L, struct mt_thread *t);
 static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from);
 
-/* No errno to keep here: what may change it (a new frame, a new segment,
- * unwinding) saves it itself, off the common path. */
-static MT_ALWAYS_INLINE void *recorded(struct mt_thread *t, unsigned fn,
-                                                             void *p, size_t n)
+/* The allocating hooks are compiled once per layout L (instantiated with
+ * the walks, "the per-thread key of a stack" below), so that the key walk
+ * is inline in them with every offset a constant. No errno to keep here:
+ * what may change it (a new frame, a new segment, unwinding) saves it
+ * itself, off the common path. */
+static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, struct mt_thread *t,
+                                       unsigned fn, void *p, size_t n)
 {
     if (p) {
         uint32_t stack;
@@ -229,7 +235,7 @@ static MT_ALWAYS_INLINE void *recorded(struct mt_thread *t, unsigned fn,
             MT_REGS_HERE(here);
             stack = mixed_stack(t, 1, &here);
         } else {
-            stack = py_stack(t, 1);
+            stack = py_stack_in(L, t);
         }
         mt_record_alloc(t, fn, p, n, stack);
     }
@@ -237,26 +243,28 @@ static MT_ALWAYS_INLINE void *recorded(struct mt_thread *t, unsigned fn,
     return p;
 }
 
-static void *py_malloc(void *ctx, size_t n)
+static MT_ALWAYS_INLINE void *malloc_in(const struct mt_py_layout *L, void *ctx, size_t n)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.malloc(d->orig.ctx, n);
-    return recorded(t, d->fn_malloc, d->orig.malloc(d->orig.ctx, n), n);
+    return recorded(L, t, d->fn_malloc, d->orig.malloc(d->orig.ctx, n), n);
 }
 
-static void *py_calloc(void *ctx, size_t nelem, size_t elsize)
+static MT_ALWAYS_INLINE void *calloc_in(const struct mt_py_layout *L, void *ctx, size_t nelem,
+                                        size_t elsize)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.calloc(d->orig.ctx, nelem, elsize);
-    return recorded(t, d->fn_malloc + 1, d->orig.calloc(d->orig.ctx, nelem, elsize),
+    return recorded(L, t, d->fn_malloc + 1, d->orig.calloc(d->orig.ctx, nelem, elsize),
                     nelem * elsize);
 }
 
-static void *py_realloc(void *ctx, void *p, size_t n)
+static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, void *ctx, void *p,
+                                         size_t n)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
@@ -269,7 +277,7 @@ static void *py_realloc(void *ctx, void *p, size_t n)
     t->releasing = NULL;
     if (!q && p)
         mt_record_free(t, MT_REC_REALLOC_UNDO, p); /* PyMem_Realloc(p, 0) never frees */
-    return recorded(t, d->fn_malloc + 2, q, n);
+    return recorded(L, t, d->fn_malloc + 2, q, n);
 }
 
 static void py_free(void *ctx, void *p)
@@ -351,7 +359,8 @@ static int install(void *unused)
     find_tstate_word();
     api.get_allocator(PYMEM_DOMAIN_MEM, &dom_mem.orig);
     api.get_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
-    struct py_allocator w = {&dom_mem, py_malloc, py_calloc, py_realloc, py_free};
+    struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
+    hooks_of_layout(&w);
     api.set_allocator(PYMEM_DOMAIN_MEM, &w);
     w.ctx = &dom_obj;
     api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
@@ -674,6 +683,9 @@ struct walks {
     uint64_t (*key)(void *ts, int max);
     uint64_t (*mixed_key)(void *ts, int max);
     int (*hash)(void *ts, int max, uint64_t *hash_out);
+    void *(*malloc)(void *ctx, size_t n); /* the allocating hooks */
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *p, size_t n);
 };
 #define MT_WALKS(k)                                                           \
     static uint64_t key_walk_##k(void *ts, int max)                           \
@@ -687,29 +699,52 @@ struct walks {
     static int hash_walk_##k(void *ts, int max, uint64_t *hash_out)           \
     {                                                                         \
         return walk_with(&mt_py_layouts[k], ts, max, NULL, NULL, NULL, hash_out); \
+    }                                                                         \
+    static void *py_malloc_##k(void *ctx, size_t n)                           \
+    {                                                                         \
+        return malloc_in(&mt_py_layouts[k], ctx, n);                          \
+    }                                                                         \
+    static void *py_calloc_##k(void *ctx, size_t nelem, size_t elsize)        \
+    {                                                                         \
+        return calloc_in(&mt_py_layouts[k], ctx, nelem, elsize);              \
+    }                                                                         \
+    static void *py_realloc_##k(void *ctx, void *p, size_t n)                 \
+    {                                                                         \
+        return realloc_in(&mt_py_layouts[k], ctx, p, n);                      \
     }
+#define MT_WALKS_ROW(k)                                                                            \
+    {key_walk_##k, mixed_key_walk_##k, hash_walk_##k, py_malloc_##k, py_calloc_##k, py_realloc_##k}
 MT_WALKS(0)
 MT_WALKS(1)
 MT_WALKS(2)
 MT_WALKS(3)
 MT_WALKS(4)
 static const struct walks walks_by_layout[] = {
-    {key_walk_0, mixed_key_walk_0, hash_walk_0}, {key_walk_1, mixed_key_walk_1, hash_walk_1},
-    {key_walk_2, mixed_key_walk_2, hash_walk_2}, {key_walk_3, mixed_key_walk_3, hash_walk_3},
-    {key_walk_4, mixed_key_walk_4, hash_walk_4},
+    MT_WALKS_ROW(0), MT_WALKS_ROW(1), MT_WALKS_ROW(2), MT_WALKS_ROW(3), MT_WALKS_ROW(4),
 };
 _Static_assert(sizeof walks_by_layout / sizeof walks_by_layout[0] ==
                    sizeof mt_py_layouts / sizeof mt_py_layouts[0],
-               "one pair of walks per layout");
+               "one set of walks and hooks per layout");
 static uint64_t (*key_walk)(void *ts, int max);
 static uint64_t (*mixed_key_walk)(void *ts, int max);
 static int (*hash_walk)(void *ts, int max, uint64_t *hash_out);
+static int py_max_depth; /* frames a Python stack keeps: --depth, at most MAX_PY_DEPTH */
 
-static void choose_walks(size_t layout_index)
+static void choose_walks(size_t index)
 {
-    key_walk = walks_by_layout[layout_index].key;
-    mixed_key_walk = walks_by_layout[layout_index].mixed_key;
-    hash_walk = walks_by_layout[layout_index].hash;
+    layout_index = index;
+    key_walk = walks_by_layout[index].key;
+    mixed_key_walk = walks_by_layout[index].mixed_key;
+    hash_walk = walks_by_layout[index].hash;
+    py_max_depth = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
+}
+
+/* The allocating hooks of the chosen layout into w (install). */
+static void hooks_of_layout(struct py_allocator *w)
+{
+    w->malloc = walks_by_layout[layout_index].malloc;
+    w->calloc = walks_by_layout[layout_index].calloc;
+    w->realloc = walks_by_layout[layout_index].realloc;
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it
@@ -763,11 +798,20 @@ static inline uint32_t py_stack(struct mt_thread *t, int gil_held)
 {
     if (!layout)
         return 0;
-    struct py_args args = {current_tstate(gil_held), 0};
+    struct py_args args = {current_tstate(gil_held), py_max_depth};
     if (!args.ts)
         return 0;
-    args.max = mt_opt.max_depth < MAX_PY_DEPTH ? mt_opt.max_depth : MAX_PY_DEPTH;
     return mt_stack_cached(key_walk(args.ts, args.max), py_stack_of, t, &args);
+}
+
+/* py_stack in a hook of layout L (installed only once L is known), which
+ * holds the GIL: the key walk inline. */
+static MT_ALWAYS_INLINE uint32_t py_stack_in(const struct mt_py_layout *L, struct mt_thread *t)
+{
+    struct py_args args = {current_tstate(1), py_max_depth};
+    if (!args.ts)
+        return 0;
+    return mt_stack_cached(key_walk_with(L, args.ts, args.max, 0), py_stack_of, t, &args);
 }
 
 /* --native in a Python process: native frames with the Python frames put
