@@ -386,7 +386,7 @@ static const struct mt_py_layout *find_layout(void)
     return NULL;
 }
 
-static void poll(void)
+static void install_when_ready(void)
 {
     if (!api.is_initialized())
         return;
@@ -406,7 +406,7 @@ static void poll(void)
 void mt_py_poll(void)
 {
     int saved = errno; /* a malloc hook's caller sees no change */
-    poll();
+    install_when_ready();
     errno = saved;
 }
 
@@ -678,7 +678,8 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max, int with_entry)
 
 /* The walks of the common path, compiled once per layout so that every
  * offset is a constant: the key (for Python stacks, and for mixed ones),
- * and the hash of a stack and its depth with nothing stored. */
+ * and the hash of a stack and its depth with nothing stored; and the
+ * allocating hooks, with the key walk inline in them. */
 struct walks {
     uint64_t (*key)(void *ts, int max);
     uint64_t (*mixed_key)(void *ts, int max);
