@@ -99,6 +99,7 @@ struct mt_thread {
     uintptr_t prev_addr;
     uint32_t prev_stack;
     uint32_t clock_tick;       /* events until the next clock look */
+    uint32_t big_block;        /* a block of MT_BIG_BLOCK or more was just allocated */
     struct mt_counters *counters;
 };
 

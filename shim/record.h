@@ -21,8 +21,14 @@
  * started (or tracing is off: NULL). */
 unsigned char *mt_room_slow(struct mt_thread *t, size_t n);
 
-/* writer.c: the thread's clock tick ran out (sampling in-band, snapshots). */
+/* writer.c: the thread's clock tick ran out (sampling in-band, snapshots,
+ * the RSS sample after a big block). */
 void mt_tick_slow(struct mt_thread *t);
+
+/* A block this large is usually filled right after it is allocated, and a
+ * few of them can make a peak of RSS between two samples of the sampler
+ * thread: the thread's next event takes an RSS sample (mt_tick_slow). */
+#define MT_BIG_BLOCK (1u << 20)
 
 /* writer.c: mt_record_free out of line, errno kept (mt_passing_release). */
 void mt_record_passing_free(struct mt_thread *t, const void *p);
@@ -89,6 +95,10 @@ static MT_ALWAYS_INLINE void mt_record_alloc(struct mt_thread *t, unsigned fn,
     t->prev_stack = stack;
     mt_commit(t, (MT_REC_ALLOC + fn) | next, q);
     t->counters->allocs++;
+    if (MT_UNLIKELY(size >= MT_BIG_BLOCK)) {
+        t->big_block = 1;
+        t->clock_tick = 2; /* 1 after this event's tick: the next one samples */
+    }
     mt_tick(t);
 }
 

@@ -67,6 +67,13 @@ check "C: markers without the shim are no-ops" "$?" 0
 check "C: --sample-ms 0: samples only at start, end and markers" \
     "$(q "$T/c0.db" "SELECT (SELECT count(*) FROM samples) - (SELECT count(*) FROM markers)")" 2
 
+# A peak of RSS shorter than the sampling interval: a 64 MiB block filled,
+# then freed. The event after a big block takes an RSS sample, so the peak
+# RSS covers it even when the sampler's next tick is a minute away.
+"$MT" run --sample-ms 60000 -o "$T/big.memtap" -- "$PROGS/prog_bigblock" >/dev/null 2>&1
+"$MT" load --quiet "$T/big.memtap" -o "$T/big.db"
+check_cmp "C: a short peak of RSS is sampled" "$(q "$T/big.db" "SELECT max(rss_bytes) FROM samples")" -ge 67108864
+
 # ---- Python ------------------------------------------------------------
 find_pythons
 for py in "${pythons[@]}"; do
