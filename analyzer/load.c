@@ -443,6 +443,13 @@ static int on_event(void *ctx, const struct mt_event *ev)
 
 /* ---- after the stream: frames, stacks, metadata ---------------------------- */
 
+/* The file name of a module's path. */
+static const char *file_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 /* Frames that belong to the allocator rather than to the program: the site
  * of an allocation is the first frame from the leaf that is not one. */
 static int is_allocator_frame(const char *module_path, const char *function)
@@ -452,8 +459,7 @@ static int is_allocator_frame(const char *module_path, const char *function)
         return 1;
     if (!module_path)
         return 0;
-    const char *base = strrchr(module_path, '/');
-    base = base ? base + 1 : module_path;
+    const char *base = file_name(module_path);
     return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libstdc++.so", 12) == 0 ||
            strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libmemtap", 9) == 0;
 }
@@ -470,10 +476,7 @@ static const char *unnamed_frame(const struct loader *L, const struct mt_symbol 
         snprintf(buf, cap, "0x%llx", (unsigned long long)pc);
         return buf;
     }
-    const char *path = L->modules[sym->module].path;
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    snprintf(buf, cap, "%.64s+0x%llx", base,
+    snprintf(buf, cap, "%.64s+0x%llx", file_name(L->modules[sym->module].path),
              (unsigned long long)(pc - L->modules[sym->module].base));
     return buf;
 }
@@ -513,9 +516,9 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
         sqlite3_bind_text(st, 2, "native", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)value);
         char unnamed[96];
-        sqlite3_bind_text(st, 4, sym.function ? sym.function : unnamed_frame(L, &sym, value, unnamed,
-                                                                              sizeof unnamed),
-                          -1, SQLITE_TRANSIENT);
+        const char *function =
+            sym.function ? sym.function : unnamed_frame(L, &sym, value, unnamed, sizeof unnamed);
+        sqlite3_bind_text(st, 4, function, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, sym.file, -1, SQLITE_TRANSIENT);
         if (sym.file)
             sqlite3_bind_int(st, 6, sym.line);

@@ -327,32 +327,31 @@ static void big_block_sample(struct mt_thread *t)
     static uint64_t last_ns;
     if (!mt_opt.sample_ms)
         return;
-    int saved = errno;
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
     if (now - last >= 1000000 &&
         __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         mt_record_sample(t);
-    errno = saved;
 }
 
-/* In-band sampling, while the sampler thread is not running (it could not
+/* The clock tick's turn (record.h): the sample after a big block; and
+ * in-band sampling while the sampler thread is not running (it could not
  * start, or a Python process forked): every SAMPLE_EVERY events a thread
  * looks at the coarse clock; the first thread past the deadline writes one
  * sample for everybody, and any snapshot the signal asked for. */
 MT_COLD void mt_tick_slow(struct mt_thread *t)
 {
+    int saved = errno; /* system calls below; the hooks' callers see no change */
     if (t->big_block) {
         t->big_block = 0;
         big_block_sample(t);
     }
     if (mt_sampler_running) {
         t->clock_tick = SAMPLE_EVERY << 12; /* only to notice it stop */
-        return;
+    } else {
+        t->clock_tick = SAMPLE_EVERY;
+        sample_in_band(t);
     }
-    t->clock_tick = SAMPLE_EVERY;
-    int saved = errno;
-    sample_in_band(t);
     errno = saved;
 }
 
