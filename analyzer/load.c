@@ -25,20 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dbwriter.h"
 #include "livemap.h"
 #include "schema.h"
 #include "symbolize.h"
 #include "trace.h"
 #include "util.h"
-
-#define BATCH 64
-#define ALLOC_COLS 9
-
-struct alloc_row {
-    struct mt_live a;
-    int freed;
-    uint64_t free_seq, free_ns;
-};
 
 struct node {
     uint32_t parent;
@@ -56,10 +48,9 @@ struct realloc_stash {
 
 struct loader {
     sqlite3 *db;
-    sqlite3_stmt *ins_alloc, *ins_alloc_batch, *ins_sample, *ins_marker, *ins_thread, *ins_unmatched;
+    struct mt_dbwriter *rows; /* the rows' inserts, while the trace is read */
+    int rows_failed;
     struct mt_livemap live;
-    struct alloc_row rows[BATCH];
-    int nrows;
     struct realloc_stash *stash; /* per thread: the block a realloc released */
     uint32_t nstash;
     struct node *nodes;
@@ -101,57 +92,25 @@ static int step_reset(struct loader *L, sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : sql_fail(L, "insert");
 }
 
-/* ---- allocations -------------------------------------------------------- */
+/* ---- rows ---------------------------------------------------------------- */
 
-/* Allocation rows are inserted BATCH at a time with one multi-row INSERT:
- * per-statement overhead dominated the load otherwise. */
-static void bind_row(sqlite3_stmt *st, int col, const struct alloc_row *r)
+static int put_row(struct loader *L, const struct mt_row *r)
 {
-    sqlite3_bind_int64(st, col + 1, (sqlite3_int64)r->a.addr);
-    sqlite3_bind_int64(st, col + 2, (sqlite3_int64)r->a.size);
-    sqlite3_bind_int(st, col + 3, r->a.fn);
-    sqlite3_bind_int64(st, col + 4, r->a.thread);
-    sqlite3_bind_int64(st, col + 5, r->a.stack);
-    sqlite3_bind_int64(st, col + 6, (sqlite3_int64)r->a.seq);
-    sqlite3_bind_int64(st, col + 7, (sqlite3_int64)r->a.ns);
-    if (r->freed) {
-        sqlite3_bind_int64(st, col + 8, (sqlite3_int64)r->free_seq);
-        sqlite3_bind_int64(st, col + 9, (sqlite3_int64)r->free_ns);
-    } else {
-        sqlite3_bind_null(st, col + 8);
-        sqlite3_bind_null(st, col + 9);
-    }
-}
-
-/* Writes the pending rows: the full batch statement when full, row by row
- * otherwise (only at the end). */
-static int flush_rows(struct loader *L)
-{
-    if (L->nrows == BATCH) {
-        for (int i = 0; i < BATCH; i++)
-            bind_row(L->ins_alloc_batch, i * ALLOC_COLS, &L->rows[i]);
-        L->nrows = 0;
-        return step_reset(L, L->ins_alloc_batch);
-    }
-    for (int i = 0; i < L->nrows; i++) {
-        bind_row(L->ins_alloc, 0, &L->rows[i]);
-        int rc = step_reset(L, L->ins_alloc);
-        if (rc)
-            return rc;
-    }
-    L->nrows = 0;
-    return 0;
+    if (mt_dbwriter_put(L->rows, r) == 0)
+        return 0;
+    L->rows_failed = 1; /* the writer's message comes at mt_dbwriter_finish */
+    return EIO;
 }
 
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
                             uint64_t free_seq, uint64_t free_ns)
 {
-    struct alloc_row *r = &L->rows[L->nrows++];
-    r->a = *a;
-    r->freed = freed;
-    r->free_seq = free_seq;
-    r->free_ns = free_ns;
-    return L->nrows == BATCH ? flush_rows(L) : 0;
+    struct mt_row r = {.kind = MT_ROW_ALLOCATION,
+                       .col = {(int64_t)a->addr, (int64_t)a->size, a->fn, a->thread, a->stack,
+                               (int64_t)a->seq, (int64_t)a->ns, (int64_t)free_seq,
+                               (int64_t)free_ns},
+                       .null_cols = freed ? 0 : 3u << 7};
+    return put_row(L, &r);
 }
 
 /* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
@@ -238,12 +197,10 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
 static int unmatched(struct loader *L, const struct mt_event *ev)
 {
     L->n_unmatched++;
-    sqlite3_stmt *st = L->ins_unmatched;
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)ev->seq);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)L->now_ns);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)ev->addr);
-    sqlite3_bind_int64(st, 4, ev->thread);
-    return step_reset(L, st);
+    struct mt_row r = {.kind = MT_ROW_UNMATCHED,
+                       .col = {(int64_t)ev->seq, (int64_t)L->now_ns, (int64_t)ev->addr,
+                               ev->thread}};
+    return put_row(L, &r);
 }
 
 static int on_free(struct loader *L, const struct mt_event *ev, struct realloc_stash *s)
@@ -406,22 +363,24 @@ static int on_event(void *ctx, const struct mt_event *ev)
     case MT_EV_PYFRAME:
         rc = on_pyframe(L, ev);
         break;
-    case MT_EV_THREAD:
-        sqlite3_bind_int64(L->ins_thread, 1, ev->thread);
-        sqlite3_bind_int64(L->ins_thread, 2, (sqlite3_int64)ev->tid);
-        sqlite3_bind_text(L->ins_thread, 3, ev->text, (int)ev->text_len, SQLITE_TRANSIENT);
-        rc = step_reset(L, L->ins_thread);
+    case MT_EV_THREAD: {
+        struct mt_row r = {.kind = MT_ROW_THREAD,
+                           .col = {ev->thread, (int64_t)ev->tid},
+                           .text = ev->text,
+                           .text_len = (uint32_t)ev->text_len};
+        rc = put_row(L, &r);
         break;
-    case MT_EV_SAMPLE:
+    }
+    case MT_EV_SAMPLE: {
         L->now_ns = ev->ns;
         if (ev->ns > L->max_ns)
             L->max_ns = ev->ns;
-        sqlite3_bind_int64(L->ins_sample, 1, (sqlite3_int64)ev->seq);
-        sqlite3_bind_int64(L->ins_sample, 2, (sqlite3_int64)ev->ns);
-        sqlite3_bind_int64(L->ins_sample, 3, (sqlite3_int64)ev->rss);
-        sqlite3_bind_int64(L->ins_sample, 4, (sqlite3_int64)L->heap);
-        rc = step_reset(L, L->ins_sample);
+        struct mt_row r = {.kind = MT_ROW_SAMPLE,
+                           .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
+                                   (int64_t)L->heap}};
+        rc = put_row(L, &r);
         break;
+    }
     case MT_EV_MARKER:
         L->n_markers++;
         if (ev->text_len == sizeof MT_MARKER_PYTHON_EXIT - 1 &&
@@ -431,11 +390,11 @@ static int on_event(void *ctx, const struct mt_event *ev)
             L->exit_heap = L->heap;
             L->exit_count = L->live.count;
         }
-        sqlite3_bind_int64(L->ins_marker, 1, (sqlite3_int64)ev->seq);
-        sqlite3_bind_int64(L->ins_marker, 2, (sqlite3_int64)L->now_ns);
-        sqlite3_bind_int64(L->ins_marker, 3, ev->thread);
-        sqlite3_bind_text(L->ins_marker, 4, ev->text, (int)ev->text_len, SQLITE_TRANSIENT);
-        rc = step_reset(L, L->ins_marker);
+        struct mt_row r = {.kind = MT_ROW_MARKER,
+                           .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},
+                           .text = ev->text,
+                           .text_len = (uint32_t)ev->text_len};
+        rc = put_row(L, &r);
         break;
     }
     return rc;
@@ -676,40 +635,6 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
     return rc;
 }
 
-static int prepare_all(struct loader *L)
-{
-    static const struct {
-        size_t offset;
-        const char *sql;
-    } stmts[] = {
-        {offsetof(struct loader, ins_alloc),
-         "INSERT INTO allocations(address, size, allocator, thread_id, stack_id, alloc_seq,"
-         " alloc_ns, free_seq, free_ns) VALUES (?,?,?,?,?,?,?,?,?)"},
-        {offsetof(struct loader, ins_sample),
-         "INSERT OR REPLACE INTO samples(seq, ns, rss_bytes, heap_bytes) VALUES (?,?,?,?)"},
-        {offsetof(struct loader, ins_marker),
-         "INSERT OR REPLACE INTO markers(seq, ns, thread_id, label) VALUES (?,?,?,?)"},
-        {offsetof(struct loader, ins_thread),
-         "INSERT OR REPLACE INTO threads(id, tid, name) VALUES (?,?,?)"},
-        {offsetof(struct loader, ins_unmatched),
-         "INSERT OR REPLACE INTO unmatched_frees(seq, ns, address, thread_id) VALUES (?,?,?,?)"},
-    };
-    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++) {
-        sqlite3_stmt **st = (sqlite3_stmt **)((char *)L + stmts[i].offset);
-        if (sqlite3_prepare_v2(L->db, stmts[i].sql, -1, st, NULL) != SQLITE_OK)
-            return sql_fail(L, "prepare");
-    }
-    char sql[64 + BATCH * 24];
-    size_t n = (size_t)snprintf(sql, sizeof sql,
-                                "INSERT INTO allocations(address, size, allocator, thread_id,"
-                                " stack_id, alloc_seq, alloc_ns, free_seq, free_ns) VALUES ");
-    for (int i = 0; i < BATCH; i++)
-        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?)", i ? "," : "");
-    if (sqlite3_prepare_v2(L->db, sql, -1, &L->ins_alloc_batch, NULL) != SQLITE_OK)
-        return sql_fail(L, "prepare");
-    return 0;
-}
-
 static int exec_sql(struct loader *L, const char *sql)
 {
     char *msg = NULL;
@@ -737,13 +662,13 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         }
     }
     if (!rc)
-        rc = prepare_all(L);
-    if (!rc) {
-        char why[512];
-        rc = mt_trace_read(tr, on_event, L, why, sizeof why);
-        if (rc && !L->err[0])
-            snprintf(L->err, sizeof L->err, "%s", why);
-    }
+        rc = mt_dbwriter_start(&L->rows, L->db, L->err, sizeof L->err);
+    if (rc)
+        return rc;
+    char why[512];
+    rc = mt_trace_read(tr, on_event, L, why, sizeof why);
+    if (rc && !L->err[0])
+        snprintf(L->err, sizeof L->err, "%s", why);
     for (uint32_t i = 0; i < L->nstash && !rc; i++)
         rc = settle_stash(L, &L->stash[i]);
     if (!L->exit_seq) { /* no Python exit marker: exit is the end of the trace */
@@ -755,8 +680,14 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     for (size_t i = 0; i < L->live.cap && !rc; i++)
         if (L->live.slots[i].addr)
             rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
-    if (!rc)
-        rc = flush_rows(L);
+    /* The connection is this thread's again after this. */
+    char why_rows[512];
+    int rows_rc = mt_dbwriter_finish(L->rows, why_rows, sizeof why_rows);
+    L->rows = NULL;
+    if (rows_rc && (!rc || L->rows_failed)) {
+        snprintf(L->err, sizeof L->err, "%s", why_rows);
+        rc = rows_rc;
+    }
     if (!rc)
         rc = write_modules(L);
     if (!rc)
@@ -772,12 +703,6 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
 
 static void loader_free(struct loader *L)
 {
-    sqlite3_finalize(L->ins_alloc);
-    sqlite3_finalize(L->ins_alloc_batch);
-    sqlite3_finalize(L->ins_sample);
-    sqlite3_finalize(L->ins_marker);
-    sqlite3_finalize(L->ins_thread);
-    sqlite3_finalize(L->ins_unmatched);
     mt_livemap_free(&L->live);
     free(L->stash);
     free(L->nodes);

@@ -1,0 +1,54 @@
+/* dbwriter.h - the loader's row inserts, done by a second thread.
+ *
+ * SQLite takes about two thirds of a load; decoding the trace and tracking
+ * live blocks the rest. The loader hands its rows here and goes on
+ * decoding while this thread inserts them, in the order given, into the
+ * database the loader opened (the rows of each table keep the loader's
+ * order, so allocation ids are what a one-thread load gives). The loader
+ * must not use the connection between mt_dbwriter_start and
+ * mt_dbwriter_finish.
+ *
+ * Memory: a fixed number of row blocks in flight; a loader that runs ahead
+ * waits for the writer.
+ */
+#ifndef MT_DBWRITER_H
+#define MT_DBWRITER_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum mt_row_kind {
+    MT_ROW_ALLOCATION, /* address, size, allocator, thread, stack, alloc_seq,
+                          alloc_ns, free_seq, free_ns */
+    MT_ROW_SAMPLE,     /* seq, ns, rss_bytes, heap_bytes */
+    MT_ROW_MARKER,     /* seq, ns, thread_id, label (text) */
+    MT_ROW_THREAD,     /* id, tid, name (text) */
+    MT_ROW_UNMATCHED,  /* seq, ns, address, thread_id */
+};
+
+#define MT_ROW_COLS 9
+
+struct mt_row {
+    int64_t col[MT_ROW_COLS]; /* the kind's integer columns, in the order above */
+    const char *text;         /* the text column: must stay valid until finish */
+    uint32_t text_len;
+    uint16_t null_cols;       /* bit i: col[i] is NULL */
+    uint8_t kind;
+};
+
+struct mt_dbwriter;
+
+/* Prepares the inserts on db (whose tables exist) and starts the thread.
+ * Returns 0, or an errno with a message in err. */
+int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t cap);
+
+/* Queues one row (copied). Returns 0, or EIO once the writer has failed
+ * (its message comes from mt_dbwriter_finish). */
+int mt_dbwriter_put(struct mt_dbwriter *w, const struct mt_row *row);
+
+/* Inserts what is queued, stops the thread, frees w. Returns 0, or an
+ * errno with a message in err. The connection is the caller's again. */
+int mt_dbwriter_finish(struct mt_dbwriter *w, char *err, size_t cap);
+
+#endif
