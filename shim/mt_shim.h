@@ -328,6 +328,12 @@ static inline uint32_t mt_stack_lookup(uint64_t hash)
 /* Interns frames[0..n) (innermost first) and remembers hash -> id. */
 uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, int n, uint64_t hash);
 
+/* The id another thread is publishing at *id (a table slot it claimed for
+ * the same key as the caller), or 0 if that takes too long: the filler may
+ * be waiting for a lock the caller holds, so the wait is bounded, and the
+ * caller falls back to a duplicate entry (the same thing under two ids). */
+uint32_t mt_wait_published(const uint32_t *id);
+
 /* ---- stacks found by a key ----------------------------------------------
  *
  * A key is a cheap hash of what determines a stack (the addresses of a

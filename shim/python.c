@@ -431,7 +431,8 @@ static const char *utf8_or(void *str, const char *dflt)
  * object itself, on every version we support), and when one with a slot
  * dies its generation moves on. (address, generation) then names one code
  * object for the life of the process: it is what Python frames and stacks
- * are keyed by. Written under the GIL only (one interpreter). */
+ * are keyed by. Written under a GIL: one at a time, except with
+ * subinterpreters that have their own (3.12+), hence the CAS. */
 
 /* The slot of a code object, NULL if it has none. claimed: NULL to look
  * only; else a missing slot is taken, and *claimed says whether it was. */
@@ -447,8 +448,17 @@ static inline struct code_slot *code_slot_of(void *code, int *claimed)
         if (c == 0) {
             if (!claimed)
                 return NULL;
-            s->generation = 1;
-            __atomic_store_n(&s->code, key, __ATOMIC_RELEASE);
+            /* Claimed by CAS: with subinterpreters that have their own GIL
+             * (3.12+), two threads can claim at once. Another thread reading
+             * the slot in the instant before its generation is set takes
+             * identity 0: a second id for a frame, at worst. */
+            if (!__atomic_compare_exchange_n(&s->code, &c, key, 0, __ATOMIC_ACQ_REL,
+                                             __ATOMIC_ACQUIRE)) {
+                if (c == key)
+                    return s; /* the same code object, claimed by the other */
+                continue;
+            }
+            __atomic_store_n(&s->generation, 1, __ATOMIC_RELAXED);
             *claimed = 1;
             return s;
         }
@@ -506,11 +516,20 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
         }
         if (__atomic_load_n(&next_pyframe, __ATOMIC_RELAXED) >= PYFRAME_SLOTS / 4 * 3)
             return 0;
-        uint64_t expect = 0;
-        if (__atomic_load_n(&s->code, __ATOMIC_RELAXED) != 0 ||
+        uint64_t expect = __atomic_load_n(&s->code, __ATOMIC_RELAXED);
+        if (expect != 0 ||
             !__atomic_compare_exchange_n(&s->code, &expect, key, 0, __ATOMIC_ACQ_REL,
-                                         __ATOMIC_RELAXED))
-            continue; /* being filled by another thread (another interpreter's GIL) */
+                                         __ATOMIC_RELAXED)) {
+            /* Being filled by another thread (another interpreter's GIL, 3.12+),
+             * with this very frame maybe: a code object shared by interpreters
+             * (the static ones of frozen modules). Its id, not a second one. */
+            if (expect == key) {
+                uint32_t other = mt_wait_published(&s->id);
+                if (other && s->offset == offset && s->identity == identity)
+                    return other;
+            }
+            continue;
+        }
         s->offset = offset;
         s->identity = identity;
         uint32_t nid = __atomic_add_fetch(&next_pyframe, 1, __ATOMIC_RELAXED);

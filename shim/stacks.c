@@ -78,14 +78,12 @@ int mt_stacks_init(void)
     return 0;
 }
 
-/* The id another thread is publishing in slot s, or 0 if it takes too
- * long: the filler may be waiting for the loader's lock (mt_modules_update)
- * that this thread holds, so the wait is bounded, and a duplicate node (the
- * same frames under two ids) is the worst outcome. */
-static MT_COLD uint32_t wait_for_id(const struct node_slot *s)
+/* A node's filler may wait for the loader's lock (mt_modules_update) that
+ * the waiter holds: hence the bound. */
+MT_COLD uint32_t mt_wait_published(const uint32_t *id_at)
 {
     for (int spin = 0; spin < 4096; spin++) {
-        uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
+        uint32_t id = __atomic_load_n(id_at, __ATOMIC_ACQUIRE);
         if (id)
             return id;
         if (spin < 64)
@@ -118,7 +116,7 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
             /* Being filled by another thread: with this very node, maybe
              * (two threads meeting a new stack at once). */
             if (expect == frame) {
-                uint32_t other = wait_for_id(s);
+                uint32_t other = mt_wait_published(&s->id);
                 if (other && __atomic_load_n(&s->parent, __ATOMIC_RELAXED) == parent)
                     return other;
             }
