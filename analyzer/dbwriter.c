@@ -26,14 +26,17 @@ struct block {
     uint32_t n;
 };
 
+#define INSERT_ALLOCATIONS                                                                 \
+    "INSERT INTO allocations(address, size, allocator, thread_id, stack_id, alloc_seq,"   \
+    " alloc_ns, free_seq, free_ns) VALUES "
+#define ALLOCATION_VALUES "(?,?,?,?,?,?,?,?,?)"
+
 static const struct {
     int ints;     /* integer columns */
     int has_text; /* then one text column */
     const char *sql;
 } kinds[KINDS] = {
-    [MT_ROW_ALLOCATION] = {9, 0,
-                           "INSERT INTO allocations(address, size, allocator, thread_id, stack_id,"
-                           " alloc_seq, alloc_ns, free_seq, free_ns) VALUES (?,?,?,?,?,?,?,?,?)"},
+    [MT_ROW_ALLOCATION] = {9, 0, INSERT_ALLOCATIONS ALLOCATION_VALUES},
     [MT_ROW_SAMPLE] = {4, 0,
                        "INSERT OR REPLACE INTO samples(seq, ns, rss_bytes, heap_bytes)"
                        " VALUES (?,?,?,?)"},
@@ -178,11 +181,10 @@ int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t c
     for (int k = 0; k < KINDS && !rc; k++)
         if (sqlite3_prepare_v2(db, kinds[k].sql, -1, &w->insert[k], NULL) != SQLITE_OK)
             rc = EIO;
-    char sql[160 + BATCH * 20];
-    size_t n = (size_t)snprintf(sql, sizeof sql, "%.*s", (int)(strstr(kinds[0].sql, "(?") - kinds[0].sql),
-                                kinds[0].sql);
+    char sql[sizeof INSERT_ALLOCATIONS + BATCH * sizeof ALLOCATION_VALUES];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", INSERT_ALLOCATIONS);
     for (int i = 0; i < BATCH; i++)
-        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?,?,?)", i ? "," : "");
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s%s", i ? "," : "", ALLOCATION_VALUES);
     if (!rc && sqlite3_prepare_v2(db, sql, -1, &w->insert_batch, NULL) != SQLITE_OK)
         rc = EIO;
     if (rc) {
