@@ -219,6 +219,7 @@ void mt_trace_close(struct mt_trace *t)
 struct decoder {
     const unsigned char *p, *end;
     int bad;
+    int leb_addr; /* format versions 1-3: addresses as zig-zag LEB128 */
 };
 
 static uint64_t get(struct decoder *d)
@@ -262,7 +263,12 @@ static void get_event_seq(struct decoder *d, struct cursor *c, struct mt_event *
 
 static void get_addr(struct decoder *d, struct cursor *c, struct mt_event *ev)
 {
-    c->prev_addr += (uint64_t)mt_unzigzag(get(d));
+    int64_t delta = 0;
+    if (d->leb_addr)
+        delta = mt_unzigzag(get(d));
+    else if (!d->bad && mt_get_addr_delta(&d->p, d->end, &delta) != 0)
+        d->bad = 1;
+    c->prev_addr += (uint64_t)delta;
     ev->addr = c->prev_addr;
 }
 
@@ -365,7 +371,7 @@ static int advance(struct mt_trace *t, struct cursor *c,
             kind &= ~MT_REC_SEQ_NEXT;
             next = 1;
         }
-        struct decoder d = {at + 1, c->end, 0};
+        struct decoder d = {at + 1, c->end, 0, t->header.version < 4};
         struct mt_event *ev = &c->next;
         memset(ev, 0, sizeof *ev);
         ev->thread = c->thread;

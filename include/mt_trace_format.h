@@ -45,7 +45,7 @@
  * Records
  * -------
  * A record is one kind byte followed by LEB128 varints (unsigned) or
- * zig-zag varints (signed deltas). The writer stores the body first and the
+ * zig-zag varints (signed deltas), but for addresses (mt_put_addr_delta). The writer stores the body first and the
  * kind byte last, after a compiler barrier: a record whose kind byte is 0 was
  * never completed. A 0 kind byte followed only by zeros is the end of the
  * segment's data; a 0 kind byte followed by non-zero bytes is a torn record
@@ -62,12 +62,12 @@
  * decodes on its own): prev_addr, prev_stack.
  *
  *   kind                      body
- *   MT_REC_ALLOC + fn         seq_delta, addr (zz delta vs prev_addr),
+ *   MT_REC_ALLOC + fn         seq_delta, addr (delta vs prev_addr),
  *     (fn: enum mt_alloc_fn)  size, stack (zz delta vs prev_stack)
- *   MT_REC_FREE               seq_delta, addr (zz delta)
- *   MT_REC_REALLOC_FREE       seq_delta, addr (zz delta): realloc released
+ *   MT_REC_FREE               seq_delta, addr (delta)
+ *   MT_REC_REALLOC_FREE       seq_delta, addr (delta): realloc released
  *                             this block (recorded before the call)
- *   MT_REC_REALLOC_UNDO       seq_delta, addr (zz delta): that realloc failed,
+ *   MT_REC_REALLOC_UNDO       seq_delta, addr (delta): that realloc failed,
  *                             the block is live again
  *   MT_REC_STACK              id, parent id, frame      (not ordered)
  *   MT_REC_THREAD             index, tid, name_len, name bytes (not ordered)
@@ -77,6 +77,10 @@
  *                             (not ordered)
  *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
  *   MT_REC_MARKER             seq_delta, label_len, label bytes
+ *
+ * Since version 4 an event's address delta is written by mt_put_addr_delta
+ * (a prefix varint of delta / 16, one store, no loop: fewer bytes and no
+ * data-dependent branch). Versions 1-3 wrote it as a zig-zag LEB128 varint.
  *
  * Since version 3 an ALLOC, FREE, REALLOC_FREE or REALLOC_UNDO record whose
  * seq_delta is 1 (the common case: a thread that owns the sequence, or
@@ -104,7 +108,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 3u
+#define MT_FORMAT_VERSION 4u
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
@@ -235,6 +239,50 @@ static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
     }
     *p++ = (unsigned char)v;
     return p;
+}
+
+/* An address delta (since version 4). Blocks are 16-byte aligned, so a
+ * delta between two of them is too: it is stored as delta / 16, zig-zag, in
+ * a prefix varint. The low 3 bits of the first byte give the length: n < 7
+ * is n + 1 bytes, little-endian, holding v << 3 | n (v < 2^53, else 7);
+ * 7 is the escape, for any other delta: the byte is the prefix alone and
+ * the delta follows in 8 bytes, little-endian, as it is. Written with one
+ * 8-byte store and no loop: p needs 9 bytes of room, and the bytes after
+ * the value that the store covers are written as zeros (a segment's
+ * unused part is zero anyway). */
+static inline unsigned char *mt_put_addr_delta(unsigned char *p, int64_t delta)
+{
+    uint64_t v = mt_zigzag(delta >> 4);
+    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
+    if (__builtin_expect((delta & 15) == 0 && bits <= 53, 1)) {
+        unsigned n = (bits + 2) >> 3; /* bytes after the first */
+        uint64_t w = v << 3 | n;
+        __builtin_memcpy(p, &w, 8);
+        return p + n + 1;
+    }
+    *p = 7;
+    __builtin_memcpy(p + 1, &delta, 8);
+    return p + 9;
+}
+
+/* Reads what mt_put_addr_delta wrote from [*pp, end). Returns 0 and
+ * advances *pp, or -1 (and leaves *pp) if it is truncated. */
+static inline int mt_get_addr_delta(const unsigned char **pp, const unsigned char *end,
+                                    int64_t *out)
+{
+    const unsigned char *p = *pp;
+    if (p >= end)
+        return -1;
+    unsigned n = *p & 7;
+    size_t len = n == 7 ? 9 : n + 1;
+    if ((size_t)(end - p) < len)
+        return -1;
+    uint64_t w = 0;
+    for (size_t i = len; i-- > (n == 7 ? 1u : 0u);)
+        w = w << 8 | p[i];
+    *out = n == 7 ? (int64_t)w : (int64_t)((uint64_t)mt_unzigzag(w >> 3) << 4);
+    *pp = p + len;
+    return 0;
 }
 
 /* Reads a LEB128 value from [*pp, end). Returns 0 and advances *pp, or

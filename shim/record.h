@@ -64,10 +64,12 @@ static inline unsigned mt_take_event_seq(struct mt_thread *t, unsigned char **p)
     return 0;
 }
 
+/* At most 9 bytes, written with one 8-byte store from p: both within the
+ * 10 bytes the records below ask room for. */
 static inline unsigned char *mt_put_addr(struct mt_thread *t, unsigned char *p, const void *a)
 {
     uintptr_t v = (uintptr_t)a;
-    p = mt_put_varint(p, mt_zigzag((int64_t)(v - t->prev_addr)));
+    p = mt_put_addr_delta(p, (int64_t)(v - t->prev_addr));
     t->prev_addr = v;
     return p;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "mt_trace_format.h"
@@ -68,6 +69,51 @@ static void zigzag_round_trip(void **state)
     assert_true(mt_zigzag(1) == 2);
 }
 
+/* Address deltas: every delta comes back, aligned or not, near or far; a
+ * value takes at most 9 bytes, the 8-byte store leaves zeros after it (the
+ * next record's kind byte must read 0 until it is committed), and the
+ * common deltas are short. */
+static void addr_delta_round_trip(void **state)
+{
+    (void)state;
+    const int64_t fixed[] = {0, 16, -16, 32, 240, -240, 256, 4096, -4096, 1, -1, 8, 15,
+                             0x7f0000001230, -0x7f0000001230, (int64_t)1 << 56,
+                             ((int64_t)1 << 57) - 16, INT64_MAX, INT64_MIN, INT64_MIN + 16};
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 200000; i++) {
+        int64_t d;
+        if (i < (int)(sizeof fixed / sizeof fixed[0])) {
+            d = fixed[i];
+        } else {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            int shift = (int)(seed >> 58); /* 0..63: every length */
+            d = (int64_t)(seed >> shift) * ((seed >> 20) & 1 ? 1 : -1);
+            if ((seed >> 21) & 3)
+                d &= ~(int64_t)15; /* mostly aligned, as blocks are */
+        }
+        unsigned char buf[32];
+        memset(buf, 0xAA, sizeof buf);
+        unsigned char *end = mt_put_addr_delta(buf, d);
+        assert_true(end - buf >= 1 && end - buf <= 9);
+        for (unsigned char *z = end; z < buf + 8; z++)
+            assert_int_equal(*z, 0);
+        const unsigned char *p = buf;
+        int64_t back = 0;
+        assert_int_equal(mt_get_addr_delta(&p, end, &back), 0);
+        assert_true(back == d);
+        assert_ptr_equal(p, end);
+        p = buf; /* one byte short: rejected, not misread */
+        assert_int_equal(mt_get_addr_delta(&p, end - 1, &back), -1);
+        assert_ptr_equal(p, buf);
+    }
+    unsigned char buf[16];
+    assert_int_equal(mt_put_addr_delta(buf, 0) - buf, 1);
+    assert_int_equal(mt_put_addr_delta(buf, 240) - buf, 1);   /* 15 blocks of 16 */
+    assert_int_equal(mt_put_addr_delta(buf, -256) - buf, 1);
+    assert_int_equal(mt_put_addr_delta(buf, 65520) - buf, 2); /* 13 bits */
+    assert_int_equal(mt_put_addr_delta(buf, 8) - buf, 9);     /* not aligned: the escape */
+}
+
 static void alloc_fn_names(void **state)
 {
     (void)state;
@@ -84,6 +130,7 @@ int main(void)
         cmocka_unit_test(varint_truncated_is_rejected),
         cmocka_unit_test(varint_too_long_is_rejected),
         cmocka_unit_test(zigzag_round_trip),
+        cmocka_unit_test(addr_delta_round_trip),
         cmocka_unit_test(alloc_fn_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,10 +23,12 @@ struct builder {
     uint64_t last_seq, prev_addr;
     uint32_t prev_stack;
     int explicit_seq; /* as version 2 wrote them: every seq_delta stored */
+    int leb_addr;     /* as versions 1-3 wrote them: addresses as zig-zag LEB128 */
 };
 
 static void b_init(struct builder *b, int segments)
 {
+    memset(b, 0, sizeof *b);
     b->size = MT_HEADER_SIZE + (size_t)segments * MT_SEGMENT_SIZE;
     b->buf = calloc(1, b->size);
     struct mt_file_header *h = (struct mt_file_header *)b->buf;
@@ -59,7 +61,10 @@ static unsigned char *b_event(struct builder *b, unsigned kind, uint64_t seq, ui
     *p++ = (unsigned char)(kind | (next ? MT_REC_SEQ_NEXT : 0));
     if (!next)
         p = mt_put_varint(p, seq - b->last_seq);
-    p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
+    if (b->leb_addr)
+        p = mt_put_varint(p, mt_zigzag((int64_t)(addr - b->prev_addr)));
+    else
+        p = mt_put_addr_delta(p, (int64_t)(addr - b->prev_addr));
     b->last_seq = seq;
     b->prev_addr = addr;
     return p;
@@ -193,19 +198,21 @@ static void torn_record_is_dropped_and_counted(void **state)
     free(path);
 }
 
-/* Version 2 stored every seq_delta, 1 included: it reads the same. */
-static void reads_version_2_stored_deltas(void **state)
+/* Version 2 stored every seq_delta, 1 included, and version 3 flagged a
+ * delta of 1 in the kind; both wrote addresses as LEB128 (an unaligned one
+ * here too). They read the same. */
+static void reads_older_versions(unsigned version)
 {
-    (void)state;
     struct builder b;
     b_init(&b, 1);
-    ((struct mt_file_header *)b.buf)->version = 2;
-    b.explicit_seq = 1;
+    ((struct mt_file_header *)b.buf)->version = version;
+    b.explicit_seq = version == 2;
+    b.leb_addr = 1;
     b_segment(&b, 0, 0, 0);
     b_alloc(&b, 1, 0x1000, 10, 0);
-    b_alloc(&b, 2, 0x2000, 20, 0);
+    b_alloc(&b, 2, 0x2008, 20, 0);
     b_free(&b, 3, 0x1000);
-    b_free(&b, 7, 0x2000);
+    b_free(&b, 7, 0x2008);
     char *path = b_write(&b, b.size);
     struct seen s;
     struct mt_trace_stats st;
@@ -216,9 +223,22 @@ static void reads_version_2_stored_deltas(void **state)
     for (int i = 0; i < 4; i++)
         assert_int_equal(s.ev[i].seq, want_seq[i]);
     assert_int_equal(s.ev[2].kind, MT_EV_FREE);
-    assert_int_equal(s.ev[3].addr, 0x2000);
+    assert_int_equal(s.ev[1].addr, 0x2008);
+    assert_int_equal(s.ev[3].addr, 0x2008);
     unlink(path);
     free(path);
+}
+
+static void reads_version_2(void **state)
+{
+    (void)state;
+    reads_older_versions(2);
+}
+
+static void reads_version_3(void **state)
+{
+    (void)state;
+    reads_older_versions(3);
 }
 
 static void expect_error(struct builder *b, size_t size, const char *needle)
@@ -318,7 +338,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(merges_threads_by_sequence),
         cmocka_unit_test(torn_record_is_dropped_and_counted),
-        cmocka_unit_test(reads_version_2_stored_deltas),
+        cmocka_unit_test(reads_version_2),
+        cmocka_unit_test(reads_version_3),
         cmocka_unit_test(rejects_unknown_record_kind),
         cmocka_unit_test(rejects_seq_flag_on_other_kinds),
         cmocka_unit_test(rejects_record_past_segment_end),
