@@ -109,7 +109,7 @@ static int write_allocation(struct loader *L, const struct mt_live *a, int freed
                        .col = {(int64_t)a->addr, (int64_t)a->size, a->fn, a->thread, a->stack,
                                (int64_t)a->seq, (int64_t)a->ns, (int64_t)free_seq,
                                (int64_t)free_ns},
-                       .null_cols = freed ? 0 : 3u << 7};
+                       .null_cols = freed ? 0 : 3u << 7}; /* live: free_seq, free_ns NULL */
     return put_row(L, &r);
 }
 
