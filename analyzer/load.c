@@ -49,7 +49,6 @@ struct realloc_stash {
 struct loader {
     sqlite3 *db;
     struct mt_dbwriter *rows; /* the rows' inserts, while the trace is read */
-    int rows_failed;
     struct mt_livemap live;
     struct realloc_stash *stash; /* per thread: the block a realloc released */
     uint32_t nstash;
@@ -94,14 +93,6 @@ static int step_reset(struct loader *L, sqlite3_stmt *st)
 
 /* ---- rows ---------------------------------------------------------------- */
 
-static int put_row(struct loader *L, const struct mt_row *r)
-{
-    if (mt_dbwriter_put(L->rows, r) == 0)
-        return 0;
-    L->rows_failed = 1; /* the writer's message comes at mt_dbwriter_finish */
-    return EIO;
-}
-
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
                             uint64_t free_seq, uint64_t free_ns)
 {
@@ -110,7 +101,7 @@ static int write_allocation(struct loader *L, const struct mt_live *a, int freed
                                (int64_t)a->seq, (int64_t)a->ns, (int64_t)free_seq,
                                (int64_t)free_ns},
                        .null_cols = freed ? 0 : 3u << 7}; /* live: free_seq, free_ns NULL */
-    return put_row(L, &r);
+    return mt_dbwriter_put(L->rows, &r);
 }
 
 /* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
@@ -200,7 +191,7 @@ static int unmatched(struct loader *L, const struct mt_event *ev)
     struct mt_row r = {.kind = MT_ROW_UNMATCHED,
                        .col = {(int64_t)ev->seq, (int64_t)L->now_ns, (int64_t)ev->addr,
                                ev->thread}};
-    return put_row(L, &r);
+    return mt_dbwriter_put(L->rows, &r);
 }
 
 static int on_free(struct loader *L, const struct mt_event *ev, struct realloc_stash *s)
@@ -368,7 +359,7 @@ static int on_event(void *ctx, const struct mt_event *ev)
                            .col = {ev->thread, (int64_t)ev->tid},
                            .text = ev->text,
                            .text_len = (uint32_t)ev->text_len};
-        rc = put_row(L, &r);
+        rc = mt_dbwriter_put(L->rows, &r);
         break;
     }
     case MT_EV_SAMPLE: {
@@ -378,7 +369,7 @@ static int on_event(void *ctx, const struct mt_event *ev)
         struct mt_row r = {.kind = MT_ROW_SAMPLE,
                            .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
                                    (int64_t)L->heap}};
-        rc = put_row(L, &r);
+        rc = mt_dbwriter_put(L->rows, &r);
         break;
     }
     case MT_EV_MARKER:
@@ -394,7 +385,7 @@ static int on_event(void *ctx, const struct mt_event *ev)
                            .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},
                            .text = ev->text,
                            .text_len = (uint32_t)ev->text_len};
-        rc = put_row(L, &r);
+        rc = mt_dbwriter_put(L->rows, &r);
         break;
     }
     return rc;
@@ -680,12 +671,12 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     for (size_t i = 0; i < L->live.cap && !rc; i++)
         if (L->live.slots[i].addr)
             rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
-    /* The connection is this thread's again after this. */
-    char why_rows[512];
-    int rows_rc = mt_dbwriter_finish(L->rows, why_rows, sizeof why_rows);
+    /* The connection is this thread's again after this. Once an insert
+     * failed, every put said EIO: the writer's message is the one to give. */
+    int rows_rc = mt_dbwriter_finish(L->rows, why, sizeof why);
     L->rows = NULL;
-    if (rows_rc && (!rc || L->rows_failed)) {
-        snprintf(L->err, sizeof L->err, "%s", why_rows);
+    if (rows_rc) {
+        snprintf(L->err, sizeof L->err, "%s", why);
         rc = rows_rc;
     }
     if (!rc)

@@ -85,7 +85,6 @@ volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
-static size_t layout_index; /* layout's place in mt_py_layouts (and its walks and hooks) */
 static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
 static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
 
@@ -370,7 +369,7 @@ static int install(void *unused)
     return 0;
 }
 
-static void choose_walks(size_t layout_index);
+static void choose_walks(size_t index);
 
 static const struct mt_py_layout *find_layout(void)
 {
@@ -752,7 +751,6 @@ static int py_max_depth; /* frames a Python stack keeps: --depth, at most MAX_PY
 
 static void choose_walks(size_t index)
 {
-    layout_index = index;
     key_walk = walks_by_layout[index].key;
     mixed_key_walk = walks_by_layout[index].mixed_key;
     hash_walk = walks_by_layout[index].hash;
@@ -762,9 +760,10 @@ static void choose_walks(size_t index)
 /* The allocating hooks of the chosen layout into w (install). */
 static void hooks_of_layout(struct py_allocator *w)
 {
-    w->malloc = walks_by_layout[layout_index].malloc;
-    w->calloc = walks_by_layout[layout_index].calloc;
-    w->realloc = walks_by_layout[layout_index].realloc;
+    const struct walks *chosen = &walks_by_layout[layout - mt_py_layouts];
+    w->malloc = chosen->malloc;
+    w->calloc = chosen->calloc;
+    w->realloc = chosen->realloc;
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it
