@@ -5,13 +5,14 @@
  * the writer thread under one mutex, so the lock is taken once a block, not
  * once a row. Allocation rows, nearly all of them, are inserted BATCH at a
  * time with one multi-row INSERT: per-statement overhead dominated the
- * load otherwise.
+ * load otherwise. Not threaded, block 0 is filled and inserted in turn.
  */
 #define _GNU_SOURCE
 #include "dbwriter.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ struct mt_dbwriter {
     sqlite3_stmt *insert_batch; /* BATCH allocation rows */
     struct mt_row batch[BATCH]; /* writer side: allocation rows not yet inserted */
     int nbatch;
+    int threaded; /* 0: blocks are inserted by the loader's own thread */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t filled, emptied;
@@ -169,7 +171,16 @@ static void finalize_all(struct mt_dbwriter *w)
     sqlite3_finalize(w->insert_batch);
 }
 
-int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t cap)
+int mt_dbwriter_worth_a_thread(void)
+{
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0)
+        return 1;
+    return CPU_COUNT(&cpus) > 1;
+}
+
+int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, int threaded, char *err,
+                      size_t cap)
 {
     struct mt_dbwriter *w = calloc(1, sizeof *w);
     if (!w) {
@@ -193,10 +204,11 @@ int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t c
         free(w);
         return rc;
     }
+    w->threaded = threaded;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->filled, NULL);
     pthread_cond_init(&w->emptied, NULL);
-    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    rc = threaded ? pthread_create(&w->thread, NULL, writer_main, w) : 0;
     if (rc) {
         snprintf(err, cap, "cannot start the database writer: %s", strerror(rc));
         finalize_all(w);
@@ -211,6 +223,13 @@ int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t c
  * free. Returns 0, or EIO if the writer has failed. */
 static int hand_over(struct mt_dbwriter *w)
 {
+    if (!w->threaded) {
+        struct block *b = &w->blocks[0];
+        if (!w->failed && insert_block(w, b))
+            w->failed = 1;
+        b->n = 0;
+        return w->failed ? EIO : 0;
+    }
     pthread_mutex_lock(&w->lock);
     w->head++;
     pthread_cond_signal(&w->filled);
@@ -231,13 +250,18 @@ int mt_dbwriter_put(struct mt_dbwriter *w, const struct mt_row *row)
 
 int mt_dbwriter_finish(struct mt_dbwriter *w, char *err, size_t cap)
 {
-    pthread_mutex_lock(&w->lock);
-    if (w->blocks[w->head % BLOCKS].n && !w->failed)
-        w->head++; /* the writer takes it; nothing is put after this */
-    w->done = 1;
-    pthread_cond_signal(&w->filled);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
+    if (!w->threaded) {
+        if (!hand_over(w) && flush_batch(w))
+            w->failed = 1;
+    } else {
+        pthread_mutex_lock(&w->lock);
+        if (w->blocks[w->head % BLOCKS].n && !w->failed)
+            w->head++; /* the writer takes it; nothing is put after this */
+        w->done = 1;
+        pthread_cond_signal(&w->filled);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+    }
     int rc = w->failed ? EIO : 0;
     if (rc)
         snprintf(err, cap, "%s", w->err);

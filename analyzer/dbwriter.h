@@ -9,7 +9,8 @@
  * mt_dbwriter_finish.
  *
  * Memory: a fixed number of row blocks in flight; a loader that runs ahead
- * waits for the writer.
+ * waits for the writer. The same rows can be inserted without the thread,
+ * in the same order, with the same results.
  */
 #ifndef MT_DBWRITER_H
 #define MT_DBWRITER_H
@@ -39,9 +40,16 @@ struct mt_row {
 
 struct mt_dbwriter;
 
-/* Prepares the inserts on db (whose tables exist) and starts the thread.
- * Returns 0, or an errno with a message in err. */
-int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, char *err, size_t cap);
+/* Prepares the inserts on db (whose tables exist) and, if threaded, starts
+ * the thread. Not threaded, each full block is inserted by the put that
+ * fills it: with one CPU to run on, the hand-over only costs (see
+ * mt_dbwriter_worth_a_thread). Returns 0, or an errno with a message in
+ * err. */
+int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, int threaded, char *err,
+                      size_t cap);
+
+/* Whether this process may run on more than one CPU. */
+int mt_dbwriter_worth_a_thread(void);
 
 /* Queues one row (copied). Returns 0, or EIO once the writer has failed
  * (its message comes from mt_dbwriter_finish). */

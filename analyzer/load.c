@@ -653,7 +653,8 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         }
     }
     if (!rc)
-        rc = mt_dbwriter_start(&L->rows, L->db, L->err, sizeof L->err);
+        rc = mt_dbwriter_start(&L->rows, L->db, mt_dbwriter_worth_a_thread(), L->err,
+                               sizeof L->err);
     if (rc)
         return rc;
     char why[512];

@@ -1,7 +1,8 @@
 /* test_dbwriter.c - the loader's second thread: every row queued lands in
  * its table, in the order queued (allocation ids follow it), NULL columns
  * and texts included; and a failed insert stops the writer with its
- * message without leaving the loader waiting. */
+ * message without leaving the loader waiting. Each test runs threaded and
+ * not (the loader's choice on one CPU). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,11 +38,11 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 
 static void every_row_in_order(void **state)
 {
-    (void)state;
+    const int *threaded = *state;
     sqlite3 *db = fresh_db();
     struct mt_dbwriter *w;
     char err[256] = "";
-    assert_int_equal(mt_dbwriter_start(&w, db, err, sizeof err), 0);
+    assert_int_equal(mt_dbwriter_start(&w, db, *threaded, err, sizeof err), 0);
     static const char label[] = "phase two";
     for (int64_t i = 0; i < ROWS; i++) {
         int freed = i % 3 != 0;
@@ -90,11 +91,11 @@ static void every_row_in_order(void **state)
 
 static void failed_insert_stops_the_writer(void **state)
 {
-    (void)state;
+    const int *threaded = *state;
     sqlite3 *db = fresh_db();
     struct mt_dbwriter *w;
     char err[256] = "";
-    assert_int_equal(mt_dbwriter_start(&w, db, err, sizeof err), 0);
+    assert_int_equal(mt_dbwriter_start(&w, db, *threaded, err, sizeof err), 0);
     /* address is NOT NULL: the first batch fails */
     struct mt_row bad = {.kind = MT_ROW_ALLOCATION, .col = {0, 8, 1, 0, 1, 1, 1}, .null_cols = 1};
     int stopped = 0;
@@ -108,9 +109,12 @@ static void failed_insert_stops_the_writer(void **state)
 
 int main(void)
 {
+    static int threaded = 1, inline_ = 0;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_row_in_order),
-        cmocka_unit_test(failed_insert_stops_the_writer),
+        cmocka_unit_test_prestate(every_row_in_order, &threaded),
+        cmocka_unit_test_prestate(failed_insert_stops_the_writer, &threaded),
+        cmocka_unit_test_prestate(every_row_in_order, &inline_),
+        cmocka_unit_test_prestate(failed_insert_stops_the_writer, &inline_),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
