@@ -4,6 +4,7 @@
  * lifecycle.c  start-up (constructor), fork and exit handling
  * options.c    the one table of MEMTAP_* environment options
  * writer.c     the memory-mapped trace file: segments and records
+ * aside.c      the shim's own mappings, out of the program's way
  * record.h     the records of every event (allocation, free), inline
  * stacks.c     native stack capture (libunwind) and lock-free interning
  * unwind.c     the fast native walker: rule table, per-thread memo
@@ -128,6 +129,13 @@ static inline void mt_leave(struct mt_thread *t)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->guard = 0;
 }
+
+/* ---- aside.c ---------------------------------------------------------- */
+
+/* An anonymous private mapping (MAP_NORESERVE) of size bytes for the shim
+ * itself, away from where the program's own mappings go (aside.c says
+ * why). MAP_FAILED on failure, like mmap. */
+void *mt_map_aside(size_t size, int prot);
 
 /* ---- writer.c --------------------------------------------------------- */
 

@@ -197,10 +197,8 @@ int mt_py_detect(void)
         eval_hi = eval_lo + entry->st_size;
     }
     /* The frame table, now: the constructor runs before any other thread. */
-    pyframes = mmap(NULL, PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    codes = mmap(NULL, CODE_SLOTS * sizeof *codes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    pyframes = mt_map_aside(PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE);
+    codes = mt_map_aside(CODE_SLOTS * sizeof *codes, PROT_READ | PROT_WRITE);
     if (pyframes == MAP_FAILED || codes == MAP_FAILED) {
         pyframes = NULL;
         mt_say("python: out of memory for the frame table; tracing malloc only", "", "");

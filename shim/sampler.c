@@ -37,6 +37,7 @@ static pthread_t sampler_thread;
 static int python_process;
 static int was_running;
 static volatile int stop_requested;
+#define SAMPLER_STACK (256u << 10)
 static uint32_t wake_word; /* bumped to wake the thread */
 static uint32_t snapshot_requests, snapshots_taken;
 
@@ -94,7 +95,14 @@ static int start_thread(void)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
     stop_requested = 0;
-    int rc = pthread_create(&sampler_thread, NULL, sampler_main, NULL);
+    /* A small stack: glibc maps a thread's stack among the program's own
+     * mappings, and a default one (8 MiB) splits them (aside.c says why
+     * that costs). The thread needs a few KiB. */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+    int rc = pthread_create(&sampler_thread, &attr, sampler_main, NULL);
+    pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0) {
         pthread_setname_np(sampler_thread, "memtap-sampler");

@@ -61,10 +61,8 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 
 int mt_stacks_init(void)
 {
-    nodes = mmap(NULL, NODE_SLOTS * sizeof *nodes, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    leaves = mmap(NULL, LEAF_SLOTS * sizeof *leaves, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    nodes = mt_map_aside(NODE_SLOTS * sizeof *nodes, PROT_READ | PROT_WRITE);
+    leaves = mt_map_aside(LEAF_SLOTS * sizeof *leaves, PROT_READ | PROT_WRITE);
     if (nodes == MAP_FAILED || leaves == MAP_FAILED)
         return ENOMEM;
     if (mt_opt.native) {

@@ -341,13 +341,11 @@ void mt_unwind_init(void)
 #ifdef MT_FAST_UNWIND
     if (!mt_opt.fast_unwind)
         return;
-    void *m = mmap(NULL, RULE_SLOTS * sizeof *rules, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *m = mt_map_aside(RULE_SLOTS * sizeof *rules, PROT_READ | PROT_WRITE);
     if (m == MAP_FAILED)
         return; /* libunwind alone */
     rules = m;
-    void *pool = mmap(NULL, MEMO_POOL * sizeof *memo_pool, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *pool = mt_map_aside(MEMO_POOL * sizeof *memo_pool, PROT_READ | PROT_WRITE);
     if (pool != MAP_FAILED && pthread_key_create(&memo_key, memo_release) == 0)
         memo_pool = pool; /* else no memos: every walk in full */
     void *warm[8];

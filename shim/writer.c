@@ -471,11 +471,10 @@ int mt_writer_open(void)
     trace_fd = fd;
     /* Counters sit in anonymous memory, untouched until a thread uses its
      * slot; NORESERVE keeps them from counting against overcommit. */
-    counters = mmap(NULL, COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    counters = mt_map_aside(COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE);
     /* Address space only; where it is limited, a smaller trace at most. */
     for (reserved = RESERVE_BYTES; reserved >= RESERVE_MIN; reserved /= 2) {
-        base = mmap(NULL, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        base = mt_map_aside(reserved, PROT_NONE);
         if (base != MAP_FAILED)
             break;
     }
