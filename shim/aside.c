@@ -9,11 +9,13 @@
  * instead of 4.65, as ASLR placed its arenas.
  *
  * So every mapping of the shim is asked for at a hint in a region of its
- * own: a random GiB between 16 and 48 TiB, under that area (which starts
+ * own: from a random GiB between 20 and 36 TiB, under that area (which starts
  * near 128 TiB), above a non-PIE program's heap (near 0) and below a PIE's
- * (near 85 TiB). A hint only: where it is taken, or outside a smaller
- * address space, the kernel picks as before. Mappings follow one another
- * from there (a lock-free bump of the next hint).
+ * (near 85 TiB); also clear of the sanitizers' fixed regions (ASan's
+ * shadow ends at 16 TiB, TSan's metadata starts at 48). A hint only: where
+ * it is taken, or outside a smaller address space, the kernel picks as
+ * before. Mappings follow one another from there (a lock-free bump of the
+ * next hint).
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -35,7 +37,7 @@ static uint64_t first_hint(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         r = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() * 2654435761u;
     }
-    return (16ull << 40) + (uint64_t)(r % (32u << 10)) * (1ull << 30);
+    return (20ull << 40) + (uint64_t)(r % (16u << 10)) * (1ull << 30);
 }
 
 void *mt_map_aside(size_t size, int prot)
