@@ -43,8 +43,8 @@ struct mt_dbwriter;
 /* Prepares the inserts on db (whose tables exist) and, if threaded, starts
  * the thread. Not threaded, each full block is inserted by the put that
  * fills it: with one CPU to run on, the hand-over only costs (see
- * mt_dbwriter_worth_a_thread). Returns 0, or an errno with a message in
- * err. */
+ * mt_dbwriter_worth_a_thread); so is a threaded writer whose thread cannot
+ * be started. Returns 0, or an errno with a message in err. */
 int mt_dbwriter_start(struct mt_dbwriter **out, sqlite3 *db, int threaded, char *err,
                       size_t cap);
 

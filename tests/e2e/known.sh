@@ -41,6 +41,15 @@ check "leak live at exit" "$(q "$db" "SELECT count(*) || ' ' || sum(size) FROM a
 json=$("$MT" summary --json "$db")
 check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["peak_bytes"], d["top_sites"][0]["function"], d["top_sites"][0]["bytes"], d["allocations"], d["live_at_exit_bytes"] >= 777)')" \
       "1006277 big_block 1000000 $((10+5+1+3+1+1+1+4040+other)) True"
+# With no thread to be had (a stack limit that no thread's stack can meet),
+# the loader inserts its rows on its own thread instead of failing: the same
+# rows. prog_samestack shows that threads cannot start under that limit.
+rows() { q "$1" "SELECT * FROM allocations ORDER BY id" | md5sum; }
+check "no thread starts under a 95 GiB stack limit" \
+      "$( (ulimit -s 100000000 && "$PROGS/prog_samestack") >/dev/null 2>&1; echo $?)" 1
+(ulimit -s 100000000 && "$MT" load -o "$T/known-nothread.db" "$T/known.memtap") 2>"$T/known-nothread.err"
+check "load with no thread to be had" "$?" 0
+check "same rows with no thread" "$(rows "$T/known-nothread.db")" "$(rows "$db")"
 check "no Python hooks in a C++ program" "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'Py%'")" 0
 # the trace file is private
 check "trace mode" "$(stat -c %a "$T/known.memtap")" 600
