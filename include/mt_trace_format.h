@@ -253,9 +253,9 @@ static inline unsigned char *mt_put_varint(unsigned char *p, uint64_t v)
 static inline unsigned char *mt_put_addr_delta(unsigned char *p, int64_t delta)
 {
     uint64_t v = mt_zigzag(delta >> 4);
-    unsigned bits = 64 - (unsigned)__builtin_clzll(v | 1);
-    if (__builtin_expect((delta & 15) == 0 && bits <= 53, 1)) {
-        unsigned n = (bits + 2) >> 3; /* bytes after the first */
+    if (__builtin_expect((((uint64_t)delta & 15) | (v >> 53)) == 0, 1)) {
+        unsigned top = 63 - (unsigned)__builtin_clzll(v | 1); /* v's highest bit */
+        unsigned n = (top + 3) >> 3; /* bytes after the first: v and 3 bits of n in n + 1 */
         uint64_t w = v << 3 | n;
         __builtin_memcpy(p, &w, 8);
         return p + n + 1;

@@ -83,6 +83,10 @@ static void say_at_exit(void)
                  (unsigned long long)fast, (unsigned long long)joined,
                  (unsigned long long)fallback, (unsigned long long)disagree);
         mt_say("debug: native walks: ", u, "");
+        if (mt_opt.unwind_check) {
+            snprintf(n, sizeof n, "%llu", (unsigned long long)mt_stack_keys_checked());
+            mt_say("debug: stacks found by key, checked against a full walk: ", n, "");
+        }
     }
 }
 

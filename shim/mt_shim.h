@@ -355,17 +355,22 @@ uint32_t mt_wait_published(const uint32_t *id);
  *
  * Under MEMTAP_UNWIND_CHECK every hit is checked against find (by the
  * frames' hash: two threads may intern the same frames as two ids), and a
- * difference counted as a walkers' disagreement. */
+ * difference counted as a walkers' disagreement. The cache then holds each
+ * key as MT_KEY_TO_CHECK(key), which the common path never finds, so that
+ * every hit comes to mt_stack_cached_miss (the common path tests no option). */
+#define MT_KEY_TO_CHECK(key) ((key) ^ 0xA5C3E1F0968B7D2Eull)
 typedef uint32_t (*mt_stack_finder)(struct mt_thread *t, const void *arg, int keyed,
                                     uint64_t *hash);
 uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thread *t,
                               const void *arg);
+/* MEMTAP_UNWIND_CHECK: how many hits were checked (for MEMTAP_DEBUG). */
+uint64_t mt_stack_keys_checked(void);
 
 static inline uint32_t mt_stack_cached(uint64_t key, mt_stack_finder find, struct mt_thread *t,
                                        const void *arg)
 {
     const struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
-    if (MT_LIKELY(key && e->hash == key && !mt_opt.unwind_check))
+    if (MT_LIKELY(key && e->hash == key))
         return e->id;
     return mt_stack_cached_miss(key, find, t, arg);
 }

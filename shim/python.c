@@ -217,17 +217,18 @@ static void hooks_of_layout(struct py_allocator *w);
 static inline uint32_t py_stack_in(const struct mt_py_layout *L, struct mt_thread *t);
 static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_regs *from);
 
-/* The allocating hooks are compiled once per layout L (instantiated with
- * the walks, "the per-thread key of a stack" below), so that the key walk
- * is inline in them with every offset a constant. No errno to keep here:
+/* The allocating hooks are compiled once per layout L and per kind of
+ * stack (native: mixed stacks, else Python ones) (instantiated with the
+ * walks, "the per-thread key of a stack" below), so that the key walk is
+ * inline in them with every offset a constant. No errno to keep here:
  * what may change it (a new frame, a new segment, unwinding) saves it
  * itself, off the common path. */
-static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, struct mt_thread *t,
-                                       unsigned fn, void *p, size_t n)
+static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, int native,
+                                       struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
     if (p) {
         uint32_t stack;
-        if (mt_opt.native) {
+        if (native) {
             struct mt_regs here; /* the walk starts in the wrapper's frame */
             MT_REGS_HERE(here);
             stack = mixed_stack(t, 1, &here);
@@ -240,28 +241,29 @@ static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, struct mt_t
     return p;
 }
 
-static MT_ALWAYS_INLINE void *malloc_in(const struct mt_py_layout *L, void *ctx, size_t n)
+static MT_ALWAYS_INLINE void *malloc_in(const struct mt_py_layout *L, int native, void *ctx,
+                                        size_t n)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.malloc(d->orig.ctx, n);
-    return recorded(L, t, d->fn_malloc, d->orig.malloc(d->orig.ctx, n), n);
+    return recorded(L, native, t, d->fn_malloc, d->orig.malloc(d->orig.ctx, n), n);
 }
 
-static MT_ALWAYS_INLINE void *calloc_in(const struct mt_py_layout *L, void *ctx, size_t nelem,
-                                        size_t elsize)
+static MT_ALWAYS_INLINE void *calloc_in(const struct mt_py_layout *L, int native, void *ctx,
+                                        size_t nelem, size_t elsize)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.calloc(d->orig.ctx, nelem, elsize);
-    return recorded(L, t, d->fn_malloc + 1, d->orig.calloc(d->orig.ctx, nelem, elsize),
-                    nelem * elsize);
+    return recorded(L, native, t, d->fn_malloc + 1,
+                    d->orig.calloc(d->orig.ctx, nelem, elsize), nelem * elsize);
 }
 
-static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, void *ctx, void *p,
-                                         size_t n)
+static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, int native, void *ctx,
+                                         void *p, size_t n)
 {
     struct domain *d = ctx;
     struct mt_thread *t = mt_enter();
@@ -274,7 +276,7 @@ static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, void *ctx
     t->releasing = NULL;
     if (!q && p)
         mt_record_free(t, MT_REC_REALLOC_UNDO, p); /* PyMem_Realloc(p, 0) never frees */
-    return recorded(L, t, d->fn_malloc + 2, q, n);
+    return recorded(L, native, t, d->fn_malloc + 2, q, n);
 }
 
 static void py_free(void *ctx, void *p)
@@ -667,10 +669,10 @@ static MT_ALWAYS_INLINE uint64_t
 key_walk_with(const struct mt_py_layout *L, void *ts, int max, int with_entry)
 {
     uint64_t key = 0x4B45u + __atomic_load_n(&code_epoch, __ATOMIC_RELAXED) * 0xC2B2AE3D27D4EB4Full;
-    int n = 0;
+    int left = max; /* counted down: one test a frame */
     void *f = innermost_frame(L, ts);
     for (; f; f = FIELD(f, L->frame_previous, void *)) {
-        if (n == max)
+        if (left-- == 0)
             return 0;
         uint64_t word;
         if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
@@ -684,8 +686,8 @@ key_walk_with(const struct mt_py_layout *L, void *ts, int max, int with_entry)
                 word ^= (uint64_t)(uint8_t)FIELD(f, L->frame_is_entry, char) << 48;
         }
         key = (key ^ word) * 0x9E3779B97F4A7C15ull;
-        n++;
     }
+    int n = max - left;
     if (n == 0)
         return 0;
     key = (key ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull;
@@ -700,10 +702,25 @@ struct walks {
     uint64_t (*key)(void *ts, int max);
     uint64_t (*mixed_key)(void *ts, int max);
     int (*hash)(void *ts, int max, uint64_t *hash_out);
-    void *(*malloc)(void *ctx, size_t n); /* the allocating hooks */
-    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
-    void *(*realloc)(void *ctx, void *p, size_t n);
+    struct { /* the allocating hooks: [0] Python stacks, [1] mixed (--native) */
+        void *(*malloc)(void *ctx, size_t n);
+        void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+        void *(*realloc)(void *ctx, void *p, size_t n);
+    } hooks[2];
 };
+#define MT_HOOKS(k, native, name)                                             \
+    static void *py_malloc_##name##k(void *ctx, size_t n)                     \
+    {                                                                         \
+        return malloc_in(&mt_py_layouts[k], native, ctx, n);                  \
+    }                                                                         \
+    static void *py_calloc_##name##k(void *ctx, size_t nelem, size_t elsize)  \
+    {                                                                         \
+        return calloc_in(&mt_py_layouts[k], native, ctx, nelem, elsize);      \
+    }                                                                         \
+    static void *py_realloc_##name##k(void *ctx, void *p, size_t n)           \
+    {                                                                         \
+        return realloc_in(&mt_py_layouts[k], native, ctx, p, n);              \
+    }
 #define MT_WALKS(k)                                                           \
     static uint64_t key_walk_##k(void *ts, int max)                           \
     {                                                                         \
@@ -717,20 +734,12 @@ struct walks {
     {                                                                         \
         return walk_with(&mt_py_layouts[k], ts, max, NULL, NULL, NULL, hash_out); \
     }                                                                         \
-    static void *py_malloc_##k(void *ctx, size_t n)                           \
-    {                                                                         \
-        return malloc_in(&mt_py_layouts[k], ctx, n);                          \
-    }                                                                         \
-    static void *py_calloc_##k(void *ctx, size_t nelem, size_t elsize)        \
-    {                                                                         \
-        return calloc_in(&mt_py_layouts[k], ctx, nelem, elsize);              \
-    }                                                                         \
-    static void *py_realloc_##k(void *ctx, void *p, size_t n)                 \
-    {                                                                         \
-        return realloc_in(&mt_py_layouts[k], ctx, p, n);                      \
-    }
-#define MT_WALKS_ROW(k)                                                                            \
-    {key_walk_##k, mixed_key_walk_##k, hash_walk_##k, py_malloc_##k, py_calloc_##k, py_realloc_##k}
+    MT_HOOKS(k, 0, )                                                          \
+    MT_HOOKS(k, 1, native_)
+#define MT_WALKS_ROW(k)                                                                 \
+    {key_walk_##k, mixed_key_walk_##k, hash_walk_##k,                                   \
+     {{py_malloc_##k, py_calloc_##k, py_realloc_##k},                                   \
+      {py_malloc_native_##k, py_calloc_native_##k, py_realloc_native_##k}}}
 MT_WALKS(0)
 MT_WALKS(1)
 MT_WALKS(2)
@@ -759,9 +768,10 @@ static void choose_walks(size_t index)
 static void hooks_of_layout(struct py_allocator *w)
 {
     const struct walks *chosen = &walks_by_layout[layout - mt_py_layouts];
-    w->malloc = chosen->malloc;
-    w->calloc = chosen->calloc;
-    w->realloc = chosen->realloc;
+    int native = mt_opt.native != 0;
+    w->malloc = chosen->hooks[native].malloc;
+    w->calloc = chosen->hooks[native].calloc;
+    w->realloc = chosen->hooks[native].realloc;
 }
 
 /* A Python stack not seen before (or not in this thread's cache): walk it

@@ -36,17 +36,23 @@ void mt_record_passing_free(struct mt_thread *t, const void *p);
 /* Where a record of at most n bytes may be written, or NULL. */
 static inline unsigned char *mt_room(struct mt_thread *t, size_t n)
 {
-    if (MT_LIKELY(t->state == MT_THREAD_ACTIVE && (size_t)(t->end - t->pos) >= n))
-        return t->pos;
+    if (MT_LIKELY(t->state == MT_THREAD_ACTIVE && (size_t)(t->end - t->pos) >= n)) {
+        unsigned char *p = t->pos;
+        if (!p) /* an active thread has a segment: the caller's NULL test goes */
+            __builtin_unreachable();
+        return p;
+    }
     return mt_room_slow(t, n);
 }
 
-/* Publishes the record that starts at t->pos and ends at `end`: the kind
- * byte goes last, so a reader never sees a half-written record as whole. */
-static inline void mt_commit(struct mt_thread *t, unsigned kind, unsigned char *end)
+/* Publishes the record that starts at `at` (t->pos, as mt_room gave it)
+ * and ends at `end`: the kind byte goes last, so a reader never sees a
+ * half-written record as whole. */
+static inline void mt_commit(struct mt_thread *t, unsigned char *at, unsigned kind,
+                             unsigned char *end)
 {
     __atomic_signal_fence(__ATOMIC_RELEASE);
-    __atomic_store_n(t->pos, (unsigned char)kind, __ATOMIC_RELAXED);
+    __atomic_store_n(at, (unsigned char)kind, __ATOMIC_RELAXED);
     t->pos = end;
 }
 
@@ -95,7 +101,7 @@ static MT_ALWAYS_INLINE void mt_record_alloc(struct mt_thread *t, unsigned fn,
     q = mt_put_varint(q, size);
     q = mt_put_varint(q, mt_zigzag((int64_t)stack - (int64_t)t->prev_stack));
     t->prev_stack = stack;
-    mt_commit(t, (MT_REC_ALLOC + fn) | next, q);
+    mt_commit(t, p, (MT_REC_ALLOC + fn) | next, q);
     t->counters->allocs++;
     if (MT_UNLIKELY(size >= MT_BIG_BLOCK)) {
         t->big_block = 1;
@@ -115,7 +121,7 @@ static MT_ALWAYS_INLINE void mt_record_free(struct mt_thread *t, unsigned kind, 
     unsigned char *q = p + 1;
     unsigned next = mt_take_event_seq(t, &q);
     q = mt_put_addr(t, q, ptr);
-    mt_commit(t, kind | next, q);
+    mt_commit(t, p, kind | next, q);
     if (kind == MT_REC_FREE || kind == MT_REC_REALLOC_FREE)
         t->counters->frees++;
     else

@@ -245,12 +245,21 @@ uint64_t mt_native_key(const struct mt_regs *from, int max)
     return key ? ((key ^ 0x4E4154u) * 0x9E3779B97F4A7C15ull) | 1 : 0;
 }
 
+static uint64_t keys_checked; /* MEMTAP_UNWIND_CHECK: hits checked against find */
+
+uint64_t mt_stack_keys_checked(void)
+{
+    return __atomic_load_n(&keys_checked, __ATOMIC_RELAXED);
+}
+
 uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thread *t,
                               const void *arg)
 {
     struct mt_stack_cache_entry *e = &mt_stack_cache[mt_stack_cache_slot(key)];
     uint64_t hash = 0;
-    if (key && e->hash == key) { /* a hit, to check (MEMTAP_UNWIND_CHECK) */
+    uint64_t kept = mt_opt.unwind_check ? MT_KEY_TO_CHECK(key) : key;
+    if (key && e->hash == kept) { /* a hit, to check (MEMTAP_UNWIND_CHECK) */
+        __atomic_fetch_add(&keys_checked, 1, __ATOMIC_RELAXED);
         (void)find(t, arg, 1, &hash);
         if ((uint32_t)hash != e->checked) /* the key named other frames */
             mt_unwind_disagreed();
@@ -258,7 +267,7 @@ uint32_t mt_stack_cached_miss(uint64_t key, mt_stack_finder find, struct mt_thre
     }
     uint32_t id = find(t, arg, key != 0, &hash);
     if (key) {
-        e->hash = key;
+        e->hash = kept;
         e->id = id;
         e->checked = (uint32_t)hash;
     }

@@ -227,7 +227,7 @@ static MT_COLD int thread_start(struct mt_thread *t)
     p = mt_put_varint(p, t->index);
     p = mt_put_varint(p, (uint64_t)gettid());
     p = put_bytes(p, name, strlen(name));
-    mt_commit(t, MT_REC_THREAD, p);
+    mt_commit(t, t->pos, MT_REC_THREAD, p);
     t->state = MT_THREAD_ACTIVE;
     return 0;
 }
@@ -299,7 +299,7 @@ void mt_record_sample(struct mt_thread *t)
     put_point_seq(t, &q);
     q = mt_put_varint(q, now_ns(CLOCK_MONOTONIC) - start_ns);
     q = mt_put_varint(q, read_rss());
-    mt_commit(t, MT_REC_SAMPLE, q);
+    mt_commit(t, p, MT_REC_SAMPLE, q);
 }
 
 static void sample_in_band(struct mt_thread *t)
@@ -373,7 +373,7 @@ void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent, uin
     q = mt_put_varint(q, id);
     q = mt_put_varint(q, parent);
     q = mt_put_varint(q, frame);
-    mt_commit(t, MT_REC_STACK, q);
+    mt_commit(t, p, MT_REC_STACK, q);
 }
 
 void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *path,
@@ -389,7 +389,7 @@ void mt_record_module(struct mt_thread *t, uint64_t module_base, const char *pat
     q = mt_put_varint(q, module_base);
     q = put_bytes(q, path, path_len);
     q = put_bytes(q, build_id, build_id_len);
-    mt_commit(t, MT_REC_MODULE, q);
+    mt_commit(t, p, MT_REC_MODULE, q);
 }
 
 void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *file,
@@ -405,7 +405,7 @@ void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *f
     q = mt_put_varint(q, line > 0 ? (uint64_t)line : 0);
     q = put_bytes(q, file, file_len);
     q = put_bytes(q, function, func_len);
-    mt_commit(t, MT_REC_PYFRAME, q);
+    mt_commit(t, p, MT_REC_PYFRAME, q);
 }
 
 void mt_record_marker(struct mt_thread *t, const char *label)
@@ -417,7 +417,7 @@ void mt_record_marker(struct mt_thread *t, const char *label)
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
     q = put_bytes(q, label, n);
-    mt_commit(t, MT_REC_MARKER, q);
+    mt_commit(t, p, MT_REC_MARKER, q);
     mt_record_sample(t); /* a marker gets an exact time */
 }
 

@@ -40,6 +40,8 @@ for py in "${pythons[@]}"; do
         "$MT_ROOT/tests/data/py_codereuse.py"
     check "$tag: stacks found by key = stacks walked in full" \
           "$(grep -o '[0-9]* disagreed' "$T/reuse$tag.err" | grep -o '^[0-9]*')" 0
+    checked=$(grep -o 'checked against a full walk: [0-9]*' "$T/reuse$tag.err" | grep -o '[0-9]*$')
+    check "$tag: stacks found by key were checked (over 1000)" "$([ "${checked:-0}" -gt 1000 ] && echo yes || echo "no: ${checked:-none}")" yes
     # <= 3.11: the GIL holder's thread state is read in _PyRuntime, at the
     # offset measured from that version's headers, and checked at start
     case $tag in 3.9* | 3.10* | 3.11*) want="read in _PyRuntime" ;; *) want="asked for by a call" ;; esac
