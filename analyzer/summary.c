@@ -97,8 +97,12 @@ int mt_cmd_summary(int argc, char **argv)
         printf("duration      %.3f s\n", duration);
         printf("allocations   %lld (%s in total)\n", (long long)allocs,
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));
-        printf("frees         %lld%s\n", (long long)frees,
-               unmatched ? " (plus unmatched frees of blocks allocated before tracing)" : "");
+        printf("frees         %lld\n", (long long)frees);
+        if (unmatched)
+            printf("              and %lld of blocks never seen allocated: allocated before\n"
+                   "              tracing, or by an allocator layer under memtap's hooks\n"
+                   "              (python -X dev, -X tracemalloc)\n",
+                   (long long)unmatched);
         printf("heap peak     %s (%lld bytes) at %.3f s\n",
                mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s);
         if (rp.rss) {

@@ -67,4 +67,29 @@ del x
 " 2>/dev/null
 "$MT" load -q "$T/tm.memtap" -o "$T/tm.db"
 check "tracemalloc inside memtap: no lost frees" "$(q "$T/tm.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
+# Allocator layers that memtap's hooks wrap (installed before them): -X dev's
+# debug hooks (which add a header to every block) and -X tracemalloc. The
+# program's own allocations are the same as without them; the frees of the
+# layers' own blocks are unmatched, and the summary says so.
+cat >"$T/layers.py" <<'PY'
+keep = []
+for i in range(20000):
+    keep.append(b"y" * (100 + i % 900))
+    if i % 3 == 0:
+        keep.pop(0)
+PY
+mine() { q "$1" "SELECT count(*) || ' ' || sum(size) FROM allocation_sites WHERE file = '$T/layers.py'
+                   AND line = 3 AND size BETWEEN 100 + 33 AND 999 + 33
+                   AND allocator = (SELECT id FROM allocators WHERE name = 'PyObject_Malloc')"; }
+want=$("$py" -c "print(20000, sum(33 + 100 + i % 900 for i in range(20000)))")
+for opt in "" "-X dev" "-X tracemalloc"; do
+    tag=layers${opt// /}
+    "$MT" run -o "$T/$tag.memtap" "$py" $opt "$T/layers.py" 2>/dev/null
+    "$MT" load -q "$T/$tag.memtap" -o "$T/$tag.db"
+    check "python${opt:+ $opt}: the program's bytes objects" "$(mine "$T/$tag.db")" "$want"
+    check "python${opt:+ $opt}: no lost frees" "$(q "$T/$tag.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
+done
+unmatched=$(q "$T/layers-Xdev.db" "SELECT value FROM meta WHERE key = 'unmatched_frees'")
+check "-X dev: the summary counts the frees never seen allocated" \
+      "$("$MT" summary "$T/layers-Xdev.db" | grep -c "and $unmatched of blocks never seen allocated")" 1
 finish
