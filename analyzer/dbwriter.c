@@ -15,7 +15,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define BLOCK_ROWS 1024
 #define BLOCKS 8
