@@ -153,6 +153,27 @@ static void *sym(const char *name)
     return dlsym(RTLD_DEFAULT, name);
 }
 
+/* 1 + the index in mt_py_layouts of the version Py_GetVersion() gives, or
+ * 0: a version memtap has no layout for, or a free-threaded build (its
+ * objects and frames are laid out differently). */
+static size_t layout_index(const char *version)
+{
+    if (!version || version[0] != '3' || version[1] != '.' || strstr(version, "free-threading"))
+        return 0;
+    int minor = atoi(version + 2);
+    for (size_t i = 0; i < sizeof mt_py_layouts / sizeof mt_py_layouts[0]; i++)
+        if (mt_py_layouts[i].minor == minor)
+            return i + 1;
+    return 0;
+}
+
+/* How a Python process the hooks cannot serve is traced (said once). */
+static const char *unhooked_mode(void)
+{
+    return mt_opt.native == 0 ? "tracing malloc only, without stacks (--no-native)"
+                              : "tracing malloc with native stacks";
+}
+
 int mt_py_detect(void)
 {
     api.is_initialized = (int (*)(void))sym("Py_IsInitialized");
@@ -181,7 +202,20 @@ int mt_py_detect(void)
         !api.tstate_current || !api.tstate_this_thread || !api.addr2line || !api.as_utf8 ||
         !api.incref || !api.code_type || !api.decref || !api.none || !api.import_module ||
         !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear) {
-        mt_say("python: this interpreter lacks an API memtap needs; tracing malloc only", "", "");
+        mt_say("python: this interpreter lacks an API memtap needs; ", unhooked_mode(), "");
+        return 0;
+    }
+    /* Known versions only: a layout read from another version's headers
+     * would walk garbage. Told now, at start-up, so that the process is
+     * traced as a native one (with native stacks unless --no-native)
+     * instead of without any stacks. Py_GetVersion needs no interpreter. */
+    const char *version = api.get_version();
+    if (!layout_index(version)) {
+        char number[16] = ""; /* "3.8.18", of "3.8.18 (default, ...)" */
+        for (size_t i = 0; version && i + 1 < sizeof number && version[i] > ' '; i++)
+            number[i] = version[i];
+        mt_say("python: unsupported CPython version ", number, "");
+        mt_say("python: memtap knows CPython 3.9 to 3.13 (GIL builds); ", unhooked_mode(), "");
         return 0;
     }
     /* For mixed stacks: the eval loop's native frames are where Python
@@ -373,16 +407,11 @@ static void choose_walks(size_t index);
 
 static const struct mt_py_layout *find_layout(void)
 {
-    const char *v = api.get_version();
-    if (!v || v[0] != '3' || v[1] != '.')
+    size_t i = layout_index(api.get_version());
+    if (!i--)
         return NULL;
-    int minor = atoi(v + 2);
-    for (size_t i = 0; i < sizeof mt_py_layouts / sizeof mt_py_layouts[0]; i++)
-        if (mt_py_layouts[i].minor == minor) {
-            choose_walks(i);
-            return &mt_py_layouts[i];
-        }
-    return NULL;
+    choose_walks(i);
+    return &mt_py_layouts[i];
 }
 
 static void install_when_ready(void)

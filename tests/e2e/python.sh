@@ -92,4 +92,27 @@ done
 unmatched=$(q "$T/layers-Xdev.db" "SELECT value FROM meta WHERE key = 'unmatched_frees'")
 check "-X dev: the summary counts the frees never seen allocated" \
       "$("$MT" summary "$T/layers-Xdev.db" | grep -c "and $unmatched of blocks never seen allocated")" 1
+# Interpreters memtap has no layout for (pyenv's 2.7, 3.6-3.8, and any
+# 3.14+ there): said at start, and traced as native programs, with native
+# stacks, rather than without any stacks; the program runs as it would.
+pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
+others=0
+for exe in "$pyroot"/versions/*/bin/python*; do
+    [[ $(basename "$exe") =~ ^python[23]\.[0-9]+$ ]] || continue
+    case $exe in */python3.9 | */python3.1[0-3]) continue ;; esac
+    others=$((others + 1))
+    v=$(basename "$exe")
+    prog='x = bytearray(3000000); print(len(x))'
+    trace_and_load "other$v" "$exe" -c "$prog"
+    check "$v: exit status" "$run_rc" 0
+    check "$v: output as untraced" "$(cat "$T/other$v.out")" "$("$exe" -c "$prog")"
+    check "$v: said why there are no Python stacks" \
+          "$(grep -c -E 'unsupported CPython version|lacks an API memtap needs' "$T/other$v.err")" 1
+    check "$v: native stacks" "$(q "$T/other$v.db" "SELECT value FROM meta WHERE key = 'native_stacks'")" 1
+    check "$v: the bytearray's block has its C frames" \
+          "$(q "$T/other$v.db" "SELECT count(*) FROM allocations a JOIN stack_frames s ON s.stack_id = a.stack_id
+                                  JOIN frames f ON f.id = s.frame_id
+                                  WHERE a.size = 3000001 AND f.function = 'PyByteArray_Resize'")" 1
+done
+[ $others -gt 0 ] || echo "SKIP-ONE: no CPython outside 3.9-3.13 installed (pyenv): unsupported versions untested"
 finish
