@@ -400,6 +400,16 @@ static const char *file_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
+/* CPython's allocator functions (its domains, pymalloc, the debug hooks):
+ * in native stacks of a Python process, the site is their caller
+ * (PyByteArray_Resize, bytes_new), as it is malloc's. pymalloc's own
+ * bookkeeping (arena_map_*) stays its own site. */
+static const char *const python_allocator_prefixes[] = {
+    "PyMem_",           "_PyMem_",           "PyObject_Malloc",  "PyObject_Calloc",
+    "PyObject_Realloc", "_PyObject_Malloc",  "_PyObject_Calloc", "_PyObject_Realloc",
+    "_PyObject_Alloc",  "pymalloc_alloc",    "pymalloc_realloc",
+};
+
 /* Frames that belong to the allocator rather than to the program: the site
  * of an allocation is the first frame from the leaf that is not one. */
 static int is_allocator_frame(const char *module_path, const char *function)
@@ -407,6 +417,9 @@ static int is_allocator_frame(const char *module_path, const char *function)
     if (function && (strncmp(function, "_Znw", 4) == 0 || strncmp(function, "_Zna", 4) == 0 ||
                      strncmp(function, "operator new", 12) == 0))
         return 1;
+    for (size_t i = 0; function && i < sizeof python_allocator_prefixes / sizeof(char *); i++)
+        if (strncmp(function, python_allocator_prefixes[i], strlen(python_allocator_prefixes[i])) == 0)
+            return 1;
     if (!module_path)
         return 0;
     const char *base = file_name(module_path);

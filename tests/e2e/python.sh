@@ -113,6 +113,8 @@ for exe in "$pyroot"/versions/*/bin/python*; do
           "$(q "$T/other$v.db" "SELECT count(*) FROM allocations a JOIN stack_frames s ON s.stack_id = a.stack_id
                                   JOIN frames f ON f.id = s.frame_id
                                   WHERE a.size = 3000001 AND f.function = 'PyByteArray_Resize'")" 1
+    check "$v: its site is the interpreter's caller of the allocator" \
+          "$(q "$T/other$v.db" "SELECT function FROM allocation_sites WHERE size = 3000001")" PyByteArray_Resize
 done
 [ $others -gt 0 ] || echo "SKIP-ONE: no CPython outside 3.9-3.13 installed (pyenv): unsupported versions untested"
 finish

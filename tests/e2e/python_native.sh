@@ -27,5 +27,17 @@ for py in "${pythons[@]}"; do
     check_cmp "$tag: C start-up (Py_RunMain) is outer to Python main()" "${c_main:--1}" -gt "${py_main:-99}"
     check "$tag: no eval-loop frame left in place of Python frames" \
           "$(frames "f.function = '_PyEval_EvalFrameDefault'" | wc -l)" 0
+    # native sites (peak --native) are the allocator's callers, never
+    # CPython's own allocator functions (symbols: not in Debian's stripped build)
+    case $tag in *-debian) ;; *)
+        check "$tag: no native site is one of CPython's allocator functions" \
+              "$(q "$db" "SELECT count(*) FROM stacks s JOIN frames f ON f.id = s.native_site_frame_id
+                          WHERE f.function GLOB '*PyObject_Malloc*' OR f.function GLOB '*PyObject_Calloc*'
+                             OR f.function GLOB '*PyObject_Realloc*' OR f.function GLOB '*PyMem_*'
+                             OR f.function GLOB 'pymalloc_*'")" 0
+        check "$tag: the buffers' native site is bytes' constructor" \
+              "$(q "$db" "SELECT f.function FROM stacks s JOIN frames f ON f.id = s.native_site_frame_id WHERE s.id = $stack")" \
+              "$(case $tag in 3.9 | 3.10) echo _PyBytes_FromSize ;; *) echo bytes_new ;; esac)"
+    esac
 done
 finish
