@@ -14,6 +14,7 @@
 #include "db.h"
 #include "points.h"
 #include "report.h"
+#include "site_scan.h"
 #include "util.h"
 
 struct point {
@@ -90,30 +91,10 @@ int mt_cmd_diff(int argc, char **argv)
         sqlite3_close(db);
         return rc;
     }
-    char sql[2048];
-    mt_fmt(sql, sizeof sql,
-           "SELECT f.function, f.file, f.line,"
-           " sum(CASE WHEN a.alloc_seq <= ?2 AND (a.free_seq IS NULL OR a.free_seq > ?2)"
-           "  THEN a.size ELSE 0 END) AS bytes_to,"
-           " sum(a.alloc_seq <= ?2 AND (a.free_seq IS NULL OR a.free_seq > ?2)) AS count_to,"
-           " sum(CASE WHEN a.alloc_seq <= ?1 AND (a.free_seq IS NULL OR a.free_seq > ?1)"
-           "  THEN a.size ELSE 0 END) AS bytes_from,"
-           " sum(a.alloc_seq <= ?1 AND (a.free_seq IS NULL OR a.free_seq > ?1)) AS count_from"
-           " FROM allocations a LEFT JOIN stacks s ON s.id = a.stack_id"
-           " LEFT JOIN frames f ON f.id = %s"
-           " WHERE a.alloc_seq <= max(?1, ?2) AND (a.free_seq IS NULL OR a.free_seq > min(?1, ?2))"
-           " GROUP BY f.function, f.file, f.line"
-           " HAVING bytes_to != bytes_from OR count_to != count_from"
-           " ORDER BY bytes_to - bytes_from DESC, count_to - count_from DESC, 1, 2, 3",
-           mt_site_frame_column(native));
-    sqlite3_stmt *st;
+    /* The query of docs/schema.md ("What grew between two markers?"), in
+     * one pass (site_scan.h says why). */
     struct mt_sites sites = {0};
-    rc = mt_prepare(db, sql, &st);
-    if (!rc) {
-        sqlite3_bind_int64(st, 1, a.seq);
-        sqlite3_bind_int64(st, 2, b.seq);
-        rc = mt_sites_collect(db, st, 2, &sites);
-    }
+    rc = mt_scan_diff(db, native, a.seq, b.seq, &sites);
     if (rc) {
         sqlite3_close(db);
         return rc;

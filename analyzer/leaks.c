@@ -11,16 +11,26 @@
  * its steadiness is the share of slices, from its first allocation to
  * exit, in which it grew. Sites are ranked by growth x steadiness, so
  * start-up allocations (one step, then flat) and churn (grows and shrinks)
- * rank below a leak that grows all the time (view growth_sites). */
+ * rank below a leak that grows all the time (view growth_sites; computed
+ * by site_scan.c, which gives the view's rows in one pass). */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "commands.h"
 #include "db.h"
 #include "report.h"
+#include "site_scan.h"
 #include "util.h"
+
+/* grew / active slices to 3 decimals, halves away from zero as the view's
+ * round() does (printf's %.3f would make 1/16 0.062, the view 0.063). */
+static double steadiness(const struct mt_site *s)
+{
+    return floor(1000.0 * (double)s->extra[0] / (double)s->extra[1] + 0.5) / 1000.0;
+}
 
 static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
                        int top, int native, double exit_s)
@@ -42,7 +52,7 @@ static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct
         mt_site_json_open(stdout, s);
         printf(", \"growth_bytes\": %lld, \"steadiness\": %.3f, \"grew_slices\": %lld,"
                " \"active_slices\": %lld, \"first_slice\": %lld, \"slices\": %lld}",
-               (long long)s->bytes, (double)s->extra[0] / (double)s->extra[1],
+               (long long)s->bytes, steadiness(s),
                (long long)s->extra[0], (long long)s->extra[1], (long long)s->extra[2],
                (long long)s->extra[3]);
     }
@@ -113,11 +123,8 @@ int mt_cmd_leaks(int argc, char **argv)
     struct mt_sites unfreed = {0}, grow = {0};
     rc = mt_sites_query(db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit",
                  1, &unfreed);
-    if (!rc)
-        rc = mt_sites_query(db,
-                     "SELECT function, file, line, growth_bytes, live_count, grew_slices,"
-                     " active_slices, first_slice, slices FROM growth_sites",
-                     4, &grow);
+    if (!rc) /* view growth_sites, in one pass (site_scan.h says why) */
+        rc = mt_scan_growth(db, &grow);
     if (!rc) {
         double exit_s = (double)mt_db_meta_int(db, "exit_ns", 0) / 1e9;
         if (json)

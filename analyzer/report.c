@@ -128,12 +128,18 @@ void mt_site_json_open(FILE *out, const struct mt_site *s)
 void mt_print_stack(FILE *out, sqlite3 *db, int64_t stack_id, int native, int json, int max)
 {
     sqlite3_stmt *st;
+    /* The walk of view stack_frames, from this one stack: SQLite does not
+     * push the stack's id into the view's recursion, which then walks
+     * every stack of the trace for each one printed. */
     const char *sql =
-        "SELECT n.name, n.kind FROM stack_frames sf JOIN frame_names n ON n.id = sf.frame_id"
-        " WHERE sf.stack_id = ?1 AND (?2 OR n.kind = 'python' OR NOT EXISTS"
-        " (SELECT 1 FROM stack_frames x JOIN frames f ON f.id = x.frame_id"
-        "  WHERE x.stack_id = ?1 AND f.kind = 'python'))"
-        " ORDER BY sf.depth";
+        "WITH RECURSIVE walk(depth, node, frame_id) AS"
+        " (SELECT 0, parent, frame_id FROM stacks WHERE id = ?1"
+        "  UNION ALL SELECT w.depth + 1, s.parent, s.frame_id"
+        "  FROM walk w JOIN stacks s ON s.id = w.node)"
+        " SELECT n.name, n.kind FROM walk w JOIN frame_names n ON n.id = w.frame_id"
+        " WHERE ?2 OR n.kind = 'python' OR NOT EXISTS"
+        " (SELECT 1 FROM walk x JOIN frames f ON f.id = x.frame_id WHERE f.kind = 'python')"
+        " ORDER BY w.depth";
     if (json)
         fputc('[', out);
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {

@@ -90,4 +90,5 @@ const char mt_schema_views[] =
     " sum(delta_bytes > 0) AS grew_slices, max(slices) - min(slice) AS active_slices,"
     " min(slice) AS first_slice, max(slices) AS slices FROM site_slices"
     " GROUP BY function, file, line) g WHERE g.growth_bytes > 0 AND g.grew_slices >= 3"
-    " ORDER BY g.growth_bytes * g.grew_slices / g.active_slices DESC, g.growth_bytes DESC;\n";
+    " ORDER BY g.growth_bytes * g.grew_slices / g.active_slices DESC, g.growth_bytes DESC,"
+    " g.function, g.file, g.line;\n";

@@ -90,6 +90,9 @@ for py in "${pythons[@]}"; do
     leaks=$("$MT" leaks --json "$T/py$v.db")
     check "py$v: leak line first in both leak lists" \
         "$(echo "$leaks" | J 'd["unfreed"][0]["line"], d["growing"][0]["line"]')" "${LEAK_LINE:-?} ${LEAK_LINE:-?}"
+    # hundreds of sites: the CLI's one-pass lists (growing, diff) against the SQL
+    python3 "$MT_ROOT/tests/data/doc_check.py" "$MT" "$T/py$v.db" "$MT_ROOT/docs/schema.md" | sed "s/^/py$v: /"
+    check "py$v: documented SQL = CLI" "${PIPESTATUS[0]}" 0
     check "py$v: markers from Python and by signal" \
         "$(q "$T/py$v.db" "SELECT group_concat(label, ',') FROM (SELECT label FROM markers WHERE label NOT LIKE 'memtap:%' ORDER BY seq)")" \
         "before,after,snapshot-1"

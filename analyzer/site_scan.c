@@ -1,0 +1,407 @@
+/* site_scan.c - per-site totals from one pass over the allocations table
+ * (see site_scan.h): the stacks' sites numbered once, each allocation's
+ * events summed by site in memory, the rows sorted as the SQL sorts them. */
+#define _GNU_SOURCE
+#include "site_scan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "util.h"
+
+#define SLICES 64 /* as in view site_slices */
+
+/* Sites as SQL's GROUP BY function, file, line sees them: group 0 is the
+ * site with no name (no stack, or a stack without a site frame). */
+struct groups {
+    uint32_t *of_stack; /* by stack id */
+    int64_t stacks;     /* entries in of_stack */
+    struct mt_site *site;
+    uint32_t n;
+};
+
+static void groups_free(struct groups *g)
+{
+    for (uint32_t i = 0; i < g->n; i++) {
+        free(g->site[i].function);
+        free(g->site[i].file);
+    }
+    free(g->site);
+    free(g->of_stack);
+    memset(g, 0, sizeof *g);
+}
+
+static int same_text(const char *a, const unsigned char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, (const char *)b) == 0);
+}
+
+static char *dup_text(const unsigned char *s)
+{
+    return s ? strdup((const char *)s) : NULL;
+}
+
+static uint32_t group_of(const struct groups *g, int64_t stack_id)
+{
+    return stack_id > 0 && stack_id < g->stacks ? g->of_stack[stack_id] : 0;
+}
+
+static int groups_load(sqlite3 *db, const char *frame_column, struct groups *g)
+{
+    memset(g, 0, sizeof *g);
+    int64_t max_id = mt_query_int(db, "SELECT coalesce(max(id), 0) FROM stacks");
+    int64_t rows = mt_query_int(db, "SELECT count(*) FROM stacks");
+    if (max_id < 0 || max_id > ((int64_t)1 << 31) || max_id > 4 * rows + (1 << 20)) {
+        mt_error("database: stack ids out of range (largest %lld for %lld stacks)",
+                 (long long)max_id, (long long)rows);
+        return MT_EXIT_FAIL;
+    }
+    g->stacks = max_id + 1;
+    g->of_stack = calloc((size_t)g->stacks, sizeof *g->of_stack);
+    uint32_t cap = 1024;
+    g->site = calloc(cap, sizeof *g->site);
+    if (!g->of_stack || !g->site)
+        goto oom;
+    g->n = 1; /* group 0: no name */
+    char sql[512];
+    mt_fmt(sql, sizeof sql,
+           "SELECT s.id, f.function, f.file, f.line FROM stacks s LEFT JOIN frames f ON f.id = %s"
+           " ORDER BY f.function, f.file, f.line",
+           frame_column);
+    sqlite3_stmt *st;
+    if (mt_prepare(db, sql, &st))
+        return MT_EXIT_FAIL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        const unsigned char *fn = sqlite3_column_text(st, 1);
+        const unsigned char *file = sqlite3_column_text(st, 2);
+        int has_line = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        int line = sqlite3_column_int(st, 3);
+        uint32_t k;
+        if (!fn && !file && !has_line) {
+            k = 0;
+        } else {
+            struct mt_site *last = &g->site[g->n - 1];
+            if (g->n > 1 && same_text(last->function, fn) && same_text(last->file, file) &&
+                last->has_line == has_line && last->line == line) {
+                k = g->n - 1;
+            } else {
+                if (g->n == cap) {
+                    struct mt_site *v = realloc(g->site, 2 * (size_t)cap * sizeof *v);
+                    if (!v) {
+                        sqlite3_finalize(st);
+                        goto oom;
+                    }
+                    g->site = v;
+                    cap *= 2;
+                }
+                k = g->n++;
+                struct mt_site *s = &g->site[k];
+                memset(s, 0, sizeof *s);
+                s->function = dup_text(fn);
+                s->file = dup_text(file);
+                s->has_line = has_line;
+                s->line = line;
+                if ((fn && !s->function) || (file && !s->file)) {
+                    sqlite3_finalize(st);
+                    goto oom;
+                }
+            }
+        }
+        if (id > 0 && id < g->stacks)
+            g->of_stack[id] = k;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        mt_error("database: %s", sqlite3_errmsg(db));
+        groups_free(g);
+        return MT_EXIT_FAIL;
+    }
+    return MT_EXIT_OK;
+oom:
+    mt_error("out of memory");
+    groups_free(g);
+    return MT_EXIT_FAIL;
+}
+
+/* Ascending, as SQLite orders values of one column: NULL first, text by
+ * bytes, integers by value. */
+static int cmp_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+static int cmp_names(const struct mt_site *a, const struct mt_site *b)
+{
+    int c = cmp_text(a->function, b->function);
+    if (!c)
+        c = cmp_text(a->file, b->file);
+    if (!c)
+        c = a->has_line != b->has_line ? a->has_line - b->has_line
+                                       : (a->line > b->line) - (a->line < b->line);
+    return c;
+}
+
+static int cmp_i64_desc(int64_t a, int64_t b)
+{
+    return (a < b) - (a > b);
+}
+
+/* Appends a copy of group k's name with the given figures. */
+static int add_row(struct mt_sites *out, const struct mt_site *name, int64_t bytes, int64_t count,
+                   const int64_t *extra, int extras)
+{
+    if (out->n == out->cap) {
+        int cap = out->cap ? out->cap * 2 : 64;
+        struct mt_site *v = realloc(out->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        out->v = v;
+        out->cap = cap;
+    }
+    struct mt_site *x = &out->v[out->n];
+    memset(x, 0, sizeof *x);
+    x->function = name->function ? strdup(name->function) : NULL;
+    x->file = name->file ? strdup(name->file) : NULL;
+    if ((name->function && !x->function) || (name->file && !x->file)) {
+        free(x->function);
+        return -1;
+    }
+    out->n++;
+    x->has_line = name->has_line;
+    x->line = name->line;
+    x->bytes = bytes;
+    x->count = count;
+    for (int i = 0; i < extras; i++)
+        x->extra[i] = extra[i];
+    out->bytes += bytes;
+    out->count += count;
+    return 0;
+}
+
+/* ---- growth: view growth_sites --------------------------------------------- */
+
+/* The net change of a site's live bytes and blocks in one slice. */
+struct cell {
+    uint64_t key; /* group * SLICES + slice + 1; 0 = empty */
+    int64_t bytes, count;
+};
+
+struct cells {
+    struct cell *v;
+    size_t cap, used;
+};
+
+static int cells_grow(struct cells *t)
+{
+    size_t cap = t->cap ? 2 * t->cap : 1u << 16;
+    struct cell *v = calloc(cap, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->v[i].key)
+            continue;
+        size_t j = (size_t)(t->v[i].key * 0x9E3779B97F4A7C15ull) & (cap - 1);
+        while (v[j].key)
+            j = (j + 1) & (cap - 1);
+        v[j] = t->v[i];
+    }
+    free(t->v);
+    t->v = v;
+    t->cap = cap;
+    return 0;
+}
+
+static int cells_add(struct cells *t, uint64_t key, int64_t bytes, int64_t count)
+{
+    if (2 * (t->used + 1) > t->cap && cells_grow(t))
+        return -1;
+    size_t j = (size_t)(key * 0x9E3779B97F4A7C15ull) & (t->cap - 1);
+    while (t->v[j].key && t->v[j].key != key)
+        j = (j + 1) & (t->cap - 1);
+    if (!t->v[j].key) {
+        t->v[j].key = key;
+        t->used++;
+    }
+    t->v[j].bytes += bytes;
+    t->v[j].count += count;
+    return 0;
+}
+
+static int64_t slice_of(int64_t seq, int64_t e)
+{
+    int64_t s = seq * SLICES / e;
+    return s < SLICES - 1 ? s : SLICES - 1;
+}
+
+struct growth {
+    int64_t bytes, count, grew, first;
+};
+
+static int cmp_growth(const void *pa, const void *pb)
+{
+    const struct mt_site *a = pa, *b = pb;
+    int c = cmp_i64_desc(a->bytes * a->extra[0] / a->extra[1], b->bytes * b->extra[0] / b->extra[1]);
+    if (!c)
+        c = cmp_i64_desc(a->bytes, b->bytes);
+    return c ? c : cmp_names(a, b);
+}
+
+int mt_scan_growth(sqlite3 *db, struct mt_sites *out)
+{
+    memset(out, 0, sizeof *out);
+    struct groups g;
+    if (groups_load(db, "s.site_frame_id", &g))
+        return MT_EXIT_FAIL;
+    int64_t e = mt_db_meta_int(db, "exit_seq", 0);
+    if (e < 1)
+        e = 1;
+    struct cells t = {0};
+    struct growth *per = NULL;
+    sqlite3_stmt *st;
+    int rc = MT_EXIT_FAIL;
+    if (mt_prepare(db, "SELECT stack_id, size, alloc_seq, free_seq FROM allocations"
+                       " WHERE alloc_seq <= ?1",
+                   &st))
+        goto done;
+    sqlite3_bind_int64(st, 1, e);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t k = (uint64_t)group_of(&g, sqlite3_column_int64(st, 0)) * SLICES + 1;
+        int64_t size = sqlite3_column_int64(st, 1);
+        int64_t alloc_seq = sqlite3_column_int64(st, 2);
+        if (cells_add(&t, k + (uint64_t)slice_of(alloc_seq, e), size, 1))
+            break;
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+            int64_t free_seq = sqlite3_column_int64(st, 3);
+            if (free_seq <= e && cells_add(&t, k + (uint64_t)slice_of(free_seq, e), -size, -1))
+                break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        if (step == SQLITE_ROW)
+            mt_error("out of memory");
+        else
+            mt_error("database: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    per = calloc(g.n, sizeof *per);
+    if (!per) {
+        mt_error("out of memory");
+        goto done;
+    }
+    for (uint32_t k = 0; k < g.n; k++)
+        per[k].first = -1;
+    for (size_t i = 0; i < t.cap; i++) {
+        const struct cell *c = &t.v[i];
+        if (!c->key)
+            continue;
+        uint64_t k = (c->key - 1) / SLICES;
+        int64_t slice = (int64_t)((c->key - 1) % SLICES);
+        per[k].bytes += c->bytes;
+        per[k].count += c->count;
+        per[k].grew += c->bytes > 0;
+        if (per[k].first < 0 || slice < per[k].first)
+            per[k].first = slice;
+    }
+    for (uint32_t k = 0; k < g.n; k++) {
+        const struct growth *p = &per[k];
+        if (p->first < 0 || p->bytes <= 0 || p->grew < 3)
+            continue;
+        int64_t extra[4] = {p->grew, SLICES - p->first, p->first, SLICES};
+        if (add_row(out, &g.site[k], p->bytes, p->count, extra, 4)) {
+            mt_error("out of memory");
+            goto done;
+        }
+    }
+    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_growth);
+    rc = MT_EXIT_OK;
+done:
+    if (rc)
+        mt_sites_free(out);
+    free(per);
+    free(t.v);
+    groups_free(&g);
+    return rc;
+}
+
+/* ---- diff ------------------------------------------------------------------- */
+
+struct live_at {
+    int64_t bytes_a, count_a, bytes_b, count_b;
+};
+
+static int cmp_diff(const void *pa, const void *pb)
+{
+    const struct mt_site *a = pa, *b = pb;
+    int c = cmp_i64_desc(a->bytes - a->extra[0], b->bytes - b->extra[0]);
+    if (!c)
+        c = cmp_i64_desc(a->count - a->extra[1], b->count - b->extra[1]);
+    return c ? c : cmp_names(a, b);
+}
+
+int mt_scan_diff(sqlite3 *db, int native, int64_t a, int64_t b, struct mt_sites *out)
+{
+    memset(out, 0, sizeof *out);
+    struct groups g;
+    if (groups_load(db, mt_site_frame_column(native), &g))
+        return MT_EXIT_FAIL;
+    int rc = MT_EXIT_FAIL;
+    struct live_at *per = calloc(g.n, sizeof *per);
+    sqlite3_stmt *st;
+    if (!per) {
+        mt_error("out of memory");
+        goto done;
+    }
+    if (mt_prepare(db, "SELECT stack_id, size, alloc_seq, free_seq FROM allocations"
+                       " WHERE alloc_seq <= max(?1, ?2) AND (free_seq IS NULL OR free_seq > min(?1, ?2))",
+                   &st))
+        goto done;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct live_at *p = &per[group_of(&g, sqlite3_column_int64(st, 0))];
+        int64_t size = sqlite3_column_int64(st, 1);
+        int64_t alloc_seq = sqlite3_column_int64(st, 2);
+        int freed = sqlite3_column_type(st, 3) != SQLITE_NULL;
+        int64_t free_seq = sqlite3_column_int64(st, 3);
+        if (alloc_seq <= a && (!freed || free_seq > a)) {
+            p->bytes_a += size;
+            p->count_a++;
+        }
+        if (alloc_seq <= b && (!freed || free_seq > b)) {
+            p->bytes_b += size;
+            p->count_b++;
+        }
+    }
+    sqlite3_finalize(st);
+    if (step != SQLITE_DONE) {
+        mt_error("database: %s", sqlite3_errmsg(db));
+        goto done;
+    }
+    for (uint32_t k = 0; k < g.n; k++) {
+        const struct live_at *p = &per[k];
+        if (p->bytes_a == p->bytes_b && p->count_a == p->count_b)
+            continue;
+        int64_t extra[2] = {p->bytes_a, p->count_a};
+        if (add_row(out, &g.site[k], p->bytes_b, p->count_b, extra, 2)) {
+            mt_error("out of memory");
+            goto done;
+        }
+    }
+    qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_diff);
+    rc = MT_EXIT_OK;
+done:
+    if (rc)
+        mt_sites_free(out);
+    free(per);
+    groups_free(&g);
+    return rc;
+}
