@@ -45,10 +45,30 @@ int64_t mt_peak_rss(sqlite3 *db)
     return mt_query_int(db, "SELECT coalesce(max(rss_bytes), 0) FROM samples");
 }
 
-static char *dup_col(sqlite3_stmt *st, int i)
+int mt_sites_add(struct mt_sites *out, const struct mt_site *row, const char *function,
+                 const char *file)
 {
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? strdup((const char *)s) : NULL;
+    if (out->n == out->cap) {
+        int cap = out->cap ? out->cap * 2 : 64;
+        struct mt_site *v = realloc(out->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        out->v = v;
+        out->cap = cap;
+    }
+    struct mt_site *x = &out->v[out->n];
+    *x = *row;
+    x->function = function ? strdup(function) : NULL;
+    x->file = file ? strdup(file) : NULL;
+    if ((function && !x->function) || (file && !x->file)) {
+        free(x->function);
+        free(x->file);
+        return -1;
+    }
+    out->n++;
+    out->bytes += x->bytes;
+    out->count += x->count;
+    return 0;
 }
 
 int mt_sites_collect(sqlite3 *db, sqlite3_stmt *st, int extras, struct mt_sites *out)
@@ -56,29 +76,20 @@ int mt_sites_collect(sqlite3 *db, sqlite3_stmt *st, int extras, struct mt_sites 
     memset(out, 0, sizeof *out);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (out->n == out->cap) {
-            int cap = out->cap ? out->cap * 2 : 64;
-            struct mt_site *v = realloc(out->v, (size_t)cap * sizeof *v);
-            if (!v) {
-                sqlite3_finalize(st);
-                mt_error("out of memory");
-                return MT_EXIT_FAIL;
-            }
-            out->v = v;
-            out->cap = cap;
-        }
-        struct mt_site *x = &out->v[out->n++];
-        memset(x, 0, sizeof *x);
-        x->function = dup_col(st, 0);
-        x->file = dup_col(st, 1);
-        x->has_line = sqlite3_column_type(st, 2) != SQLITE_NULL;
-        x->line = sqlite3_column_int(st, 2);
-        x->bytes = sqlite3_column_int64(st, 3);
-        x->count = sqlite3_column_int64(st, 4);
+        struct mt_site row = {
+            .has_line = sqlite3_column_type(st, 2) != SQLITE_NULL,
+            .line = sqlite3_column_int(st, 2),
+            .bytes = sqlite3_column_int64(st, 3),
+            .count = sqlite3_column_int64(st, 4),
+        };
         for (int i = 0; i < extras && i < MT_SITE_EXTRA; i++)
-            x->extra[i] = sqlite3_column_int64(st, 5 + i);
-        out->bytes += x->bytes;
-        out->count += x->count;
+            row.extra[i] = sqlite3_column_int64(st, 5 + i);
+        if (mt_sites_add(out, &row, (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1))) {
+            sqlite3_finalize(st);
+            mt_error("out of memory");
+            return MT_EXIT_FAIL;
+        }
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

@@ -30,6 +30,12 @@ struct mt_sites {
 int mt_sites_collect(sqlite3 *db, sqlite3_stmt *st, int extras, struct mt_sites *out);
 void mt_sites_free(struct mt_sites *s);
 
+/* Appends row's figures (line, bytes, count, extra) under copies of the
+ * names function and file (NULL: none), and adds them to the totals.
+ * Returns 0, or -1 when out of memory (out unchanged). */
+int mt_sites_add(struct mt_sites *out, const struct mt_site *row, const char *function,
+                 const char *file);
+
 /* Runs sql (no parameters) and collects its rows as mt_sites_collect. */
 int mt_sites_query(sqlite3 *db, const char *sql, int extras, struct mt_sites *out);
 

@@ -152,36 +152,16 @@ static int cmp_i64_desc(int64_t a, int64_t b)
     return (a < b) - (a > b);
 }
 
-/* Appends a copy of group k's name with the given figures. */
+/* Appends group name's row with the given figures (mt_sites_add). */
 static int add_row(struct mt_sites *out, const struct mt_site *name, int64_t bytes, int64_t count,
                    const int64_t *extra, int extras)
 {
-    if (out->n == out->cap) {
-        int cap = out->cap ? out->cap * 2 : 64;
-        struct mt_site *v = realloc(out->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        out->v = v;
-        out->cap = cap;
-    }
-    struct mt_site *x = &out->v[out->n];
-    memset(x, 0, sizeof *x);
-    x->function = name->function ? strdup(name->function) : NULL;
-    x->file = name->file ? strdup(name->file) : NULL;
-    if ((name->function && !x->function) || (name->file && !x->file)) {
-        free(x->function);
-        return -1;
-    }
-    out->n++;
-    x->has_line = name->has_line;
-    x->line = name->line;
-    x->bytes = bytes;
-    x->count = count;
+    struct mt_site row = *name;
+    row.bytes = bytes;
+    row.count = count;
     for (int i = 0; i < extras; i++)
-        x->extra[i] = extra[i];
-    out->bytes += bytes;
-    out->count += count;
-    return 0;
+        row.extra[i] = extra[i];
+    return mt_sites_add(out, &row, name->function, name->file);
 }
 
 /* ---- growth: view growth_sites --------------------------------------------- */
