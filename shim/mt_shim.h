@@ -285,6 +285,12 @@ int mt_native_frames(const struct mt_regs *from, uint64_t *out, int max);
  * one comes cheaply (mt_unwind_key), else 0. Leaves errno alone. */
 uint64_t mt_native_key(const struct mt_regs *from, int max);
 
+/* The code, [*lo, *hi), of the function whose frame on the calling thread's
+ * stack holds address `at` (one of that function's locals), as the unwind
+ * tables bound it; 0, or -1 when no frame holds it. Walks with libunwind,
+ * which may allocate: for set-up, never on a hook's path. */
+int mt_native_function_holding(uintptr_t at, uintptr_t *lo, uintptr_t *hi);
+
 /* The native stack above `from` (taken in the caller) as an interned id
  * (0 = empty/unknown). Leaves errno alone. */
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from);

@@ -57,7 +57,8 @@ struct mt_py_layout {
     int code_adaptive;                 /* 3.11+: co_code_adaptive */
     int code_firsttraceable;           /* 3.11+: _co_firsttraceable */
     int lasti_unit;                    /* <= 3.10: bytes per f_lasti unit */
-    int owner_generator, owner_cstack; /* owner values (-1: none) */
+    int owner_generator;               /* owner value (-1: none) */
+    int owner_cstack;                  /* 3.12+: owner of a run's first frame, and up */
     int frame_is_entry;                /* 3.11: char is_entry */
     int runtime_tstate;                /* <= 3.11: _PyRuntime.gilstate.tstate_current */
 };
@@ -86,7 +87,12 @@ volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
 static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
-static uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault's code */
+/* The eval loop's code, where mixed stacks put Python frames: the range of
+ * the symbol _PyEval_EvalFrameDefault, and the function found running the
+ * loop (find_eval_loop), which is another when the compiler moved the loop
+ * out of the exported function (Debian's 3.14: an 84 kB function beside
+ * a 1 kB _PyEval_EvalFrameDefault that jumps to it). */
+static uintptr_t eval_lo, eval_hi, loop_lo, loop_hi;
 
 /* Python frames seen so far: (code, identity, offset) -> id, lock-free. */
 #define PYFRAME_SLOTS (1u << 18)
@@ -215,7 +221,7 @@ int mt_py_detect(void)
         for (size_t i = 0; version && i + 1 < sizeof number && version[i] > ' '; i++)
             number[i] = version[i];
         mt_say("python: unsupported CPython version ", number, "");
-        mt_say("python: memtap knows CPython 3.9 to 3.13 (GIL builds); ", unhooked_mode(), "");
+        mt_say("python: memtap knows CPython 3.9 to 3.15 (GIL builds); ", unhooked_mode(), "");
         return 0;
     }
     /* For mixed stacks: the eval loop's native frames are where Python
@@ -382,6 +388,42 @@ static void find_tstate_word(void)
                tstate_word ? "read in _PyRuntime" : "asked for by a call", "");
 }
 
+/* 3.12+: each run of the eval loop pushes its first frame (owned by the C
+ * stack, or by the interpreter) in its own native frame's locals. The
+ * pending call below runs inside the loop, so the function whose native
+ * frame holds the innermost such frame is the one that runs the loop,
+ * whatever it is called and however the compiler split it. */
+static MT_ALWAYS_INLINE void *current_tstate(int gil_held);
+static MT_ALWAYS_INLINE void *innermost_frame(const struct mt_py_layout *L, void *ts);
+
+static void find_eval_loop(void)
+{
+    if (!mt_opt.native || layout->owner_cstack < 0)
+        return;
+    void *ts = current_tstate(1);
+    void *f = ts ? innermost_frame(layout, ts) : NULL;
+    for (int n = 0; f && n < MAX_PY_DEPTH; n++, f = FIELD(f, layout->frame_previous, void *)) {
+        if (FIELD(f, layout->frame_owner, char) >= layout->owner_cstack) {
+            uintptr_t lo, hi;
+            if (mt_native_function_holding((uintptr_t)f, &lo, &hi) == 0) {
+                loop_lo = lo;
+                loop_hi = hi;
+            }
+            break;
+        }
+    }
+    if (mt_opt.debug)
+        mt_say("debug: python: the eval loop's code ",
+               loop_lo == 0 ? "was not found" : loop_lo == eval_lo ? "is _PyEval_EvalFrameDefault"
+                                                                   : "is beside _PyEval_EvalFrameDefault",
+               "");
+}
+
+static inline int in_eval_loop(uint64_t ip)
+{
+    return (ip >= eval_lo && ip < eval_hi) || (ip >= loop_lo && ip < loop_hi);
+}
+
 /* Runs in the main thread with the GIL held (a pending call). */
 static int install(void *unused)
 {
@@ -390,6 +432,7 @@ static int install(void *unused)
     int was = t->guard;
     t->guard = 1;
     find_tstate_word();
+    find_eval_loop();
     api.get_allocator(PYMEM_DOMAIN_MEM, &dom_mem.orig);
     api.get_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
     struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
@@ -615,6 +658,8 @@ walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t
     void *f = innermost_frame(L, ts);
     for (; f && n < max; f = FIELD(f, L->frame_previous, void *)) {
         void *co = FIELD(f, L->frame_code, void *);
+        if (L->walk == MT_PY_WALK_INTERP) /* 3.14+: a _PyStackRef, tagged in its low bits */
+            co = (void *)((uintptr_t)co & ~(uintptr_t)7);
         uint32_t off;
         int is_entry = 1; /* <= 3.10: one eval-loop call per frame */
         if (L->walk == MT_PY_WALK_FRAMEOBJECT) {
@@ -622,13 +667,13 @@ walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t
             off = lasti < 0 ? 0 : (uint32_t)(lasti * L->lasti_unit);
         } else {
             int owner = FIELD(f, L->frame_owner, char);
-            if (owner == L->owner_cstack) {
+            if (L->owner_cstack >= 0 && owner >= L->owner_cstack) {
                 if (entry && n > 0)
                     entry[n - 1] = 1; /* 3.12+: this shim frame starts a run */
                 continue;
             }
             if (!co || (L->walk == MT_PY_WALK_INTERP && FIELD(co, 8, void *) != api.code_type))
-                continue; /* 3.13: f_executable may be something else */
+                continue; /* 3.13+: f_executable may be something else */
             char *start = (char *)co + L->code_adaptive;
             char *instr = FIELD(f, L->frame_instr, char *);
             if (owner != L->owner_generator &&
@@ -774,8 +819,11 @@ MT_WALKS(1)
 MT_WALKS(2)
 MT_WALKS(3)
 MT_WALKS(4)
+MT_WALKS(5)
+MT_WALKS(6)
 static const struct walks walks_by_layout[] = {
-    MT_WALKS_ROW(0), MT_WALKS_ROW(1), MT_WALKS_ROW(2), MT_WALKS_ROW(3), MT_WALKS_ROW(4),
+    MT_WALKS_ROW(0), MT_WALKS_ROW(1), MT_WALKS_ROW(2), MT_WALKS_ROW(3),
+    MT_WALKS_ROW(4), MT_WALKS_ROW(5), MT_WALKS_ROW(6),
 };
 _Static_assert(sizeof walks_by_layout / sizeof walks_by_layout[0] ==
                    sizeof mt_py_layouts / sizeof mt_py_layouts[0],
@@ -929,7 +977,7 @@ static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_ar
         return id;
     int m = 0, p = 0;
     for (int k = 0; k < nn && m < 2 * MAX; k++) {
-        if (native[k] - 1 >= eval_lo && native[k] - 1 < eval_hi && p < np) {
+        if (in_eval_loop(native[k] - 1) && p < np) {
             do { /* one run of the eval loop: frames up to its entry frame */
                 uint32_t f = pyframe_id(t, code[p], identity[p], offset[p]);
                 if (f && m < 2 * MAX)

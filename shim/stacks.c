@@ -300,6 +300,34 @@ static uint32_t native_stack_of(struct mt_thread *t, const void *from, int keyed
     return id;
 }
 
+int mt_native_function_holding(uintptr_t at, uintptr_t *lo, uintptr_t *hi)
+{
+    unw_context_t context;
+    unw_cursor_t cursor;
+    if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0)
+        return -1;
+    unw_word_t sp;
+    if (unw_get_reg(&cursor, UNW_REG_SP, &sp) != 0)
+        return -1;
+    for (int depth = 0; depth < MAX_UNWIND; depth++) {
+        /* This frame runs from its stack pointer up to its caller's. */
+        unw_proc_info_t info;
+        int have_info = unw_get_proc_info(&cursor, &info) == 0;
+        unw_word_t caller_sp;
+        if (unw_step(&cursor) <= 0 || unw_get_reg(&cursor, UNW_REG_SP, &caller_sp) != 0)
+            return -1;
+        if (at >= sp && at < caller_sp) {
+            if (!have_info || info.start_ip >= info.end_ip)
+                return -1;
+            *lo = info.start_ip;
+            *hi = info.end_ip;
+            return 0;
+        }
+        sp = caller_sp;
+    }
+    return -1;
+}
+
 uint32_t mt_stack_capture(struct mt_thread *t, const struct mt_regs *from)
 {
     return mt_stack_cached(mt_native_key(from, native_depth()), native_stack_of, t, from);

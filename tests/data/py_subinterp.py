@@ -1,13 +1,14 @@
 """py_subinterp.py - four subinterpreters, each with its own GIL (3.12+),
 allocating at once on four threads: the allocator hooks are the process's,
 so they run concurrently here, not one thread at a time. Each interpreter
-makes ROUNDS * N bytearrays of odd sizes 2001..2049 on WORK_LINE (no other
-block of this program has such a size on that line) and keeps at most 500.
-Prints what the trace must hold."""
+makes ROUNDS * N bytearrays of odd sizes 2001..2049 (3.15+: 2034..2082, its
+buffer being a bytes object) on WORK_LINE (no other block of this program
+has such a size on that line) and keeps at most 500. Prints what the trace
+must hold."""
 import threading
 
 try:
-    import _interpreters as interpreters  # 3.13
+    import _interpreters as interpreters  # 3.13+
 
     def create():
         return interpreters.create()

@@ -55,9 +55,22 @@ trace_and_load() {
     fi
 }
 
-# find_pythons - fills the array `pythons` with every CPython present: pyenv
-# 3.9-3.13 (shared builds) and Debian's static /usr/bin/python3.11. Says
-# which are missing; skips the test when there is none.
+# py_tag PY - the interpreter's version, "3.X", with "-debian" for Debian's
+# static builds (symbols stripped: native frames have no names).
+py_tag() {
+    local v
+    v=$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return
+    case $1 in
+        /usr/bin/* | "${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}"/*) echo "$v-debian" ;;
+        *) echo "$v" ;;
+    esac
+}
+
+# find_pythons - fills the array `pythons` with every CPython present:
+# pyenv 3.9-3.13 (shared builds), Debian unstable's static 3.14 and 3.15
+# (scripts/fetch-python; MEMTAP_FETCHED_PYTHONS names another folder than
+# its default), and Debian's static /usr/bin/python3.11. Says which are
+# missing; skips the test when there is none.
 find_pythons() {
     local pyroot v exe
     pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
@@ -66,6 +79,16 @@ find_pythons() {
         exe=$(ls -d "$pyroot"/versions/$v.*/bin/python$v 2>/dev/null | tail -n 1)
         if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
     done
+    for v in 3.14 3.15; do
+        exe=${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}/usr/bin/python$v
+        if [ -x "$exe" ] && "$exe" -c pass 2>/dev/null; then
+            pythons+=("$exe")
+        else
+            echo "SKIP-ONE: CPython $v not fetched (scripts/fetch-python; scripts/install-deps runs it)"
+        fi
+    done
+    # last: tracemalloc_oracle.sh runs its small workloads on the first and
+    # the last (3.14+ end those with no line it can compare)
     if [ -x /usr/bin/python3.11 ]; then pythons+=(/usr/bin/python3.11); else echo "SKIP-ONE: Debian python3.11 not installed"; fi
     [ ${#pythons[@]} -gt 0 ] || skip "no CPython interpreter found"
 }

@@ -1,12 +1,13 @@
 # python.sh - Python programs under memtap on every CPython present (pyenv
-# 3.9-3.13 shared builds, Debian's static python3.11): bytes attributed to
+# 3.9-3.13 shared builds, Debian's static python3.11, Debian unstable's
+# static 3.14 and 3.15 from scripts/fetch-python): bytes attributed to
 # exactly the file, function and line that allocated them; threads get
 # their own stacks; nothing counted twice against the program's own sizes.
 . "$(dirname "$0")/common.bash"
 find_pythons
 src="$MT_ROOT/tests/data/py_known.py"
 for py in "${pythons[@]}"; do
-    tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')$([ "$py" = /usr/bin/python3.11 ] && echo -debian)
+    tag=$(py_tag "$py")
     trace_and_load "py$tag" "$py" "$src"
     check "$tag: exit status" "$run_rc" 0
     check "$tag: loads" "$load_rc" 0
@@ -93,13 +94,13 @@ unmatched=$(q "$T/layers-Xdev.db" "SELECT value FROM meta WHERE key = 'unmatched
 check "-X dev: the summary counts the frees never seen allocated" \
       "$("$MT" summary "$T/layers-Xdev.db" | grep -c "and $unmatched of blocks never seen allocated")" 1
 # Interpreters memtap has no layout for (pyenv's 2.7, 3.6-3.8, and any
-# 3.14+ there): said at start, and traced as native programs, with native
+# 3.16+ there): said at start, and traced as native programs, with native
 # stacks, rather than without any stacks; the program runs as it would.
 pyroot=$(pyenv root 2>/dev/null || echo /root/.pyenv)
 others=0
 for exe in "$pyroot"/versions/*/bin/python*; do
     [[ $(basename "$exe") =~ ^python[23]\.[0-9]+$ ]] || continue
-    case $exe in */python3.9 | */python3.1[0-3]) continue ;; esac
+    case $exe in */python3.9 | */python3.1[0-5]) continue ;; esac
     others=$((others + 1))
     v=$(basename "$exe")
     prog='x = bytearray(3000000); print(len(x))'

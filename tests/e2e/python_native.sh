@@ -9,7 +9,7 @@ find_pythons
 src="$MT_ROOT/tests/data/py_native.py"
 line=$(grep -n '# BUFFER_LINE' "$src" | cut -d: -f1)
 for py in "${pythons[@]}"; do
-    tag=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')$([ "$py" = /usr/bin/python3.11 ] && echo -debian)
+    tag=$(py_tag "$py")
     "$MT" run --native -o "$T/n$tag.memtap" "$py" "$src" >/dev/null 2>"$T/n$tag.err"
     check "$tag: exit status" "$?" 0
     "$MT" load -q "$T/n$tag.memtap" -o "$T/n$tag.db"

@@ -12,7 +12,7 @@ line=$((line - $(grep -n '^CODE = ' "$src" | cut -d: -f1) + 1))
 tested=0
 for py in "${pythons[@]}"; do
     v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-    if [ "$v" != 3.12 ] && [ "$v" != 3.13 ]; then
+    if [ "${v#3.}" -lt 12 ]; then
         echo "SKIP-ONE: $py ($v): no subinterpreters with their own GIL before 3.12"
         continue
     fi
@@ -27,7 +27,9 @@ for py in "${pythons[@]}"; do
     check "$v loads" "$?" 0
     buffers=$(sed -n 's/^buffers \([0-9]*\) .*/\1/p' "$T/$name.plain")
     nthreads=$(sed -n 's/.* threads \([0-9]*\)$/\1/p' "$T/$name.plain")
-    where="function = 'work' AND file = '<string>' AND line = $line AND size % 2 = 1 AND size BETWEEN 2001 AND 2049"
+    # run_string's code is "<string>" up to 3.13, "<script>" from 3.14; a
+    # bytearray's buffer is a bytes object from 3.15 (33 bytes of header more)
+    where="function = 'work' AND file IN ('<string>', '<script>') AND line = $line AND size % 2 = 1 AND size BETWEEN 2001 AND 2082"
     check "$v every buffer at its line" "$(q "$T/$name.db" "SELECT count(*) FROM allocation_sites WHERE $where")" "$buffers"
     check "$v on one thread per interpreter" \
           "$(q "$T/$name.db" "SELECT count(DISTINCT thread_id) FROM allocation_sites WHERE $where")" "$nthreads"
@@ -37,5 +39,5 @@ for py in "${pythons[@]}"; do
           "$(q "$T/$name.db" "SELECT count(*) FROM allocation_sites WHERE $where AND free_seq IS NULL")" 0
     check "$v no lost frees" "$(q "$T/$name.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
 done
-[ $tested -gt 0 ] || skip "no CPython 3.12 or 3.13"
+[ $tested -gt 0 ] || skip "no CPython 3.12 or later"
 finish
