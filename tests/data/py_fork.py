@@ -1,7 +1,8 @@
 """py_fork - a Python program that forks (os.fork, multiprocessing with the
-fork start method) and spawns (subprocess): nothing may crash or hang, the
-children's output and statuses come through, and the parent keeps tracing
-after each (parent_after allocates a known amount)."""
+fork start method, a Pool with the default one: forkserver from 3.14) and
+spawns (subprocess): nothing may crash or hang, the children's output and
+statuses come through, and the parent keeps tracing after each
+(parent_after allocates a known amount)."""
 import multiprocessing as mp
 import os
 import subprocess
@@ -9,7 +10,11 @@ import sys
 
 
 def child_job(q):
-    q.put(sum(len(bytes(1000)) for _ in range(1000)))
+    q.put(sum(len(bytes(1000)) for _ in range(1000)))  # CHILD_LINE
+
+
+def pool_job(n):
+    return len(bytes(1000 * n))  # CHILD_LINE
 
 
 def parent_after():
@@ -30,6 +35,8 @@ def main():
     print("multiprocessing result", q.get())
     p.join()
     print("multiprocessing exit", p.exitcode)
+    with mp.Pool(2) as pool:
+        print("pool result", sum(pool.map(pool_job, range(20))))
     out = subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True)
     print("subprocess said", out.stdout.strip(), "exit", out.returncode)
     kept = parent_after()
