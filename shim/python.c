@@ -388,14 +388,14 @@ static void find_tstate_word(void)
                tstate_word ? "read in _PyRuntime" : "asked for by a call", "");
 }
 
+static MT_ALWAYS_INLINE void *current_tstate(int gil_held);
+static MT_ALWAYS_INLINE void *innermost_frame(const struct mt_py_layout *L, void *ts);
+
 /* 3.12+: each run of the eval loop pushes its first frame (owned by the C
  * stack, or by the interpreter) in its own native frame's locals. The
  * pending call below runs inside the loop, so the function whose native
  * frame holds the innermost such frame is the one that runs the loop,
  * whatever it is called and however the compiler split it. */
-static MT_ALWAYS_INLINE void *current_tstate(int gil_held);
-static MT_ALWAYS_INLINE void *innermost_frame(const struct mt_py_layout *L, void *ts);
-
 static void find_eval_loop(void)
 {
     if (!mt_opt.native || layout->owner_cstack < 0)
