@@ -55,21 +55,24 @@ trace_and_load() {
     fi
 }
 
+# Where scripts/fetch-python unpacked Debian unstable's CPython 3.14 and 3.15.
+fetched_pythons=${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}
+
 # py_tag PY - the interpreter's version, "3.X", with "-debian" for Debian's
 # static builds (symbols stripped: native frames have no names).
 py_tag() {
     local v
     v=$("$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])') || return
     case $1 in
-        /usr/bin/* | "${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}"/*) echo "$v-debian" ;;
+        /usr/bin/* | "$fetched_pythons"/*) echo "$v-debian" ;;
         *) echo "$v" ;;
     esac
 }
 
 # find_pythons - fills the array `pythons` with every CPython present:
 # pyenv 3.9-3.13 (shared builds), Debian unstable's static 3.14 and 3.15
-# (scripts/fetch-python; MEMTAP_FETCHED_PYTHONS names another folder than
-# its default), and Debian's static /usr/bin/python3.11. Says which are
+# (in $fetched_pythons; MEMTAP_FETCHED_PYTHONS names another folder than
+# the default), and Debian's static /usr/bin/python3.11. Says which are
 # missing; skips the test when there is none.
 find_pythons() {
     local pyroot v exe
@@ -80,7 +83,7 @@ find_pythons() {
         if [ -n "$exe" ]; then pythons+=("$exe"); else echo "SKIP-ONE: CPython $v not installed (pyenv)"; fi
     done
     for v in 3.14 3.15; do
-        exe=${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}/usr/bin/python$v
+        exe=$fetched_pythons/usr/bin/python$v
         if [ -x "$exe" ] && "$exe" -c pass 2>/dev/null; then
             pythons+=("$exe")
         else
