@@ -38,7 +38,7 @@ static const struct {
 } kinds[KINDS] = {
     [MT_ROW_ALLOCATION] = {9, 0, INSERT_ALLOCATIONS ALLOCATION_VALUES},
     [MT_ROW_SAMPLE] = {4, 0,
-                       "INSERT OR REPLACE INTO samples(seq, ns, rss_bytes, heap_bytes)"
+                       "INSERT INTO samples(seq, ns, rss_bytes, heap_bytes)"
                        " VALUES (?,?,?,?)"},
     [MT_ROW_MARKER] = {3, 1,
                        "INSERT OR REPLACE INTO markers(seq, ns, thread_id, label) VALUES (?,?,?,?)"},

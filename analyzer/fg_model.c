@@ -114,7 +114,7 @@ static int load_points(sqlite3 *db, const int64_t *chosen, const int64_t *chosen
     sqlite3_stmt *st;
     int64_t nsamples = mt_query_int(db, "SELECT count(*) FROM samples");
     int64_t chunk = nsamples / MT_FG_SAMPLE_POINTS + 1;
-    if (mt_prepare(db, "SELECT seq, ns, rss_bytes, heap_bytes FROM samples ORDER BY seq", &st))
+    if (mt_prepare(db, "SELECT seq, ns, rss_bytes, heap_bytes FROM samples ORDER BY seq, ns", &st))
         return MT_EXIT_FAIL;
     int64_t i = 0, best_heap = -1;
     struct mt_fg_point best = {0};

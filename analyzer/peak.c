@@ -83,7 +83,7 @@ int mt_cmd_peak(int argc, char **argv)
     int64_t rss = mt_peak_rss(db);
     int64_t rss_at = mt_query_int(db, "SELECT coalesce((SELECT rss_bytes FROM samples"
                                       " WHERE seq <= (SELECT value FROM meta WHERE key ="
-                                      " 'peak_seq') ORDER BY seq DESC LIMIT 1), 0)");
+                                      " 'peak_seq') ORDER BY seq DESC, ns DESC LIMIT 1), 0)");
     if (sites.bytes != peak)
         mt_warn("the live blocks add up to %lld bytes, the recorded peak is %lld",
                 (long long)sites.bytes, (long long)peak);

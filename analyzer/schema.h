@@ -3,7 +3,7 @@
 #ifndef MT_SCHEMA_H
 #define MT_SCHEMA_H
 
-#define MT_SCHEMA_VERSION 2
+#define MT_SCHEMA_VERSION 3 /* 3: samples may share a seq */
 
 /* Tables, created before loading. */
 extern const char mt_schema_tables[];

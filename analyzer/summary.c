@@ -22,7 +22,7 @@ static void find_rss_peak(sqlite3 *db, struct rss_peak *r)
     sqlite3_stmt *st;
     memset(r, 0, sizeof *r);
     if (sqlite3_prepare_v2(db, "SELECT rss_bytes, heap_bytes, ns FROM samples"
-                               " ORDER BY rss_bytes DESC, seq LIMIT 1",
+                               " ORDER BY rss_bytes DESC, seq, ns LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     if (sqlite3_step(st) == SQLITE_ROW) {

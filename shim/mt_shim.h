@@ -100,7 +100,8 @@ struct mt_thread {
     uintptr_t prev_addr;
     uint32_t prev_stack;
     uint32_t clock_tick;       /* events until the next clock look */
-    uint32_t big_block;        /* a block of MT_BIG_BLOCK or more was just allocated */
+    uint32_t big_block;        /* 1: a block of MT_BIG_BLOCK or more is being allocated;
+                                  2: its burst started, the next event samples */
     struct mt_counters *counters;
 };
 
@@ -247,6 +248,11 @@ void mt_sampler_start(int python);
 
 /* Stops and joins the sampler thread (exit). */
 void mt_sampler_stop(void);
+
+/* A big block was allocated: the sampler thread samples every millisecond
+ * for some milliseconds (BURST_MS in sampler.c; no-op when the thread is
+ * not running). */
+void mt_sampler_burst(void);
 
 /* Writes the markers of snapshot requests not yet written (guard held). */
 void mt_sampler_take_snapshots(struct mt_thread *t);

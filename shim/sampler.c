@@ -16,6 +16,16 @@
  * process's threads right after fork returns), and from then on samples
  * are taken in-band by allocating threads instead (writer.c).
  *
+ * Bursts: a block of MT_BIG_BLOCK or more is usually filled right after it
+ * is allocated, and a few of them can make a peak of RSS that lasts less
+ * than a sampling interval (numpy filling four 64 MiB arrays holds its peak
+ * for ~8 ms). The allocating thread's next event samples (writer.c), but
+ * that event may come before the fill (numpy allocates the array object
+ * between the two). So the allocation also starts a burst: this thread
+ * samples every millisecond until BURST_MS after the last big block. A
+ * program that allocates big blocks all the time keeps it at 1000 samples
+ * a second (a read of /proc/self/statm each, a few microseconds).
+ *
  * Snapshot signal: the handler only counts the request and wakes the
  * thread (both async-signal-safe); the marker is written by the sampler
  * thread, or in-band when it is not running.
@@ -40,6 +50,15 @@ static volatile int stop_requested;
 #define SAMPLER_STACK (256u << 10)
 static uint32_t wake_word; /* bumped to wake the thread */
 static uint32_t snapshot_requests, snapshots_taken;
+#define BURST_MS 64
+static uint64_t burst_until_ns; /* CLOCK_MONOTONIC: sample every ms until then */
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void futex_wake(void)
 {
@@ -66,6 +85,19 @@ void mt_sampler_take_snapshots(struct mt_thread *t)
     }
 }
 
+/* Called by an allocating thread (writer.c): the thread is woken only when
+ * no burst is on, so a loop of big blocks costs a clock read each. */
+void mt_sampler_burst(void)
+{
+    if (!mt_sampler_running)
+        return;
+    uint64_t now = monotonic_ns();
+    uint64_t until = __atomic_exchange_n(&burst_until_ns, now + BURST_MS * 1000000ull,
+                                         __ATOMIC_RELAXED);
+    if (until <= now)
+        futex_wake();
+}
+
 static void *sampler_main(void *arg)
 {
     (void)arg;
@@ -75,10 +107,13 @@ static void *sampler_main(void *arg)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     long ms = mt_opt.sample_ms;
     struct timespec interval = {ms / 1000, (ms % 1000) * 1000000L};
+    static const struct timespec burst_interval = {0, 1000000L};
     while (!stop_requested) {
         uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
-        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, ms ? &interval : NULL, NULL,
-                0);
+        const struct timespec *wait = ms ? &interval : NULL;
+        if (ms > 1 && __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED) > monotonic_ns())
+            wait = &burst_interval;
+        syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, wait, NULL, 0);
         if (stop_requested || !mt_enabled)
             break;
         mt_sampler_take_snapshots(t);

@@ -334,7 +334,8 @@ static void big_block_sample(struct mt_thread *t)
         mt_record_sample(t);
 }
 
-/* The clock tick's turn (record.h): the sample after a big block; and
+/* The clock tick's turn (record.h): the burst of samples a big block
+ * starts (its own event) and the sample after it (the next event); and
  * in-band sampling while the sampler thread is not running (it could not
  * start, or a Python process forked): every SAMPLE_EVERY events a thread
  * looks at the coarse clock; the first thread past the deadline writes one
@@ -342,6 +343,14 @@ static void big_block_sample(struct mt_thread *t)
 MT_COLD void mt_tick_slow(struct mt_thread *t)
 {
     int saved = errno; /* system calls below; the hooks' callers see no change */
+    if (t->big_block == 1) { /* the big block's own event */
+        t->big_block = 2;
+        if (mt_opt.sample_ms)
+            mt_sampler_burst();
+        t->clock_tick = 1; /* the next event samples */
+        errno = saved;
+        return;
+    }
     if (t->big_block) {
         t->big_block = 0;
         big_block_sample(t);

@@ -73,6 +73,16 @@ check "C: --sample-ms 0: samples only at start, end and markers" \
 "$MT" run --sample-ms 60000 -o "$T/big.memtap" -- "$PROGS/prog_bigblock" >/dev/null 2>&1
 "$MT" load --quiet "$T/big.memtap" -o "$T/big.db"
 check_cmp "C: a short peak of RSS is sampled" "$(q "$T/big.db" "SELECT max(rss_bytes) FROM samples")" -ge 67108864
+# The same, with the next event before the fill (as numpy's): only the
+# burst of samples a big block starts sees the peak.
+"$MT" run --sample-ms 60000 -o "$T/early.memtap" -- "$PROGS/prog_bigblock" early >/dev/null 2>&1
+"$MT" load --quiet "$T/early.memtap" -o "$T/early.db"
+check_cmp "C: a short peak of RSS after the next event is sampled" \
+    "$(q "$T/early.db" "SELECT max(rss_bytes) FROM samples")" -ge 67108864
+# The burst's samples during the fill and the 5 ms hold follow one event:
+# they share its seq, and the database keeps every one of them.
+check_cmp "C: samples that share a seq are all kept" \
+    "$(q "$T/early.db" "SELECT count(*) - count(DISTINCT seq) FROM samples")" -ge 5
 
 # ---- Python ------------------------------------------------------------
 find_pythons

@@ -1,18 +1,32 @@
 /* prog_bigblock.c - a peak of RSS far shorter than a sampling interval: a
  * 64 MiB block is allocated and filled, one small allocation follows (an
  * event, which takes memtap's RSS sample after a big block), and both are
- * freed at once. */
+ * freed at once.
+ *
+ * With the argument "early" the small allocation comes between the big
+ * block's malloc and its fill, as numpy allocates an array's object
+ * between its buffer and the fill: that event's sample sees the block
+ * unfilled, and only the burst of samples after a big block (sampler.c)
+ * can see the peak, which is held for 5 ms with no event at all. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
+    int early = argc > 1 && strcmp(argv[1], "early") == 0;
     size_t n = 64u << 20;
     char *big = malloc(n);
     if (!big)
         return 1;
+    char *volatile small = early ? malloc(16) : NULL;
     memset(big, 1, n);
-    char *volatile small = malloc(16);
+    if (early) {
+        struct timespec hold = {0, 5000000L};
+        nanosleep(&hold, NULL);
+    } else {
+        small = malloc(16);
+    }
     free(small);
     free(big);
     return 0;
