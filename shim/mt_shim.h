@@ -100,8 +100,7 @@ struct mt_thread {
     uintptr_t prev_addr;
     uint32_t prev_stack;
     uint32_t clock_tick;       /* events until the next clock look */
-    uint32_t big_block;        /* 1: a block of MT_BIG_BLOCK or more is being allocated;
-                                  2: its burst started, the next event samples */
+    uint32_t big_block;        /* a block of MT_BIG_BLOCK or more was just allocated */
     struct mt_counters *counters;
 };
 
@@ -250,9 +249,9 @@ void mt_sampler_start(int python);
 void mt_sampler_stop(void);
 
 /* A big block was allocated: the sampler thread samples every millisecond
- * for some milliseconds (BURST_MS in sampler.c; no-op when the thread is
- * not running). */
-void mt_sampler_burst(void);
+ * until some milliseconds after now (CLOCK_MONOTONIC; BURST_MS in
+ * sampler.c). No-op when the thread is not running. */
+void mt_sampler_burst(uint64_t now_ns);
 
 /* Writes the markers of snapshot requests not yet written (guard held). */
 void mt_sampler_take_snapshots(struct mt_thread *t);

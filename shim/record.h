@@ -27,9 +27,8 @@ void mt_tick_slow(struct mt_thread *t);
 
 /* A block this large is usually filled right after it is allocated, and a
  * few of them can make a peak of RSS between two samples of the sampler
- * thread: its own event starts a burst of samples, one a millisecond, by
- * the sampler thread, and the thread's next event takes an RSS sample too
- * (mt_tick_slow). */
+ * thread: the thread's next event takes an RSS sample and starts a burst
+ * of samples, one a millisecond, by the sampler thread (mt_tick_slow). */
 #define MT_BIG_BLOCK (1u << 20)
 
 /* writer.c: mt_record_free out of line, errno kept (mt_passing_release). */
@@ -107,7 +106,7 @@ static MT_ALWAYS_INLINE void mt_record_alloc(struct mt_thread *t, unsigned fn,
     t->counters->allocs++;
     if (MT_UNLIKELY(size >= MT_BIG_BLOCK)) {
         t->big_block = 1;
-        t->clock_tick = 1; /* this event's tick: mt_tick_slow starts the burst */
+        t->clock_tick = 2; /* 1 after this event's tick: the next one samples */
     }
     mt_tick(t);
 }

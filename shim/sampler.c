@@ -21,7 +21,7 @@
  * than a sampling interval (numpy filling four 64 MiB arrays holds its peak
  * for ~8 ms). The allocating thread's next event samples (writer.c), but
  * that event may come before the fill (numpy allocates the array object
- * between the two). So the allocation also starts a burst: this thread
+ * between the two). So that event also starts a burst: this thread
  * samples every millisecond until BURST_MS after the last big block. A
  * program that allocates big blocks all the time keeps it at 1000 samples
  * a second (a read of /proc/self/statm each, a few microseconds).
@@ -85,16 +85,16 @@ void mt_sampler_take_snapshots(struct mt_thread *t)
     }
 }
 
-/* Called by an allocating thread (writer.c): the thread is woken only when
- * no burst is on, so a loop of big blocks costs a clock read each. */
-void mt_sampler_burst(void)
+/* Called by an allocating thread (writer.c) with the time it read: the
+ * sampler is woken only when no burst is on, so a loop of big blocks costs
+ * a load and a store each. Two threads may both wake it: harmless. */
+void mt_sampler_burst(uint64_t now_ns)
 {
     if (!mt_sampler_running)
         return;
-    uint64_t now = monotonic_ns();
-    uint64_t until = __atomic_exchange_n(&burst_until_ns, now + BURST_MS * 1000000ull,
-                                         __ATOMIC_RELAXED);
-    if (until <= now)
+    uint64_t until = __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&burst_until_ns, now_ns + BURST_MS * 1000000ull, __ATOMIC_RELAXED);
+    if (until <= now_ns)
         futex_wake();
 }
 

@@ -321,21 +321,24 @@ static void sample_in_band(struct mt_thread *t)
  * allocating thread at its next event, when the block has most likely been
  * filled, at most one every millisecond over all threads (a program that
  * allocates big blocks in a tight loop pays for a thousand samples a
- * second, not for one per block). None with --sample-ms 0. */
+ * second, not for one per block). That event may come before the fill
+ * (numpy allocates an array's object between its buffer and the fill), so
+ * it also starts the sampler thread's burst (sampler.c). None with
+ * --sample-ms 0. */
 static void big_block_sample(struct mt_thread *t)
 {
     static uint64_t last_ns;
     if (!mt_opt.sample_ms)
         return;
     uint64_t now = now_ns(CLOCK_MONOTONIC);
+    mt_sampler_burst(now);
     uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
     if (now - last >= 1000000 &&
         __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         mt_record_sample(t);
 }
 
-/* The clock tick's turn (record.h): the burst of samples a big block
- * starts (its own event) and the sample after it (the next event); and
+/* The clock tick's turn (record.h): the sample after a big block; and
  * in-band sampling while the sampler thread is not running (it could not
  * start, or a Python process forked): every SAMPLE_EVERY events a thread
  * looks at the coarse clock; the first thread past the deadline writes one
@@ -343,14 +346,6 @@ static void big_block_sample(struct mt_thread *t)
 MT_COLD void mt_tick_slow(struct mt_thread *t)
 {
     int saved = errno; /* system calls below; the hooks' callers see no change */
-    if (t->big_block == 1) { /* the big block's own event */
-        t->big_block = 2;
-        if (mt_opt.sample_ms)
-            mt_sampler_burst();
-        t->clock_tick = 1; /* the next event samples */
-        errno = saved;
-        return;
-    }
     if (t->big_block) {
         t->big_block = 0;
         big_block_sample(t);
