@@ -2,7 +2,7 @@
  * distinct stack costs the trace a few records once and every allocation
  * carries a single 32-bit id.
  *
- * Two lock-free open-addressing tables, allocated once at start-up:
+ * Two lock-free open-addressing tables:
  *   leaves: 64-bit hash of a whole stack -> node id. The common case (a
  *           stack seen before) is one unwind, one hash and one probe.
  *   nodes:  (parent id, frame) -> node id, the trie the trace stores. Only
@@ -10,14 +10,27 @@
  * A slot is claimed by CAS on its key and published by a release store of
  * its id; a reader that finds a claimed slot without an id yet moves on, so
  * two threads may create two ids for one (parent, frame): harmless, both
- * nodes describe the same frames. Memory is fixed: when a table is three
- * quarters full, new stacks are cut at the deepest known prefix (the loss is
- * counted and reported at exit) rather than growing without bound.
+ * nodes describe the same frames.
+ *
+ * Growth by generations: each table starts at a size most programs never
+ * fill (16 and 8 MiB, mapped at start-up). When its newest generation is
+ * three quarters full, the thread that finds it so maps the next one, four
+ * times bigger, and publishes it; new entries go there, and lookups try the
+ * newest generation first, then the older ones, which stay as they are
+ * (ids never move: the trie is in the trace, a table only finds it). A
+ * leaf found in an older generation is copied into the newest, so a stack
+ * in use is soon found at the first try again. Mixed Python and native
+ * stacks need this: importing numpy on CPython 3.14 with --native makes
+ * 364k nodes, and over 786k (the first generation) when its modules are
+ * compiled from source. Memory is still bounded: after the last
+ * generation, new stacks are cut at the deepest known prefix (the loss is
+ * counted and reported at exit).
  *
  * A 64-bit hash may collide for two different stacks (odds near 1e-8 with a
  * million distinct stacks); the second would then be attributed to the first.
  *
- * Must not: allocate, lock, or call into the traced program.
+ * Must not: allocate (but for mapping a generation), lock, or call into
+ * the traced program.
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -29,10 +42,13 @@
 
 #include "mt_shim.h"
 
-/* Table sizes bound the shim's memory: slots are hashed, so a table's pages
- * get touched as it fills. 16 + 8 MiB at most; up to 786k nodes. */
+/* Table sizes bound the shim's memory: slots are hashed, so a generation's
+ * pages get touched as it fills. First generations 16 + 8 MiB (up to 786k
+ * nodes); with the later ones, 336 + 168 MiB at most (up to 16.5M nodes). */
 #define NODE_SLOTS (1u << 20)
 #define LEAF_SLOTS (1u << 19)
+#define GENERATIONS 3
+#define GROWTH 4
 #define PROBES 64
 #define MAX_UNWIND 256
 
@@ -48,10 +64,24 @@ struct leaf_slot {
     uint32_t unused;
 };
 
-static struct node_slot *nodes;
-static struct leaf_slot *leaves;
+/* One generation of a table: a power of two of slots. */
+struct generation {
+    void *slots;
+    uint32_t mask;  /* slots - 1 */
+    uint32_t count; /* entries made in it */
+};
+
+struct grown_table {
+    struct generation gen[GENERATIONS];
+    uint32_t top;     /* the newest generation: read with acquire */
+    uint32_t growing; /* a thread is mapping the next one */
+    uint32_t final;   /* no more generations: the last is full or mmap failed */
+    size_t slot_size;
+};
+
+static struct grown_table node_table = {.slot_size = sizeof(struct node_slot)};
+static struct grown_table leaf_table = {.slot_size = sizeof(struct leaf_slot)};
 static uint32_t next_node_id;
-static uint32_t leaf_count;
 static uint64_t stacks_cut; /* stacks shortened because a table was full */
 
 static inline uint64_t mix(uint64_t h, uint64_t v)
@@ -59,11 +89,18 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
     return mt_stack_mix(h, v);
 }
 
+static int first_generation(struct grown_table *tb, uint32_t slots)
+{
+    void *m = mt_map_aside(slots * tb->slot_size, PROT_READ | PROT_WRITE);
+    if (m == MAP_FAILED)
+        return -1;
+    tb->gen[0] = (struct generation){m, slots - 1, 0};
+    return 0;
+}
+
 int mt_stacks_init(void)
 {
-    nodes = mt_map_aside(NODE_SLOTS * sizeof *nodes, PROT_READ | PROT_WRITE);
-    leaves = mt_map_aside(LEAF_SLOTS * sizeof *leaves, PROT_READ | PROT_WRITE);
-    if (nodes == MAP_FAILED || leaves == MAP_FAILED)
+    if (first_generation(&node_table, NODE_SLOTS) || first_generation(&leaf_table, LEAF_SLOTS))
         return ENOMEM;
     if (mt_opt.native) {
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -72,6 +109,47 @@ int mt_stacks_init(void)
         void *warm[4];
         unw_backtrace(warm, 4);
         mt_unwind_init();
+    }
+    return 0;
+}
+
+static inline int generation_full(const struct generation *g)
+{
+    return __atomic_load_n(&g->count, __ATOMIC_RELAXED) >= (g->mask + 1) / 4 * 3;
+}
+
+/* The newest generation of tb is `seen` and full: maps the next one, unless
+ * another thread does (then waits for it, briefly). 1: a newer generation
+ * is there; 0: none will be. */
+static MT_COLD int grow(struct grown_table *tb, uint32_t seen)
+{
+    for (int spin = 0; spin < 4096; spin++) {
+        if (__atomic_load_n(&tb->top, __ATOMIC_ACQUIRE) != seen)
+            return 1;
+        if (__atomic_load_n(&tb->final, __ATOMIC_RELAXED))
+            return 0;
+        uint32_t idle = 0;
+        if (__atomic_compare_exchange_n(&tb->growing, &idle, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            if (__atomic_load_n(&tb->top, __ATOMIC_RELAXED) == seen) {
+                size_t slots = ((size_t)tb->gen[seen].mask + 1) * GROWTH;
+                void *m = seen + 1 < GENERATIONS
+                              ? mt_map_aside(slots * tb->slot_size, PROT_READ | PROT_WRITE)
+                              : MAP_FAILED;
+                if (m == MAP_FAILED) {
+                    __atomic_store_n(&tb->final, 1, __ATOMIC_RELAXED);
+                } else {
+                    tb->gen[seen + 1] = (struct generation){m, (uint32_t)(slots - 1), 0};
+                    __atomic_store_n(&tb->top, seen + 1, __ATOMIC_RELEASE);
+                }
+            }
+            __atomic_store_n(&tb->growing, 0, __ATOMIC_RELEASE);
+            continue;
+        }
+        if (spin < 64)
+            __builtin_ia32_pause();
+        else
+            sched_yield();
     }
     return 0;
 }
@@ -92,14 +170,30 @@ MT_COLD uint32_t mt_wait_published(const uint32_t *id_at)
     return 0;
 }
 
-static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64_t frame)
+/* (parent, frame) in an older generation, which takes no new entries but
+ * from threads that had not yet seen the newer one; 0: not there. */
+static uint32_t old_node(const struct generation *g, uint32_t parent, uint64_t frame)
 {
-    if (__atomic_load_n(&next_node_id, __ATOMIC_RELAXED) >= NODE_SLOTS / 4 * 3) {
-        __atomic_fetch_add(&stacks_cut, 1, __ATOMIC_RELAXED);
-        return parent;
+    const struct node_slot *nodes = g->slots;
+    size_t i = mix(mix(0, parent), frame) & g->mask;
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & g->mask) {
+        uint32_t id = __atomic_load_n(&nodes[i].id, __ATOMIC_ACQUIRE);
+        if (id && nodes[i].frame == frame && nodes[i].parent == parent)
+            return id;
+        if (!id && __atomic_load_n(&nodes[i].frame, __ATOMIC_RELAXED) == 0)
+            return 0;
     }
-    size_t i = mix(mix(0, parent), frame) & (NODE_SLOTS - 1);
-    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (NODE_SLOTS - 1)) {
+    return 0;
+}
+
+/* (parent, frame) in the newest generation g, added if not there; 0: no
+ * room in its probe window (the caller moves on to a newer generation). */
+static uint32_t new_node(struct mt_thread *t, struct generation *g, uint32_t parent,
+                         uint64_t frame)
+{
+    struct node_slot *nodes = g->slots;
+    size_t i = mix(mix(0, parent), frame) & g->mask;
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & g->mask) {
         struct node_slot *s = &nodes[i];
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
         if (id) {
@@ -121,6 +215,7 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
             continue;
         }
         __atomic_store_n(&s->parent, parent, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&g->count, 1, __ATOMIC_RELAXED);
         uint32_t nid = __atomic_add_fetch(&next_node_id, 1, __ATOMIC_RELAXED);
         /* Written before the id is published: no record can use an id whose
          * definition is not already in some segment. */
@@ -129,28 +224,96 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
         __atomic_store_n(&s->id, nid, __ATOMIC_RELEASE);
         return nid;
     }
+    return 0;
+}
+
+static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64_t frame)
+{
+    for (;;) {
+        uint32_t top = __atomic_load_n(&node_table.top, __ATOMIC_ACQUIRE);
+        for (uint32_t k = 0; k < top; k++) {
+            uint32_t id = old_node(&node_table.gen[k], parent, frame);
+            if (id)
+                return id;
+        }
+        struct generation *g = &node_table.gen[top];
+        if (generation_full(g)) {
+            if (grow(&node_table, top))
+                continue;
+            break;
+        }
+        uint32_t id = new_node(t, g, parent, frame);
+        if (id)
+            return id;
+        if (grow(&node_table, top)) /* its probe window is full: so, in effect, is it */
+            continue;
+        break;
+    }
     __atomic_fetch_add(&stacks_cut, 1, __ATOMIC_RELAXED);
     return parent;
 }
 
-/* A small per-thread cache in front of `leaves` (mt_stack_lookup, inline in
- * mt_shim.h): a thread allocating in a loop asks for the same few stacks
+/* A small per-thread cache in front of the leaves (mt_stack_lookup, inline
+ * in mt_shim.h): a thread allocating in a loop asks for the same few stacks
  * again and again, and the shared table is too big to stay in cache.
  * Entries are written only by their own thread. */
 __thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
     __attribute__((tls_model("initial-exec")));
 
-static uint32_t shared_lookup(uint64_t hash)
+static uint32_t leaf_in(const struct generation *g, uint64_t hash)
 {
-    size_t i = hash & (LEAF_SLOTS - 1);
-    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
+    const struct leaf_slot *leaves = g->slots;
+    size_t i = hash & g->mask;
+    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & g->mask) {
         uint64_t h = __atomic_load_n(&leaves[i].hash, __ATOMIC_ACQUIRE);
         if (h == hash)
             return __atomic_load_n(&leaves[i].id, __ATOMIC_ACQUIRE);
         if (h == 0)
             break;
     }
-    return 0; /* unknown, or being published: the caller interns again */
+    return 0; /* unknown, or being published */
+}
+
+/* Adds hash -> id to the newest leaf generation (growing it when full);
+ * nothing when there is no room. */
+static void add_leaf(uint64_t hash, uint32_t id)
+{
+    for (;;) {
+        uint32_t top = __atomic_load_n(&leaf_table.top, __ATOMIC_ACQUIRE);
+        struct generation *g = &leaf_table.gen[top];
+        if (generation_full(g)) {
+            if (grow(&leaf_table, top))
+                continue;
+            return;
+        }
+        struct leaf_slot *leaves = g->slots;
+        size_t i = hash & g->mask;
+        for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & g->mask) {
+            uint64_t expect = 0;
+            if (__atomic_compare_exchange_n(&leaves[i].hash, &expect, hash, 0, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_RELAXED)) {
+                __atomic_store_n(&leaves[i].id, id, __ATOMIC_RELEASE);
+                __atomic_fetch_add(&g->count, 1, __ATOMIC_RELAXED);
+                return;
+            }
+            if (expect == hash)
+                return; /* another thread just added it */
+        }
+        if (!grow(&leaf_table, top)) /* its probe window is full: so, in effect, is it */
+            return;
+    }
+}
+
+static uint32_t shared_lookup(uint64_t hash)
+{
+    uint32_t top = __atomic_load_n(&leaf_table.top, __ATOMIC_ACQUIRE);
+    uint32_t id = leaf_in(&leaf_table.gen[top], hash);
+    for (uint32_t k = top; !id && k-- > 0;) {
+        id = leaf_in(&leaf_table.gen[k], hash);
+        if (id)
+            add_leaf(hash, id); /* found at the first try from now on */
+    }
+    return id; /* 0: unknown, or being published: the caller interns again */
 }
 
 uint32_t mt_stack_find(uint64_t hash)
@@ -175,20 +338,7 @@ MT_COLD uint32_t mt_stack_intern(struct mt_thread *t, const uint64_t *frames, in
     uint32_t id = 0;
     for (int k = n - 1; k >= 0; k--) /* from the root down to the leaf */
         id = intern_node(t, id, frames[k]);
-    if (__atomic_load_n(&leaf_count, __ATOMIC_RELAXED) >= LEAF_SLOTS / 4 * 3)
-        return id;
-    size_t i = hash & (LEAF_SLOTS - 1);
-    for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & (LEAF_SLOTS - 1)) {
-        uint64_t expect = 0;
-        if (__atomic_compare_exchange_n(&leaves[i].hash, &expect, hash, 0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED)) {
-            __atomic_store_n(&leaves[i].id, id, __ATOMIC_RELEASE);
-            __atomic_fetch_add(&leaf_count, 1, __ATOMIC_RELAXED);
-            break;
-        }
-        if (expect == hash)
-            break; /* another thread just added it */
-    }
+    add_leaf(hash, id);
     return id;
 }
 

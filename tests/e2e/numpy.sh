@@ -1,25 +1,55 @@
-# numpy.sh - numpy_arrays.py (shared workload) under Debian's python3.11:
-# the heap peak covers the KNOWN_PEAK_ARRAY_BYTES the script prints, and
-# the arrays live at the peak are attributed to the script's own lines
-# (their stacks run through them; the innermost frame is numpy's `ones`).
+# numpy.sh - numpy_arrays.py (shared workload) on every CPython present
+# that has numpy (Debian's python3.11 with python3-numpy; Debian unstable's
+# 3.14 and 3.15 with the numpy scripts/fetch-python unpacks beside them):
+# the heap peak covers the KNOWN_PEAK_ARRAY_BYTES the script prints, the
+# arrays live at the peak are attributed to the script's own lines (their
+# stacks run through them; the innermost frame is numpy's `ones`), the peak
+# RSS covers the heap peak, and with --native each array's stack holds
+# numpy's C code inner to its Python lines.
 . "$(dirname "$0")/common.bash"
-py=/usr/bin/python3.11
-[ -x $py ] || skip "Debian python3.11 not installed"
-$py -c "import numpy" 2>/dev/null || skip "python3-numpy not installed"
 src="$SHARED/bench/workloads/numpy_arrays.py"
 [ -f "$src" ] || skip "shared workload numpy_arrays.py not found"
-trace_and_load np $py "$src"
-check "exit status" "$run_rc" 0
-known=$(sed -n 's/^KNOWN_PEAK_ARRAY_BYTES=\([0-9]*\).*/\1/p' "$T/np.out")
-check_cmp "script printed its known peak" "${known:-0}" -gt 0
-db=$T/np.db
-peak=$(q "$db" "SELECT value FROM meta WHERE key = 'peak_bytes'")
-check_cmp "heap peak covers the known array bytes" "$peak" -ge "$known"
+find_pythons
+with_numpy=()
+for py in "${pythons[@]}"; do
+    if "$py" -c "import numpy" 2>/dev/null; then
+        with_numpy+=("$py")
+    else
+        echo "SKIP-ONE: $(py_tag "$py"): no numpy ($py; python3-numpy, or scripts/fetch-python)"
+    fi
+done
+[ ${#with_numpy[@]} -gt 0 ] || skip "no CPython with numpy"
 keep=$(grep -n 'keep = np.ones' "$src" | cut -d: -f1)
 big=$(grep -n 'big = \[np.ones' "$src" | cut -d: -f1)
-via_script=$(q "$db" "SELECT coalesce(sum(a.size), 0) FROM live_at_peak a WHERE a.size >= 1048576 AND EXISTS
-  (SELECT 1 FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
-   WHERE sf.stack_id = a.stack_id AND f.file = '$src' AND f.line IN ($keep, $big))")
-check "arrays at the peak come from the script's lines $keep and $big" "$via_script" "$known"
-check_cmp "peak RSS at least the heap peak" "$(q "$db" "SELECT max(rss_bytes) FROM samples")" -ge "$peak"
+for py in "${with_numpy[@]}"; do
+    tag=$(py_tag "$py")
+    trace_and_load "np$tag" "$py" "$src"
+    check "$tag: exit status" "$run_rc" 0
+    known=$(sed -n 's/^KNOWN_PEAK_ARRAY_BYTES=\([0-9]*\).*/\1/p' "$T/np$tag.out")
+    check_cmp "$tag: script printed its known peak" "${known:-0}" -gt 0
+    db=$T/np$tag.db
+    peak=$(q "$db" "SELECT value FROM meta WHERE key = 'peak_bytes'")
+    check_cmp "$tag: heap peak covers the known array bytes" "$peak" -ge "${known:-0}"
+    via_script=$(q "$db" "SELECT coalesce(sum(a.size), 0) FROM live_at_peak a WHERE a.size >= 1048576 AND EXISTS
+      (SELECT 1 FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
+       WHERE sf.stack_id = a.stack_id AND f.file = '$src' AND f.line IN ($keep, $big))")
+    check "$tag: arrays at the peak come from the script's lines $keep and $big" "$via_script" "${known:-0}"
+    check_cmp "$tag: peak RSS at least the heap peak" "$(q "$db" "SELECT max(rss_bytes) FROM samples")" -ge "$peak"
+
+    # --native: every array at the peak has a frame in numpy's C extension
+    # (module _multiarray_umath) inner to its innermost Python frame.
+    "$MT" run --native -o "$T/nn$tag.memtap" -- "$py" "$src" >"$T/nn$tag.out" 2>"$T/nn$tag.err"
+    check "$tag: --native: exit status" "$?" 0
+    "$MT" load --quiet "$T/nn$tag.memtap" -o "$T/nn$tag.db"
+    check "$tag: --native: arrays at the peak with numpy's C code under their Python line" \
+        "$(q "$T/nn$tag.db" "SELECT coalesce(sum(a.size), 0) FROM live_at_peak a WHERE a.size >= 1048576
+           AND (SELECT min(sf.depth) FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
+                JOIN modules m ON m.id = f.module_id
+                WHERE sf.stack_id = a.stack_id AND m.path LIKE '%_multiarray_umath%')
+             < (SELECT min(sf.depth) FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
+                WHERE sf.stack_id = a.stack_id AND f.kind = 'python')
+           AND EXISTS (SELECT 1 FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
+                WHERE sf.stack_id = a.stack_id AND f.file = '$src' AND f.line IN ($keep, $big))")" \
+        "${known:-0}"
+done
 finish

@@ -1,7 +1,8 @@
 # stress.sh - 4 threads x 1,000,000 malloc/free pairs at once: every event
 # is in the database exactly once (exact counts per thread, every block
 # freed, no unmatched free, nothing live twice). 8 threads meeting the same
-# new stacks at once: each stack interned once.
+# new stacks at once: each stack interned once. 2^19 distinct native stacks
+# (3.1M trie nodes): the stack tables grow, and every stack stays whole.
 . "$(dirname "$0")/common.bash"
 MEMTAP_DEBUG=1 trace_and_load stress "$PROGS/prog_stress" 4 1000000
 grep -o "changed owner [0-9]* times" "$T/stress.err" | sed "s/^/info: the sequence counter /"
@@ -28,4 +29,26 @@ check "same stacks: no node interned twice" \
       "$(q "$T/same.db" "SELECT count(*) FROM (SELECT 1 FROM stacks GROUP BY parent, frame_id HAVING count(*) > 1)")" 0
 check "same stacks: one stack per leaf" \
       "$(q "$T/same.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function LIKE 'leaf%'")" 8
+
+# More stacks than the tables' first generations hold (stacks.c): path p
+# runs through left() for each 1 bit of p, right() for each 0 bit, the
+# innermost call for p's highest bit.
+"$MT" run --native -o "$T/many.memtap" -- "$PROGS/prog_manystacks" 19 2>"$T/many.err"
+check "many stacks: exit status" "$?" 0
+"$MT" load --quiet "$T/many.memtap" -o "$T/many.db"
+check "many stacks: none cut short" "$(grep -c 'cut short' "$T/many.err")" 0
+check "many stacks: one per path" \
+      "$(q "$T/many.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
+check "many stacks: no node interned twice (older generations found)" \
+      "$(q "$T/many.db" "SELECT count(*) FROM (SELECT 1 FROM stacks GROUP BY parent, frame_id HAVING count(*) > 1)")" 0
+for p in 0 1 300000 524287; do
+    want=$(python3 -c "print(''.join('L' if c == '1' else 'R' for c in format($p, '019b')))")
+    sid=$(q "$T/many.db" "SELECT stack_id FROM allocations WHERE size = 16 ORDER BY alloc_seq LIMIT 1 OFFSET $p")
+    check "many stacks: path $p's frames" "$(q "$T/many.db" "WITH RECURSIVE w(d, node, fid) AS
+        (SELECT 0, parent, frame_id FROM stacks WHERE id = $sid
+         UNION ALL SELECT d + 1, s.parent, s.frame_id FROM w JOIN stacks s ON s.id = w.node)
+        SELECT group_concat(CASE f.function WHEN 'left' THEN 'L' WHEN 'right' THEN 'R' END, '')
+        FROM (SELECT * FROM w ORDER BY d) w JOIN frames f ON f.id = w.fid
+        WHERE f.function IN ('left', 'right')")" "$want"
+done
 finish
