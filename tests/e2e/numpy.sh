@@ -41,15 +41,23 @@ for py in "${with_numpy[@]}"; do
     "$MT" run --native -o "$T/nn$tag.memtap" -- "$py" "$src" >"$T/nn$tag.out" 2>"$T/nn$tag.err"
     check "$tag: --native: exit status" "$?" 0
     "$MT" load --quiet "$T/nn$tag.memtap" -o "$T/nn$tag.db"
+    # (the stacks of the arrays alone are walked: the stack_frames view
+    # would walk every stack, for each array)
     check "$tag: --native: arrays at the peak with numpy's C code under their Python line" \
-        "$(q "$T/nn$tag.db" "SELECT coalesce(sum(a.size), 0) FROM live_at_peak a WHERE a.size >= 1048576
-           AND (SELECT min(sf.depth) FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
-                JOIN modules m ON m.id = f.module_id
-                WHERE sf.stack_id = a.stack_id AND m.path LIKE '%_multiarray_umath%')
-             < (SELECT min(sf.depth) FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
-                WHERE sf.stack_id = a.stack_id AND f.kind = 'python')
-           AND EXISTS (SELECT 1 FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id
-                WHERE sf.stack_id = a.stack_id AND f.file = '$src' AND f.line IN ($keep, $big))")" \
+        "$(q "$T/nn$tag.db" "WITH RECURSIVE
+           arrays AS (SELECT DISTINCT stack_id FROM live_at_peak WHERE size >= 1048576),
+           walk(stack_id, depth, node, frame_id) AS (SELECT id, 0, parent, frame_id FROM stacks
+             WHERE id IN arrays
+             UNION ALL SELECT w.stack_id, w.depth + 1, s.parent, s.frame_id
+             FROM walk w JOIN stacks s ON s.id = w.node),
+           per AS (SELECT w.stack_id,
+             min(CASE WHEN m.path LIKE '%_multiarray_umath%' THEN w.depth END) AS numpy_c,
+             min(CASE WHEN f.kind = 'python' THEN w.depth END) AS python,
+             max(f.file = '$src' AND f.line IN ($keep, $big)) AS via_script
+             FROM walk w JOIN frames f ON f.id = w.frame_id
+             LEFT JOIN modules m ON m.id = f.module_id GROUP BY w.stack_id)
+           SELECT coalesce(sum(a.size), 0) FROM live_at_peak a JOIN per p ON p.stack_id = a.stack_id
+           WHERE a.size >= 1048576 AND p.numpy_c < p.python AND p.via_script")" \
         "${known:-0}"
 done
 finish
