@@ -55,7 +55,8 @@ trace_and_load() {
     fi
 }
 
-# Where scripts/fetch-python unpacked Debian unstable's CPython 3.14 and 3.15.
+# Where scripts/fetch-python unpacked Debian unstable's CPython 3.14 and 3.15
+# (and numpy for them).
 fetched_pythons=${MEMTAP_FETCHED_PYTHONS:-$HOME/.cache/memtap/cpython-debian}
 
 # py_tag PY - the interpreter's version, "3.X", with "-debian" for Debian's
