@@ -69,6 +69,8 @@ static void say_at_exit(void)
         snprintf(n, sizeof n, "%llu", (unsigned long long)cut);
         mt_say(n, " stacks were cut short: the stack tables were full", "");
     }
+    if (mt_py_active && mt_py_frames_lost())
+        mt_say("python: the frame table was full: some stacks lack Python frames", "", "");
     if (mt_py_active && mt_py_code_table_full())
         mt_say("python: the code table was full: a code object that replaced a dead one at ",
                "its address may show the dead one's frames", "");

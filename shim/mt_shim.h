@@ -7,6 +7,7 @@
  * aside.c      the shim's own mappings, out of the program's way
  * record.h     the records of every event (allocation, free), inline
  * stacks.c     native stack capture (libunwind) and lock-free interning
+ * tables.c     growth by generations for the lock-free hash tables
  * unwind.c     the fast native walker: rule table, per-thread memo
  * eh_frame.c   the unwind rule of an instruction, from .eh_frame
  * modules.c    the module map (loaded objects, load address, build-id)
@@ -236,6 +237,46 @@ static inline uint64_t mt_seq_next(struct mt_thread *t)
 
 /* ---- api.c ------------------------------------------------------------ */
 
+/* ---- tables.c --------------------------------------------------------- */
+
+/* A lock-free hash table of the shim's, in generations (tables.c): the
+ * caller probes each generation's slots itself; entries go to the newest
+ * (gen[top]), and when it is full mt_table_grow maps the next one. */
+#define MT_GENERATIONS 3 /* each 4 times the one before */
+
+struct mt_generation {
+    void *slots;
+    uint32_t mask;  /* slots - 1: a power of two */
+    uint32_t count; /* entries made in it (the caller counts them) */
+};
+
+struct mt_table {
+    struct mt_generation gen[MT_GENERATIONS];
+    uint32_t top;     /* the newest generation: read with mt_table_top */
+    uint32_t growing; /* a thread is mapping the next one */
+    uint32_t final;   /* no more generations (the last is full, or mmap failed) */
+    size_t slot_size;
+};
+
+/* Maps the first generation of `slots` slots (a power of two); -1: no memory. */
+int mt_table_init(struct mt_table *tb, size_t slot_size, uint32_t slots);
+
+static inline uint32_t mt_table_top(const struct mt_table *tb)
+{
+    return __atomic_load_n(&tb->top, __ATOMIC_ACQUIRE);
+}
+
+/* Three quarters full: entries go to the next generation. */
+static inline int mt_generation_full(const struct mt_generation *g)
+{
+    return __atomic_load_n(&g->count, __ATOMIC_RELAXED) >= (g->mask + 1) / 4 * 3;
+}
+
+/* Generation `seen` was the newest and is full: maps the next one, or
+ * waits (briefly) for the thread that does. 1: a newer generation is
+ * there; 0: there will be none. */
+int mt_table_grow(struct mt_table *tb, uint32_t seen);
+
 /* ---- sampler.c -------------------------------------------------------- */
 
 /* 1 while the sampler thread runs; allocating threads sample in-band when 0. */
@@ -411,6 +452,10 @@ void mt_py_poll(void);
  * frames are then told apart from a dead one's at the same address only
  * by offset. Said at exit. */
 int mt_py_code_table_full(void);
+
+/* Whether a Python frame found no slot in the frame table (every
+ * generation full): stacks then lack it (said at exit). */
+int mt_py_frames_lost(void);
 
 /* The stack to record in a process whose Python hooks are active: its
  * Python frames (0 when the thread runs none or lacks the GIL), or under

@@ -94,7 +94,9 @@ static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in pla
  * a 1 kB _PyEval_EvalFrameDefault that jumps to it). */
 static uintptr_t eval_lo, eval_hi, loop_lo, loop_hi;
 
-/* Python frames seen so far: (code, identity, offset) -> id, lock-free. */
+/* Python frames seen so far: (code, identity, offset) -> id, lock-free,
+ * growing by generations (tables.c): 196k frames in the first, 4.1M in
+ * all three (a program with 250k allocating lines needs the second). */
 #define PYFRAME_SLOTS (1u << 18)
 #define PYFRAME_PROBES 64
 #define MAX_PY_DEPTH 256
@@ -105,8 +107,9 @@ struct pyframe_slot {
     uint32_t offset;
     uint32_t id;        /* publishes it */
 };
-static struct pyframe_slot *pyframes;
+static struct mt_table pyframe_table;
 static uint32_t next_pyframe;
+static int pyframes_lost; /* a frame found no slot: its stacks lack it */
 
 /* Code objects seen in stacks ("code objects" below explains). */
 #define CODE_SLOTS (1u << 18) /* 4 MiB, touched as used */
@@ -237,10 +240,9 @@ int mt_py_detect(void)
         eval_hi = eval_lo + entry->st_size;
     }
     /* The frame table, now: the constructor runs before any other thread. */
-    pyframes = mt_map_aside(PYFRAME_SLOTS * sizeof *pyframes, PROT_READ | PROT_WRITE);
     codes = mt_map_aside(CODE_SLOTS * sizeof *codes, PROT_READ | PROT_WRITE);
-    if (pyframes == MAP_FAILED || codes == MAP_FAILED) {
-        pyframes = NULL;
+    if (codes == MAP_FAILED ||
+        mt_table_init(&pyframe_table, sizeof(struct pyframe_slot), PYFRAME_SLOTS) != 0) {
         mt_say("python: out of memory for the frame table; tracing malloc only", "", "");
         return 0;
     }
@@ -561,6 +563,11 @@ int mt_py_code_table_full(void)
     return codes_full;
 }
 
+int mt_py_frames_lost(void)
+{
+    return pyframes_lost;
+}
+
 static MT_COLD void code_died(void *code)
 {
     struct code_slot *s = code_slot_of(code, NULL);
@@ -570,23 +577,42 @@ static MT_COLD void code_died(void *code)
         __atomic_add_fetch(&code_epoch, 1, __ATOMIC_RELAXED);
 }
 
-/* The id of Python frame (code, offset), created (and its PYFRAME record
- * written, under the GIL) the first time it is seen. One probe pass, like
- * the stack trie's: look up and claim as we go. 0 when the table is full. */
-static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, uint32_t offset)
+/* (code, identity, offset) in an older generation of the frame table,
+ * which takes no new entries but from threads that had not yet seen the
+ * newer one; 0: not there. */
+static uint32_t old_pyframe(const struct mt_generation *g, uint64_t key, uint64_t identity,
+                            uint32_t offset)
 {
+    const struct pyframe_slot *slots = g->slots;
+    size_t i = mt_stack_mix(key, offset) & g->mask;
+    for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & g->mask) {
+        const struct pyframe_slot *s = &slots[i];
+        uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
+        if (id && s->code == key && s->offset == offset && s->identity == identity)
+            return id;
+        if (!id && __atomic_load_n(&s->code, __ATOMIC_RELAXED) == 0)
+            return 0;
+    }
+    return 0;
+}
+
+/* The same in the newest generation g, created (and its PYFRAME record
+ * written, under the GIL) if not there. One probe pass, like the stack
+ * trie's: look up and claim as we go. 0: no room in its probe window. */
+static uint32_t new_pyframe(struct mt_thread *t, struct mt_generation *g, void *code,
+                            uint64_t identity, uint32_t offset)
+{
+    struct pyframe_slot *slots = g->slots;
     uint64_t key = (uint64_t)(uintptr_t)code;
-    size_t i = mt_stack_mix(key, offset) & (PYFRAME_SLOTS - 1);
-    for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & (PYFRAME_SLOTS - 1)) {
-        struct pyframe_slot *s = &pyframes[i];
+    size_t i = mt_stack_mix(key, offset) & g->mask;
+    for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & g->mask) {
+        struct pyframe_slot *s = &slots[i];
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
         if (id) {
             if (s->code == key && s->offset == offset && s->identity == identity)
                 return id;
             continue;
         }
-        if (__atomic_load_n(&next_pyframe, __ATOMIC_RELAXED) >= PYFRAME_SLOTS / 4 * 3)
-            return 0;
         uint64_t expect = __atomic_load_n(&s->code, __ATOMIC_RELAXED);
         if (expect != 0 ||
             !__atomic_compare_exchange_n(&s->code, &expect, key, 0, __ATOMIC_ACQ_REL,
@@ -603,6 +629,7 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
         }
         s->offset = offset;
         s->identity = identity;
+        __atomic_fetch_add(&g->count, 1, __ATOMIC_RELAXED);
         uint32_t nid = __atomic_add_fetch(&next_pyframe, 1, __ATOMIC_RELAXED);
         int line = api.addr2line(code, (int)offset);
         const char *file = utf8_or(FIELD(code, layout->code_filename, void *), "?");
@@ -611,6 +638,29 @@ static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, u
         __atomic_store_n(&s->id, nid, __ATOMIC_RELEASE);
         return nid;
     }
+    return 0;
+}
+
+/* The id of Python frame (code, offset), created the first time it is
+ * seen. 0 when every generation of the table is full (said at exit). */
+static uint32_t pyframe_id(struct mt_thread *t, void *code, uint64_t identity, uint32_t offset)
+{
+    for (;;) {
+        uint32_t top = mt_table_top(&pyframe_table);
+        for (uint32_t k = 0; k < top; k++) {
+            uint32_t id =
+                old_pyframe(&pyframe_table.gen[k], (uint64_t)(uintptr_t)code, identity, offset);
+            if (id)
+                return id;
+        }
+        struct mt_generation *g = &pyframe_table.gen[top];
+        uint32_t id = mt_generation_full(g) ? 0 : new_pyframe(t, g, code, identity, offset);
+        if (id)
+            return id;
+        if (!mt_table_grow(&pyframe_table, top)) /* full, or its probe window is */
+            break;
+    }
+    pyframes_lost = 1;
     return 0;
 }
 

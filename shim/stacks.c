@@ -12,17 +12,13 @@
  * two threads may create two ids for one (parent, frame): harmless, both
  * nodes describe the same frames.
  *
- * Growth by generations: each table starts at a size most programs never
- * fill (16 and 8 MiB, mapped at start-up). When its newest generation is
- * three quarters full, the thread that finds it so maps the next one, four
- * times bigger, and publishes it; new entries go there, and lookups try the
- * newest generation first, then the older ones, which stay as they are
- * (ids never move: the trie is in the trace, a table only finds it). A
- * leaf found in an older generation is copied into the newest, so a stack
- * in use is soon found at the first try again. Mixed Python and native
- * stacks need this: importing numpy on CPython 3.14 with --native makes
- * 364k nodes, and over 786k (the first generation) when its modules are
- * compiled from source. Memory is still bounded: after the last
+ * Both grow by generations (tables.c): the first ones (16 and 8 MiB,
+ * mapped at start-up) are enough for most programs, but mixed Python and
+ * native stacks can need more: importing numpy on CPython 3.14 with
+ * --native makes 364k nodes, and over 786k (the first generation) when its
+ * modules are compiled from source. Lookups try the newest generation
+ * first; a leaf found in an older one is copied into the newest, so a
+ * stack in use is soon found at the first try again. After the last
  * generation, new stacks are cut at the deepest known prefix (the loss is
  * counted and reported at exit).
  *
@@ -47,8 +43,6 @@
  * nodes); with the later ones, 336 + 168 MiB at most (up to 16.5M nodes). */
 #define NODE_SLOTS (1u << 20)
 #define LEAF_SLOTS (1u << 19)
-#define GENERATIONS 3
-#define GROWTH 4
 #define PROBES 64
 #define MAX_UNWIND 256
 
@@ -64,23 +58,7 @@ struct leaf_slot {
     uint32_t unused;
 };
 
-/* One generation of a table: a power of two of slots. */
-struct generation {
-    void *slots;
-    uint32_t mask;  /* slots - 1 */
-    uint32_t count; /* entries made in it */
-};
-
-struct grown_table {
-    struct generation gen[GENERATIONS];
-    uint32_t top;     /* the newest generation: read with acquire */
-    uint32_t growing; /* a thread is mapping the next one */
-    uint32_t final;   /* no more generations: the last is full or mmap failed */
-    size_t slot_size;
-};
-
-static struct grown_table node_table = {.slot_size = sizeof(struct node_slot)};
-static struct grown_table leaf_table = {.slot_size = sizeof(struct leaf_slot)};
+static struct mt_table node_table, leaf_table;
 static uint32_t next_node_id;
 static uint64_t stacks_cut; /* stacks shortened because a table was full */
 
@@ -89,18 +67,10 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
     return mt_stack_mix(h, v);
 }
 
-static int first_generation(struct grown_table *tb, uint32_t slots)
-{
-    void *m = mt_map_aside(slots * tb->slot_size, PROT_READ | PROT_WRITE);
-    if (m == MAP_FAILED)
-        return -1;
-    tb->gen[0] = (struct generation){m, slots - 1, 0};
-    return 0;
-}
-
 int mt_stacks_init(void)
 {
-    if (first_generation(&node_table, NODE_SLOTS) || first_generation(&leaf_table, LEAF_SLOTS))
+    if (mt_table_init(&node_table, sizeof(struct node_slot), NODE_SLOTS) ||
+        mt_table_init(&leaf_table, sizeof(struct leaf_slot), LEAF_SLOTS))
         return ENOMEM;
     if (mt_opt.native) {
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
@@ -109,47 +79,6 @@ int mt_stacks_init(void)
         void *warm[4];
         unw_backtrace(warm, 4);
         mt_unwind_init();
-    }
-    return 0;
-}
-
-static inline int generation_full(const struct generation *g)
-{
-    return __atomic_load_n(&g->count, __ATOMIC_RELAXED) >= (g->mask + 1) / 4 * 3;
-}
-
-/* The newest generation of tb is `seen` and full: maps the next one, unless
- * another thread does (then waits for it, briefly). 1: a newer generation
- * is there; 0: none will be. */
-static MT_COLD int grow(struct grown_table *tb, uint32_t seen)
-{
-    for (int spin = 0; spin < 4096; spin++) {
-        if (__atomic_load_n(&tb->top, __ATOMIC_ACQUIRE) != seen)
-            return 1;
-        if (__atomic_load_n(&tb->final, __ATOMIC_RELAXED))
-            return 0;
-        uint32_t idle = 0;
-        if (__atomic_compare_exchange_n(&tb->growing, &idle, 1, 0, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED)) {
-            if (__atomic_load_n(&tb->top, __ATOMIC_RELAXED) == seen) {
-                size_t slots = ((size_t)tb->gen[seen].mask + 1) * GROWTH;
-                void *m = seen + 1 < GENERATIONS
-                              ? mt_map_aside(slots * tb->slot_size, PROT_READ | PROT_WRITE)
-                              : MAP_FAILED;
-                if (m == MAP_FAILED) {
-                    __atomic_store_n(&tb->final, 1, __ATOMIC_RELAXED);
-                } else {
-                    tb->gen[seen + 1] = (struct generation){m, (uint32_t)(slots - 1), 0};
-                    __atomic_store_n(&tb->top, seen + 1, __ATOMIC_RELEASE);
-                }
-            }
-            __atomic_store_n(&tb->growing, 0, __ATOMIC_RELEASE);
-            continue;
-        }
-        if (spin < 64)
-            __builtin_ia32_pause();
-        else
-            sched_yield();
     }
     return 0;
 }
@@ -172,7 +101,7 @@ MT_COLD uint32_t mt_wait_published(const uint32_t *id_at)
 
 /* (parent, frame) in an older generation, which takes no new entries but
  * from threads that had not yet seen the newer one; 0: not there. */
-static uint32_t old_node(const struct generation *g, uint32_t parent, uint64_t frame)
+static uint32_t old_node(const struct mt_generation *g, uint32_t parent, uint64_t frame)
 {
     const struct node_slot *nodes = g->slots;
     size_t i = mix(mix(0, parent), frame) & g->mask;
@@ -188,7 +117,7 @@ static uint32_t old_node(const struct generation *g, uint32_t parent, uint64_t f
 
 /* (parent, frame) in the newest generation g, added if not there; 0: no
  * room in its probe window (the caller moves on to a newer generation). */
-static uint32_t new_node(struct mt_thread *t, struct generation *g, uint32_t parent,
+static uint32_t new_node(struct mt_thread *t, struct mt_generation *g, uint32_t parent,
                          uint64_t frame)
 {
     struct node_slot *nodes = g->slots;
@@ -230,24 +159,18 @@ static uint32_t new_node(struct mt_thread *t, struct generation *g, uint32_t par
 static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64_t frame)
 {
     for (;;) {
-        uint32_t top = __atomic_load_n(&node_table.top, __ATOMIC_ACQUIRE);
+        uint32_t top = mt_table_top(&node_table);
         for (uint32_t k = 0; k < top; k++) {
             uint32_t id = old_node(&node_table.gen[k], parent, frame);
             if (id)
                 return id;
         }
-        struct generation *g = &node_table.gen[top];
-        if (generation_full(g)) {
-            if (grow(&node_table, top))
-                continue;
-            break;
-        }
-        uint32_t id = new_node(t, g, parent, frame);
+        struct mt_generation *g = &node_table.gen[top];
+        uint32_t id = mt_generation_full(g) ? 0 : new_node(t, g, parent, frame);
         if (id)
             return id;
-        if (grow(&node_table, top)) /* its probe window is full: so, in effect, is it */
-            continue;
-        break;
+        if (!mt_table_grow(&node_table, top)) /* full, or its probe window is */
+            break;
     }
     __atomic_fetch_add(&stacks_cut, 1, __ATOMIC_RELAXED);
     return parent;
@@ -260,7 +183,7 @@ static MT_COLD uint32_t intern_node(struct mt_thread *t, uint32_t parent, uint64
 __thread struct mt_stack_cache_entry mt_stack_cache[MT_STACK_CACHE]
     __attribute__((tls_model("initial-exec")));
 
-static uint32_t leaf_in(const struct generation *g, uint64_t hash)
+static uint32_t leaf_in(const struct mt_generation *g, uint64_t hash)
 {
     const struct leaf_slot *leaves = g->slots;
     size_t i = hash & g->mask;
@@ -279,16 +202,12 @@ static uint32_t leaf_in(const struct generation *g, uint64_t hash)
 static void add_leaf(uint64_t hash, uint32_t id)
 {
     for (;;) {
-        uint32_t top = __atomic_load_n(&leaf_table.top, __ATOMIC_ACQUIRE);
-        struct generation *g = &leaf_table.gen[top];
-        if (generation_full(g)) {
-            if (grow(&leaf_table, top))
-                continue;
-            return;
-        }
+        uint32_t top = mt_table_top(&leaf_table);
+        struct mt_generation *g = &leaf_table.gen[top];
         struct leaf_slot *leaves = g->slots;
         size_t i = hash & g->mask;
-        for (int probe = 0; probe < PROBES; probe++, i = (i + 1) & g->mask) {
+        for (int probe = 0; !mt_generation_full(g) && probe < PROBES;
+             probe++, i = (i + 1) & g->mask) {
             uint64_t expect = 0;
             if (__atomic_compare_exchange_n(&leaves[i].hash, &expect, hash, 0, __ATOMIC_ACQ_REL,
                                             __ATOMIC_RELAXED)) {
@@ -299,14 +218,14 @@ static void add_leaf(uint64_t hash, uint32_t id)
             if (expect == hash)
                 return; /* another thread just added it */
         }
-        if (!grow(&leaf_table, top)) /* its probe window is full: so, in effect, is it */
+        if (!mt_table_grow(&leaf_table, top)) /* full, or its probe window is */
             return;
     }
 }
 
 static uint32_t shared_lookup(uint64_t hash)
 {
-    uint32_t top = __atomic_load_n(&leaf_table.top, __ATOMIC_ACQUIRE);
+    uint32_t top = mt_table_top(&leaf_table);
     uint32_t id = leaf_in(&leaf_table.gen[top], hash);
     for (uint32_t k = top; !id && k-- > 0;) {
         id = leaf_in(&leaf_table.gen[k], hash);
