@@ -3,18 +3,23 @@
  * left() or right(), ends in leaf(), which allocates 16 bytes and frees
  * them. The stacks' trie has over two million nodes and the leaf table
  * half a million entries, more than memtap's first table generations
- * hold (stacks.c), so the tables must grow for every stack to be whole. */
+ * hold (stacks.c), so the tables must grow for every stack to be whole.
+ *
+ * prog_manystacks DEPTH THREADS: the paths shared among THREADS threads
+ * (path p by thread p % THREADS), all at once, so the tables grow while
+ * other threads add to them. */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
-static void *volatile sink;
 static volatile unsigned calls;
 
 static void step(int depth, unsigned path);
 
 __attribute__((noinline)) static void leaf(void)
 {
-    sink = malloc(16);
-    free(sink);
+    void *volatile block = malloc(16); /* volatile: the pair stays */
+    free(block);
 }
 
 /* The calls after step() keep it from being a tail call: each frame stays. */
@@ -40,12 +45,27 @@ __attribute__((noinline)) static void step(int depth, unsigned path)
         right(depth - 1, path >> 1);
 }
 
+static int depth = 19, threads = 1;
+
+static void *walk_paths(void *first)
+{
+    for (unsigned path = (unsigned)(uintptr_t)first; path < 1u << depth; path += threads)
+        step(depth, path);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
-    int depth = argc > 1 ? atoi(argv[1]) : 19;
-    if (depth < 1 || depth > 24)
+    depth = argc > 1 ? atoi(argv[1]) : 19;
+    threads = argc > 2 ? atoi(argv[2]) : 1;
+    if (depth < 1 || depth > 24 || threads < 1 || threads > 64)
         return 2;
-    for (unsigned path = 0; path < 1u << depth; path++)
-        step(depth, path);
+    pthread_t tid[64];
+    for (int k = 1; k < threads; k++)
+        if (pthread_create(&tid[k], NULL, walk_paths, (void *)(uintptr_t)k) != 0)
+            return 1;
+    walk_paths(0);
+    for (int k = 1; k < threads; k++)
+        pthread_join(tid[k], NULL);
     return 0;
 }

@@ -41,14 +41,47 @@ check "many stacks: one per path" \
       "$(q "$T/many.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
 check "many stacks: no node interned twice (older generations found)" \
       "$(q "$T/many.db" "SELECT count(*) FROM (SELECT 1 FROM stacks GROUP BY parent, frame_id HAVING count(*) > 1)")" 0
-for p in 0 1 300000 524287; do
-    want=$(python3 -c "print(''.join('L' if c == '1' else 'R' for c in format($p, '019b')))")
-    sid=$(q "$T/many.db" "SELECT stack_id FROM allocations WHERE size = 16 ORDER BY alloc_seq LIMIT 1 OFFSET $p")
-    check "many stacks: path $p's frames" "$(q "$T/many.db" "WITH RECURSIVE w(d, node, fid) AS
-        (SELECT 0, parent, frame_id FROM stacks WHERE id = $sid
+# path_frames DB SID - a stack's left/right frames, innermost first, as L and R
+path_frames() {
+    q "$1" "WITH RECURSIVE w(d, node, fid) AS
+        (SELECT 0, parent, frame_id FROM stacks WHERE id = $2
          UNION ALL SELECT d + 1, s.parent, s.frame_id FROM w JOIN stacks s ON s.id = w.node)
         SELECT group_concat(CASE f.function WHEN 'left' THEN 'L' WHEN 'right' THEN 'R' END, '')
         FROM (SELECT * FROM w ORDER BY d) w JOIN frames f ON f.id = w.fid
-        WHERE f.function IN ('left', 'right')")" "$want"
+        WHERE f.function IN ('left', 'right')"
+}
+want_frames() { python3 -c "print(''.join('L' if c == '1' else 'R' for c in format($1, '019b')))"; }
+for p in 0 1 300000 524287; do
+    sid=$(q "$T/many.db" "SELECT stack_id FROM allocations WHERE size = 16 ORDER BY alloc_seq LIMIT 1 OFFSET $p")
+    check "many stacks: path $p's frames" "$(path_frames "$T/many.db" "$sid")" "$(want_frames $p)"
+done
+
+# The same from 4 threads at once (path p by thread p % 4): the tables
+# grow while other threads add to them. Two threads may intern one node
+# twice (stacks.c): not checked here. Thread k's i-th allocation is path
+# 4i + k.
+"$MT" run --native -o "$T/many4.memtap" -- "$PROGS/prog_manystacks" 19 4 2>"$T/many4.err"
+check "many stacks, 4 threads: exit status" "$?" 0
+"$MT" load --quiet "$T/many4.memtap" -o "$T/many4.db"
+check "many stacks, 4 threads: none cut short" "$(grep -c 'cut short' "$T/many4.err")" 0
+check "many stacks, 4 threads: one per path" \
+      "$(q "$T/many4.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
+for k in 0 1 2 3; do
+    tid=$(q "$T/many4.db" "SELECT thread_id FROM allocation_sites WHERE function = 'leaf'
+        GROUP BY thread_id ORDER BY min(alloc_seq) LIMIT 1 OFFSET $k")
+    # which paths the thread had: its first path's frames, outermost last,
+    # are bits 0 and 1 of k
+    first=$(q "$T/many4.db" "SELECT stack_id FROM allocations WHERE size = 16 AND thread_id = $tid
+        ORDER BY alloc_seq LIMIT 1")
+    case $(path_frames "$T/many4.db" "$first") in
+        *RR) r=0 ;; *RL) r=1 ;; *LR) r=2 ;; *LL) r=3 ;; *) r=x ;;
+    esac
+    for i in 1 70000 131071; do
+        p=$((4 * i + r))
+        sid=$(q "$T/many4.db" "SELECT stack_id FROM allocations WHERE size = 16 AND thread_id = $tid
+            ORDER BY alloc_seq LIMIT 1 OFFSET $i")
+        check "many stacks, 4 threads: path $p's frames" "$(path_frames "$T/many4.db" "$sid")" \
+              "$(want_frames $p)"
+    done
 done
 finish
