@@ -11,13 +11,12 @@ src="$SHARED/bench/workloads/numpy_arrays.py"
 [ -f "$src" ] || skip "shared workload numpy_arrays.py not found"
 find_pythons
 with_numpy=()
+without=()
 for py in "${pythons[@]}"; do
-    if "$py" -c "import numpy" 2>/dev/null; then
-        with_numpy+=("$py")
-    else
-        echo "SKIP-ONE: $(py_tag "$py"): no numpy ($py; python3-numpy, or scripts/fetch-python)"
-    fi
+    if "$py" -c "import numpy" 2>/dev/null; then with_numpy+=("$py"); else without+=("$(py_tag "$py")"); fi
 done
+[ ${#without[@]} -eq 0 ] ||
+    echo "SKIP-ONE: no numpy in CPython ${without[*]} (python3-numpy, or scripts/fetch-python)"
 [ ${#with_numpy[@]} -gt 0 ] || skip "no CPython with numpy"
 keep=$(grep -n 'keep = np.ones' "$src" | cut -d: -f1)
 big=$(grep -n 'big = \[np.ones' "$src" | cut -d: -f1)
