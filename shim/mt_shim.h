@@ -235,8 +235,6 @@ static inline uint64_t mt_seq_next(struct mt_thread *t)
     return mt_seq_slow(t, owner, s);
 }
 
-/* ---- api.c ------------------------------------------------------------ */
-
 /* ---- tables.c --------------------------------------------------------- */
 
 /* A lock-free hash table of the shim's, in generations (tables.c): the
@@ -276,6 +274,8 @@ static inline int mt_generation_full(const struct mt_generation *g)
  * waits (briefly) for the thread that does. 1: a newer generation is
  * there; 0: there will be none. */
 int mt_table_grow(struct mt_table *tb, uint32_t seen);
+
+/* ---- api.c ------------------------------------------------------------ */
 
 /* ---- sampler.c -------------------------------------------------------- */
 
