@@ -294,6 +294,10 @@ void mt_sampler_stop(void);
  * sampler.c). No-op when the thread is not running. */
 void mt_sampler_burst(uint64_t now_ns);
 
+/* When the burst ends (CLOCK_MONOTONIC; past: none on): in-band sampling
+ * takes its samples too (writer.c). */
+uint64_t mt_sampler_burst_until(void);
+
 /* Writes the markers of snapshot requests not yet written (guard held). */
 void mt_sampler_take_snapshots(struct mt_thread *t);
 

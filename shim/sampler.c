@@ -87,15 +87,20 @@ void mt_sampler_take_snapshots(struct mt_thread *t)
 
 /* Called by an allocating thread (writer.c) with the time it read: the
  * sampler is woken only when no burst is on, so a loop of big blocks costs
- * a load and a store each. Two threads may both wake it: harmless. */
+ * a load and a store each. Two threads may both wake it: harmless. While
+ * the thread is not running, allocating threads sample in-band, and take
+ * the burst's samples at their events (writer.c). */
 void mt_sampler_burst(uint64_t now_ns)
 {
-    if (!mt_sampler_running)
-        return;
     uint64_t until = __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&burst_until_ns, now_ns + BURST_MS * 1000000ull, __ATOMIC_RELAXED);
-    if (until <= now_ns)
+    if (until <= now_ns && mt_sampler_running)
         futex_wake();
+}
+
+uint64_t mt_sampler_burst_until(void)
+{
+    return __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
 }
 
 static void *sampler_main(void *arg)

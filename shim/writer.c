@@ -302,6 +302,19 @@ void mt_record_sample(struct mt_thread *t)
     mt_commit(t, p, MT_REC_SAMPLE, q);
 }
 
+/* The burst after a big block (sampler.c), in-band: a sample every
+ * millisecond, by the precise clock (the coarse one moves every few ms),
+ * at the events of whichever threads allocate. */
+static MT_COLD void burst_in_band(struct mt_thread *t)
+{
+    static uint64_t last_ns;
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
+    if (now - last >= 1000000 &&
+        __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        mt_record_sample(t);
+}
+
 static void sample_in_band(struct mt_thread *t)
 {
     mt_sampler_take_snapshots(t);
@@ -309,8 +322,13 @@ static void sample_in_band(struct mt_thread *t)
         return;
     uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
     uint64_t due = __atomic_load_n(&sampler.next_sample_ns, __ATOMIC_RELAXED);
-    if (now < due)
+    if (now < due) {
+        /* the coarse clock is behind the precise one: a burst may seem to
+         * last a few ms longer, never to end early */
+        if (MT_UNLIKELY(now < mt_sampler_burst_until()))
+            burst_in_band(t);
         return;
+    }
     uint64_t next = now + (uint64_t)mt_opt.sample_ms * 1000000ull;
     if (__atomic_compare_exchange_n(&sampler.next_sample_ns, &due, next, 0,
                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))

@@ -58,5 +58,16 @@ for py in "${with_numpy[@]}"; do
            SELECT coalesce(sum(a.size), 0) FROM live_at_peak a JOIN per p ON p.stack_id = a.stack_id
            WHERE a.size >= 1048576 AND p.numpy_c < p.python AND p.via_script")" \
         "${known:-0}"
+
+    # In a Python parent after a fork (samples in-band), with no sampler
+    # tick in reach: only the in-band burst sees the filled array.
+    "$MT" run --sample-ms 60000 -o "$T/fp$tag.memtap" -- "$py" "$MT_ROOT/tests/data/py_fork_peak.py" \
+        >"$T/fp$tag.out" 2>&1
+    check "$tag: forked parent: exit status" "$?" 0
+    "$MT" load --quiet "$T/fp$tag.memtap" -o "$T/fp$tag.db"
+    # (without it: RSS 66 MB, heap peak 83 MB, on 3.11)
+    check_cmp "$tag: forked parent: peak RSS at least the heap peak" \
+        "$(q "$T/fp$tag.db" "SELECT max(rss_bytes) FROM samples")" -ge \
+        "$(q "$T/fp$tag.db" "SELECT value FROM meta WHERE key = 'peak_bytes'")"
 done
 finish
