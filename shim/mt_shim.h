@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mt_trace_format.h"
 
@@ -139,6 +140,9 @@ static inline void mt_leave(struct mt_thread *t)
 void *mt_map_aside(size_t size, int prot);
 
 /* ---- writer.c --------------------------------------------------------- */
+
+/* A clock's time in nanoseconds (clock_gettime). */
+uint64_t mt_now_ns(clockid_t clock);
 
 /* Creates the trace file named by mt_opt.output (0600, O_EXCL, no symlink
  * follow) and maps it. Returns 0 or an errno code (tracing stays off). */

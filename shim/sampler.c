@@ -53,13 +53,6 @@ static uint32_t snapshot_requests, snapshots_taken;
 #define BURST_MS 64
 static uint64_t burst_until_ns; /* CLOCK_MONOTONIC: sample every ms until then */
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void futex_wake(void)
 {
     __atomic_add_fetch(&wake_word, 1, __ATOMIC_SEQ_CST);
@@ -116,7 +109,7 @@ static void *sampler_main(void *arg)
     while (!stop_requested) {
         uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
         const struct timespec *wait = ms ? &interval : NULL;
-        if (ms > 1 && __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED) > monotonic_ns())
+        if (ms > 1 && __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED) > mt_now_ns(CLOCK_MONOTONIC))
             wait = &burst_interval;
         syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, wait, NULL, 0);
         if (stop_requested || !mt_enabled)

@@ -70,7 +70,7 @@ void mt_say(const char *a, const char *b, const char *c)
     (void)!write(2, line, n);
 }
 
-static uint64_t now_ns(clockid_t clock)
+uint64_t mt_now_ns(clockid_t clock)
 {
     struct timespec ts;
     clock_gettime(clock, &ts);
@@ -297,18 +297,18 @@ void mt_record_sample(struct mt_thread *t)
         return;
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
-    q = mt_put_varint(q, now_ns(CLOCK_MONOTONIC) - start_ns);
+    q = mt_put_varint(q, mt_now_ns(CLOCK_MONOTONIC) - start_ns);
     q = mt_put_varint(q, read_rss());
     mt_commit(t, p, MT_REC_SAMPLE, q);
 }
 
-/* The burst after a big block (sampler.c), in-band: a sample every
- * millisecond, by the precise clock (the coarse one moves every few ms),
- * at the events of whichever threads allocate. */
-static MT_COLD void burst_in_band(struct mt_thread *t)
+/* A sample besides the interval's: after a big block, or a burst's taken
+ * in-band. At most one a millisecond over all threads (a program that
+ * allocates big blocks in a tight loop pays for a thousand samples a
+ * second, not for one per block). now: CLOCK_MONOTONIC. */
+static MT_COLD void extra_sample(struct mt_thread *t, uint64_t now)
 {
     static uint64_t last_ns;
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
     uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
     if (now - last >= 1000000 &&
         __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
@@ -320,13 +320,15 @@ static void sample_in_band(struct mt_thread *t)
     mt_sampler_take_snapshots(t);
     if (!mt_opt.sample_ms)
         return;
-    uint64_t now = now_ns(CLOCK_MONOTONIC_COARSE);
+    uint64_t now = mt_now_ns(CLOCK_MONOTONIC_COARSE);
     uint64_t due = __atomic_load_n(&sampler.next_sample_ns, __ATOMIC_RELAXED);
     if (now < due) {
-        /* the coarse clock is behind the precise one: a burst may seem to
-         * last a few ms longer, never to end early */
+        /* the burst after a big block (sampler.c), in-band: one sample a
+         * millisecond, by the precise clock (the coarse one moves every few
+         * ms, and is behind it: a burst may seem to last a few ms longer,
+         * never to end early) */
         if (MT_UNLIKELY(now < mt_sampler_burst_until()))
-            burst_in_band(t);
+            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC));
         return;
     }
     uint64_t next = now + (uint64_t)mt_opt.sample_ms * 1000000ull;
@@ -337,23 +339,16 @@ static void sample_in_band(struct mt_thread *t)
 
 /* The RSS sample after a big block (record.h, MT_BIG_BLOCK): taken by the
  * allocating thread at its next event, when the block has most likely been
- * filled, at most one every millisecond over all threads (a program that
- * allocates big blocks in a tight loop pays for a thousand samples a
- * second, not for one per block). That event may come before the fill
- * (numpy allocates an array's object between its buffer and the fill), so
- * it also starts the sampler thread's burst (sampler.c). None with
- * --sample-ms 0. */
+ * filled. That event may come before the fill (numpy allocates an array's
+ * object between its buffer and the fill), so it also starts the burst
+ * (sampler.c). None with --sample-ms 0. */
 static void big_block_sample(struct mt_thread *t)
 {
-    static uint64_t last_ns;
     if (!mt_opt.sample_ms)
         return;
-    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    uint64_t now = mt_now_ns(CLOCK_MONOTONIC);
     mt_sampler_burst(now);
-    uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
-    if (now - last >= 1000000 &&
-        __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        mt_record_sample(t);
+    extra_sample(t, now);
 }
 
 /* The clock tick's turn (record.h): the sample after a big block; and
@@ -516,8 +511,8 @@ int mt_writer_open(void)
     header->segment_size = MT_SEGMENT_SIZE;
     header->pid = (uint64_t)getpid();
     header->ppid = (uint64_t)getppid();
-    header->start_realtime_ns = now_ns(CLOCK_REALTIME);
-    start_ns = now_ns(CLOCK_MONOTONIC);
+    header->start_realtime_ns = mt_now_ns(CLOCK_REALTIME);
+    start_ns = mt_now_ns(CLOCK_MONOTONIC);
     header->start_monotonic_ns = start_ns;
     header->session = mt_opt.session;
     header->native_stacks = (uint32_t)mt_opt.native;
@@ -557,7 +552,7 @@ void mt_writer_close(int final_sample)
     header->n_allocs = allocs;
     header->n_frees = frees;
     header->end_seq = __atomic_load_n(&mt_seq.value, __ATOMIC_SEQ_CST);
-    header->end_monotonic_ns = now_ns(CLOCK_MONOTONIC);
+    header->end_monotonic_ns = mt_now_ns(CLOCK_MONOTONIC);
     __atomic_signal_fence(__ATOMIC_RELEASE);
     header->flags |= MT_HDR_CLOSED;
     /* Give back the disk blocks of the zeroed tail the last growth step
