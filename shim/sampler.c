@@ -109,7 +109,7 @@ static void *sampler_main(void *arg)
     while (!stop_requested) {
         uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
         const struct timespec *wait = ms ? &interval : NULL;
-        if (ms > 1 && __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED) > mt_now_ns(CLOCK_MONOTONIC))
+        if (ms > 1 && mt_sampler_burst_until() > mt_now_ns(CLOCK_MONOTONIC))
             wait = &burst_interval;
         syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, wait, NULL, 0);
         if (stop_requested || !mt_enabled)
