@@ -49,6 +49,7 @@ struct mt_options {
     int debug;            /* MEMTAP_DEBUG: internal counters on stderr at exit */
     int fast_unwind;      /* MEMTAP_FAST_UNWIND: 0 = libunwind for every stack */
     int unwind_check;     /* MEMTAP_UNWIND_CHECK: both walkers, count disagreements */
+    int table_generations; /* MEMTAP_TABLE_GENERATIONS: at most MT_GENERATIONS (tests: 1) */
 };
 extern struct mt_options mt_opt;
 

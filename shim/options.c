@@ -16,6 +16,7 @@ struct mt_options mt_opt = {
     .sample_ms = 10,
     .owned_sequence = 1,
     .fast_unwind = 1,
+    .table_generations = MT_GENERATIONS,
 };
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_U64 };
@@ -39,6 +40,7 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_DEBUG", OPT_INT, &mt_opt.debug, 0, 1},
     {"MEMTAP_FAST_UNWIND", OPT_INT, &mt_opt.fast_unwind, 0, 1},
     {"MEMTAP_UNWIND_CHECK", OPT_INT, &mt_opt.unwind_check, 0, 1},
+    {"MEMTAP_TABLE_GENERATIONS", OPT_INT, &mt_opt.table_generations, 1, MT_GENERATIONS},
 };
 
 static void set_int(const struct opt_def *d, long v)

@@ -111,7 +111,8 @@ static struct mt_table pyframe_table;
 static uint32_t next_pyframe;
 static int pyframes_lost; /* a frame found no slot: its stacks lack it */
 
-/* Code objects seen in stacks ("code objects" below explains). */
+/* Code objects seen in stacks ("code objects" below explains), growing by
+ * generations too: 196k in the first, 4.1M in all three. */
 #define CODE_SLOTS (1u << 18) /* 4 MiB, touched as used */
 #define CODE_PROBES 32
 
@@ -120,7 +121,7 @@ struct code_slot {
     uint32_t generation; /* identity: 1 + deaths of code objects at this address */
     uint32_t unused;
 };
-static struct code_slot *codes;
+static struct mt_table code_table;
 static int codes_full; /* a code object found no slot: identities are weaker */
 
 /* Bumped when a code object with a slot dies (or any, once the table is
@@ -240,8 +241,7 @@ int mt_py_detect(void)
         eval_hi = eval_lo + entry->st_size;
     }
     /* The frame table, now: the constructor runs before any other thread. */
-    codes = mt_map_aside(CODE_SLOTS * sizeof *codes, PROT_READ | PROT_WRITE);
-    if (codes == MAP_FAILED ||
+    if (mt_table_init(&code_table, sizeof(struct code_slot), CODE_SLOTS) != 0 ||
         mt_table_init(&pyframe_table, sizeof(struct pyframe_slot), PYFRAME_SLOTS) != 0) {
         mt_say("python: out of memory for the frame table; tracing malloc only", "", "");
         return 0;
@@ -507,14 +507,15 @@ static const char *utf8_or(void *str, const char *dflt)
  * are keyed by. Written under a GIL: one at a time, except with
  * subinterpreters that have their own (3.12+), hence the CAS. */
 
-/* The slot of a code object, NULL if it has none. claimed: NULL to look
- * only; else a missing slot is taken, and *claimed says whether it was. */
-static inline struct code_slot *code_slot_of(void *code, int *claimed)
+/* The slot of a code object in generation g, NULL if it has none there.
+ * claimed: NULL to look only; else a missing slot is taken (if the probe
+ * window has room), and *claimed says whether it was. */
+static struct code_slot *code_slot_in(struct mt_generation *g, uint64_t key, int *claimed)
 {
-    uint64_t key = (uint64_t)(uintptr_t)code;
-    size_t i = mt_stack_mix(key, 0) & (CODE_SLOTS - 1);
-    for (int probe = 0; probe < CODE_PROBES; probe++, i = (i + 1) & (CODE_SLOTS - 1)) {
-        struct code_slot *s = &codes[i];
+    struct code_slot *slots = g->slots;
+    size_t i = mt_stack_mix(key, 0) & g->mask;
+    for (int probe = 0; probe < CODE_PROBES; probe++, i = (i + 1) & g->mask) {
+        struct code_slot *s = &slots[i];
         uint64_t c = __atomic_load_n(&s->code, __ATOMIC_ACQUIRE);
         if (c == key)
             return s;
@@ -532,12 +533,34 @@ static inline struct code_slot *code_slot_of(void *code, int *claimed)
                 continue;
             }
             __atomic_store_n(&s->generation, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&g->count, 1, __ATOMIC_RELAXED);
             *claimed = 1;
             return s;
         }
     }
-    if (claimed)
-        codes_full = 1;
+    return NULL;
+}
+
+/* The slot of a code object, NULL if it has none: each generation's, then
+ * (claimed non-NULL) a new one in the newest, grown if need be. */
+static inline struct code_slot *code_slot_of(void *code, int *claimed)
+{
+    uint64_t key = (uint64_t)(uintptr_t)code;
+    for (;;) {
+        uint32_t top = mt_table_top(&code_table);
+        for (uint32_t k = 0; k < top; k++) {
+            struct code_slot *s = code_slot_in(&code_table.gen[k], key, NULL);
+            if (s)
+                return s;
+        }
+        struct mt_generation *g = &code_table.gen[top];
+        struct code_slot *s = code_slot_in(g, key, claimed && !mt_generation_full(g) ? claimed : NULL);
+        if (s || !claimed)
+            return s;
+        if (!mt_table_grow(&code_table, top)) /* full, or its probe window is */
+            break;
+    }
+    codes_full = 1;
     return NULL;
 }
 
@@ -570,11 +593,28 @@ int mt_py_frames_lost(void)
 
 static MT_COLD void code_died(void *code)
 {
-    struct code_slot *s = code_slot_of(code, NULL);
-    if (s)
-        __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELAXED);
-    if (s || codes_full)
+    /* Every generation's slot: two threads that claimed at once, one
+     * before it saw a newer generation, may have given it two. */
+    int had = 0;
+    uint32_t top = mt_table_top(&code_table);
+    for (uint32_t k = 0; k <= top; k++) {
+        struct code_slot *s = code_slot_in(&code_table.gen[k], (uint64_t)(uintptr_t)code, NULL);
+        if (s) {
+            __atomic_add_fetch(&s->generation, 1, __ATOMIC_RELAXED);
+            had = 1;
+        }
+    }
+    if (had || codes_full)
         __atomic_add_fetch(&code_epoch, 1, __ATOMIC_RELAXED);
+}
+
+/* Where a frame's probe starts. The identity is in it: code objects that
+ * follow one another at an address (exec or compile in a loop) would
+ * otherwise all probe from one slot, and a few hundred of them would fill
+ * its probe window in every generation. */
+static inline size_t pyframe_index(uint64_t code, uint64_t identity, uint32_t offset)
+{
+    return (size_t)mt_stack_mix(code ^ (identity << 40), offset);
 }
 
 /* (code, identity, offset) in an older generation of the frame table,
@@ -584,7 +624,7 @@ static uint32_t old_pyframe(const struct mt_generation *g, uint64_t key, uint64_
                             uint32_t offset)
 {
     const struct pyframe_slot *slots = g->slots;
-    size_t i = mt_stack_mix(key, offset) & g->mask;
+    size_t i = pyframe_index(key, identity, offset) & g->mask;
     for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & g->mask) {
         const struct pyframe_slot *s = &slots[i];
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);
@@ -604,7 +644,7 @@ static uint32_t new_pyframe(struct mt_thread *t, struct mt_generation *g, void *
 {
     struct pyframe_slot *slots = g->slots;
     uint64_t key = (uint64_t)(uintptr_t)code;
-    size_t i = mt_stack_mix(key, offset) & g->mask;
+    size_t i = pyframe_index(key, identity, offset) & g->mask;
     for (int probe = 0; probe < PYFRAME_PROBES; probe++, i = (i + 1) & g->mask) {
         struct pyframe_slot *s = &slots[i];
         uint32_t id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE);

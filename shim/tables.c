@@ -9,6 +9,8 @@
  * are: an entry never moves, and a table only finds ids that the trace
  * defines. After the last generation, or when mmap fails, the table is
  * final and the caller does without (and says so at exit).
+ * MEMTAP_TABLE_GENERATIONS=1 keeps every table to its first generation:
+ * the tests fill them so.
  *
  * The caller owns the slots' layout and probing; this file only maps
  * generations and decides when. Must not: allocate (but for mapping a
@@ -44,7 +46,7 @@ MT_COLD int mt_table_grow(struct mt_table *tb, uint32_t seen)
                                         __ATOMIC_RELAXED)) {
             if (__atomic_load_n(&tb->top, __ATOMIC_RELAXED) == seen) {
                 size_t slots = ((size_t)tb->gen[seen].mask + 1) * GROWTH;
-                void *m = seen + 1 < MT_GENERATIONS
+                void *m = seen + 1 < (uint32_t)mt_opt.table_generations
                               ? mt_map_aside(slots * tb->slot_size, PROT_READ | PROT_WRITE)
                               : MAP_FAILED;
                 if (m == MAP_FAILED) {

@@ -7,11 +7,25 @@ returned, then drops the function: its code object dies, and the next
 round's, of the same size, is usually allocated where it was. memtap keys a
 thread's recent stacks by instruction addresses; without noticing the death
 it would give gen_<i>'s bytes to an earlier gen_<j>.
+
+py_codereuse.py FILL first makes FILL code objects that stay alive, each run
+once (an allocation in each, so each is in memtap's code table): with more
+than the table's first generation holds, the generated functions' code
+objects must find room in a later one.
 """
 import sys
 
 ROUNDS = 300
 KEEP = []
+FILLERS = []
+
+
+def fill(n):
+    base = compile("def f():\n    return [0] * 3\n", "filler.py", "exec").co_consts[0]
+    for i in range(n):
+        fn = type(fill)(base.replace(co_name=f"f{i}"), {})
+        FILLERS.append(fn)
+        fn()
 
 
 def run():
@@ -24,6 +38,7 @@ def run():
         del ns
 
 
+fill(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 run()
 # gen_<i> allocated BASE + 1000 + i bytes on line 2 + i % 7 of generated.py
 print(f"ROUNDS={ROUNDS} BASE={sys.getsizeof(b'')}")

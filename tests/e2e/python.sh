@@ -52,11 +52,33 @@ for py in "${pythons[@]}"; do
     check "$tag: generated functions that replace dead code keep their own bytes and lines" \
           "$(q "$T/reuse$tag.db" "SELECT count(*) FROM site_totals WHERE file = 'generated.py' AND live_at_exit_count = 1 AND live_at_exit_bytes = $BASE + 1000 + CAST(substr(function, 5) AS INTEGER) AND line = 2 + CAST(substr(function, 5) AS INTEGER) % 7")" \
           "$ROUNDS"
+    # the same source run 3000 times: each round's code objects are new ones
+    # at the addresses of the last round's, which share a frame table slot
+    # unless the frame's probe tells them apart
+    trace_and_load "exec$tag" "$py" "$MT_ROOT/tests/data/py_execloop.py"
+    check "$tag: exec loop: no frame table full" "$(grep -c 'frame table was full' "$T/exec$tag.err")" 0
+    eval "$(tr ' ' '\n' <"$T/exec$tag.out" | grep -E '^(ROUNDS|BASE)=')"
+    check "$tag: exec loop: each round's function keeps its bytes on its line 2" \
+          "$(q "$T/exec$tag.db" "SELECT count(*) FROM site_totals WHERE file = 'exec_' || (live_at_exit_bytes - $BASE - 1000) || '.py' AND function = 'g' AND line = 2 AND live_at_exit_count = 1")" \
+          "$ROUNDS"
+    check "$tag: exec loop: each round's module code has its own frame" \
+          "$(q "$T/exec$tag.db" "SELECT count(DISTINCT file) FROM site_totals WHERE file LIKE 'exec\_%.py' ESCAPE '\\' AND function = '<module>'")" \
+          "$ROUNDS"
 done
-# More code objects than the code table holds: said at exit, and only then
+# More code objects than the code table's first generation holds (196k):
+# it grows, and the generated functions that replace dead code objects
+# afterwards (in the second generation) still keep their own bytes
 py=${pythons[0]}
-"$MT" run -o "$T/codes_few.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 1000 >/dev/null 2>"$T/codes_few.err"
-"$MT" run -o "$T/codes_many.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 300000 >/dev/null 2>"$T/codes_many.err"
+trace_and_load codes_grow "$py" "$MT_ROOT/tests/data/py_codereuse.py" 300000
+check "code table grows: nothing said full" "$(grep -c 'table was full' "$T/codes_grow.err")" 0
+eval "$(tr ' ' '\n' <"$T/codes_grow.out" | grep -E '^(ROUNDS|BASE)=')"
+check "code table grows: generated functions keep their own bytes and lines" \
+      "$(q "$T/codes_grow.db" "SELECT count(*) FROM site_totals WHERE file = 'generated.py' AND live_at_exit_count = 1 AND live_at_exit_bytes = $BASE + 1000 + CAST(substr(function, 5) AS INTEGER) AND line = 2 + CAST(substr(function, 5) AS INTEGER) % 7")" \
+      "$ROUNDS"
+# Kept to one generation (MEMTAP_TABLE_GENERATIONS=1), the table fills:
+# said at exit, and only then
+MEMTAP_TABLE_GENERATIONS=1 "$MT" run -o "$T/codes_few.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 1000 >/dev/null 2>"$T/codes_few.err"
+MEMTAP_TABLE_GENERATIONS=1 "$MT" run -o "$T/codes_many.memtap" "$py" "$MT_ROOT/tests/data/py_manycode.py" 300000 >/dev/null 2>"$T/codes_many.err"
 check "code table full: said when it was" "$(grep -c 'code table was full' "$T/codes_many.err")" 1
 check "code table full: not said when it was not" "$(grep -c 'code table was full' "$T/codes_few.err")" 0
 # A program that runs tracemalloc itself: its hooks wrap memtap's and free

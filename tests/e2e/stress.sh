@@ -41,6 +41,15 @@ check "many stacks: one per path" \
       "$(q "$T/many.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
 check "many stacks: no node interned twice (older generations found)" \
       "$(q "$T/many.db" "SELECT count(*) FROM (SELECT 1 FROM stacks GROUP BY parent, frame_id HAVING count(*) > 1)")" 0
+# Kept to their first generations, the same tables fill: stacks are cut
+# (said at exit, with how many), and every allocation is still recorded
+MEMTAP_TABLE_GENERATIONS=1 "$MT" run --native -o "$T/cut.memtap" -- "$PROGS/prog_manystacks" 19 2>"$T/cut.err"
+check "tables kept small: exit status" "$?" 0
+check "tables kept small: stacks said cut short" "$(grep -c 'stacks were cut short' "$T/cut.err")" 1
+"$MT" load --quiet "$T/cut.memtap" -o "$T/cut.db"
+check "tables kept small: every 16-byte block still recorded" \
+      "$(q "$T/cut.db" "SELECT count(*) FROM allocations WHERE size = 16")" \
+      "$(q "$T/many.db" "SELECT count(*) FROM allocations WHERE size = 16")"
 # path_frames DB SID - a stack's left/right frames, innermost first, as L and R
 path_frames() {
     q "$1" "WITH RECURSIVE w(d, node, fid) AS
