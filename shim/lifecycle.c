@@ -40,11 +40,14 @@ __attribute__((constructor)) static void mt_start(void)
         goto out;
     mt_modules_init();
     int python = mt_py_detect();
-    if (mt_opt.native < 0) /* auto: native stacks unless Python gives stacks */
+    if (mt_opt.native < 0) { /* auto: native stacks unless Python gives stacks */
         mt_opt.native = !python;
+        mt_opt.native_fallback = python; /* and where it gives none */
+    }
     if (mt_stacks_init() != 0) {
         mt_say("stacks unavailable (out of memory)", "", "");
         mt_opt.native = 0;
+        mt_opt.native_fallback = 0;
         mt_py_waiting = 0;
     }
     if (mt_writer_open() != 0)

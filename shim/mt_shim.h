@@ -42,6 +42,7 @@ struct mt_options {
     uint64_t session;     /* MEMTAP_SESSION: nonce of this launcher run */
     long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
     int native;           /* MEMTAP_NATIVE: 1 native stacks, 0 none, -1 auto */
+    int native_fallback;  /* auto in Python: native stacks where no Python frame runs */
     int max_depth;        /* MEMTAP_DEPTH: frames per stack */
     int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval, 0 off */
     int snapshot_signal;  /* MEMTAP_SNAPSHOT_SIGNAL: signal that takes a snapshot */
@@ -476,8 +477,14 @@ uint32_t mt_py_current_stack(struct mt_thread *t, int gil_held, const struct mt_
  * hooks). Inline: native unwinding then starts one frame closer. */
 static inline uint32_t mt_current_stack(struct mt_thread *t, int gil_held)
 {
-    if (!mt_opt.native)
-        return mt_py_active ? mt_py_current_stack(t, gil_held, NULL) : 0;
+    if (!mt_opt.native) {
+        uint32_t id = mt_py_active ? mt_py_current_stack(t, gil_held, NULL) : 0;
+        if (MT_LIKELY(id) || !mt_opt.native_fallback)
+            return id;
+        struct mt_regs at;
+        MT_REGS_HERE(at);
+        return mt_stack_capture(t, &at);
+    }
     struct mt_regs here;
     MT_REGS_HERE(here);
     return mt_py_active ? mt_py_current_stack(t, gil_held, &here) : mt_stack_capture(t, &here);

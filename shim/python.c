@@ -276,6 +276,12 @@ static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, int native,
             stack = mixed_stack(t, 1, &here);
         } else {
             stack = py_stack_in(L, t);
+            if (MT_UNLIKELY(!stack) && mt_opt.native_fallback) {
+                struct mt_regs here; /* no Python frame runs: C code of the
+                                        interpreter's or an embedder's */
+                MT_REGS_HERE(here);
+                stack = mt_stack_capture(t, &here);
+            }
         }
         mt_record_alloc(t, fn, p, n, stack);
     }

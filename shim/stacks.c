@@ -72,7 +72,7 @@ int mt_stacks_init(void)
     if (mt_table_init(&node_table, sizeof(struct node_slot), NODE_SLOTS) ||
         mt_table_init(&leaf_table, sizeof(struct leaf_slot), LEAF_SLOTS))
         return ENOMEM;
-    if (mt_opt.native) {
+    if (mt_opt.native || mt_opt.native_fallback) {
         unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
         /* The first unwind initialises libunwind (it may allocate): do it
          * now, under the constructor's guard, not in the program's malloc. */

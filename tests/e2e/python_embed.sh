@@ -1,0 +1,48 @@
+# python_embed.sh - a C program that embeds CPython (tests/data/embed.c),
+# built against each pyenv CPython that has a shared libpython and its
+# headers: memtap finds the interpreter by LD_PRELOAD alone, installs its
+# hooks in the first round and keeps them in the second, gives the Python
+# code's bytes their line, and the C code's mallocs (no Python frame runs
+# there) their native stacks, by default; with --no-native, no stack.
+. "$(dirname "$0")/common.bash"
+find_pythons
+built=0
+for py in "${pythons[@]}"; do
+    tag=$(py_tag "$py")
+    eval "$("$py" -c '
+import sysconfig as s
+print("libdir=%s ldlib=%s inc=%s" % (s.get_config_var("LIBDIR"), s.get_config_var("LDLIBRARY"), s.get_paths()["include"]))')"
+    case $ldlib in *.so) ;; *) echo "SKIP-ONE: $tag: no shared libpython ($ldlib)"; continue ;; esac
+    if [ ! -f "$libdir/$ldlib" ] || [ ! -f "$inc/Python.h" ]; then
+        echo "SKIP-ONE: $tag: no $libdir/$ldlib or $inc/Python.h"; continue
+    fi
+    lib=${ldlib#lib}; lib=${lib%.so}
+    prog=$T/embed$tag
+    if ! cc -O1 -g -I"$inc" "$MT_ROOT/tests/data/embed.c" -o "$prog" -L"$libdir" -l"$lib" \
+            -Wl,-rpath,"$libdir" 2>"$T/cc$tag.err"; then
+        check "$tag: embed.c builds" "$(cat "$T/cc$tag.err")" ""
+        continue
+    fi
+    built=$((built + 1))
+    trace_and_load "emb$tag" "$prog"
+    check "$tag: exit status" "$run_rc" 0
+    eval "$(tr ' ' '\n' <"$T/emb$tag.out" | grep -E '^(BEFORE|AFTER)_LINE=')"
+    db=$T/emb$tag.db
+    for r in 1 2; do
+        check "$tag: round $r's bytearrays on their Python line" \
+              "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE file = '<string>' AND line = 1 AND size = $r * 1111 + 1")" 100
+    done
+    check "$tag: the malloc before the interpreter: main, its line" \
+          "$(q "$db" "SELECT function || ':' || line FROM allocation_sites WHERE size = 11111 AND file LIKE '%embed.c'")" "main:$BEFORE_LINE"
+    check "$tag: the malloc after the interpreter: main, its line" \
+          "$(q "$db" "SELECT function || ':' || line FROM allocation_sites WHERE size = 22222 AND file LIKE '%embed.c'")" "main:$AFTER_LINE"
+    check "$tag: every allocation has a stack" "$(q "$db" "SELECT count(*) FROM allocations WHERE stack_id = 0")" 0
+    "$MT" run --no-native -o "$T/embn$tag.memtap" "$prog" >/dev/null 2>&1
+    "$MT" load --quiet "$T/embn$tag.memtap" -o "$T/embn$tag.db"
+    check "$tag: --no-native: the C malloc has no stack" \
+          "$(q "$T/embn$tag.db" "SELECT stack_id FROM allocations WHERE size = 11111")" 0
+    check "$tag: --no-native: Python lines still" \
+          "$(q "$T/embn$tag.db" "SELECT count(*) FROM allocation_sites WHERE file = '<string>' AND line = 1 AND size IN (1112, 2223)")" 200
+done
+[ $built -gt 0 ] || skip "no CPython with a shared libpython and headers"
+finish
