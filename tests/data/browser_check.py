@@ -83,9 +83,14 @@ class Driver:
         self.s("DELETE", "/actions")
 
     def click_at(self, css, x, y):
-        """Clicks at (x, y) CSS pixels from the element's top-left corner."""
+        """Clicks at (x, y) CSS pixels from the element's top-left corner,
+        scrolled into the window first if it is not in it (a tall graph)."""
         box = self.js(f"const b = document.querySelector('{css}').getBoundingClientRect();"
-                      " return [b.left, b.top];")
+                      " const y = b.top + arguments[0];"
+                      " if (y < 0 || y >= window.innerHeight)"
+                      "   window.scrollBy(0, y - window.innerHeight / 2);"
+                      f" const c = document.querySelector('{css}').getBoundingClientRect();"
+                      " return [c.left, c.top];", y)
         self.pointer([{"type": "pointerMove", "origin": "viewport",
                        "x": int(box[0] + x), "y": int(box[1] + y)},
                       {"type": "pointerDown", "button": 0},
