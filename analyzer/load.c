@@ -380,6 +380,9 @@ static int on_event(void *ctx, const struct mt_event *ev)
             L->exit_ns = L->now_ns;
             L->exit_heap = L->heap;
             L->exit_count = L->live.count;
+        } else if (ev->text_len == sizeof MT_MARKER_PYTHON_FINALIZED - 1 &&
+                   memcmp(ev->text, MT_MARKER_PYTHON_FINALIZED, ev->text_len) == 0) {
+            L->exit_seq = 0; /* an embedding program went on: its exit is the end */
         }
         struct mt_row r = {.kind = MT_ROW_MARKER,
                            .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},

@@ -117,6 +117,10 @@
 /* Marker the shim writes when a Python program ends, before the interpreter
  * tears down: the loader's "exit" point. */
 #define MT_MARKER_PYTHON_EXIT "memtap:python-exit"
+/* Marker the shim writes when a program that embeds CPython returns from
+ * Py_Finalize(Ex) (shim/finalize.c): the process goes on, and its exit is
+ * the end of the trace, not the python-exit marker before it. */
+#define MT_MARKER_PYTHON_FINALIZED "memtap:python-finalized"
 #define MT_PYNAME_MAX 512 /* Python file names and function names */
 
 #define MT_EXE_MAX 1024

@@ -4,7 +4,9 @@
  * Py_Initialize/Py_Finalize rounds), and allocates after the last one.
  * memtap must find the interpreter by LD_PRELOAD alone, give the Python
  * code's bytes their Python lines in both rounds, and the C code's bytes
- * their native stacks (no Python frame runs there).
+ * their native stacks (no Python frame runs there). Its exit is its own,
+ * after the interpreter's teardown: the 33333 bytes it frees after the last
+ * Py_Finalize are not live at exit, the 11111 and 22222 it never frees are.
  * Prints the lines of its own two mallocs as BEFORE_LINE and AFTER_LINE. */
 #include <Python.h>
 #include <stdio.h>
@@ -13,7 +15,8 @@
 int main(void)
 {
     char *before = malloc(11111); int before_line = __LINE__;
-    if (!before)
+    char *freed_later = malloc(33333);
+    if (!before || !freed_later)
         return 1;
     for (int round = 1; round <= 2; round++) {
         Py_Initialize();
@@ -28,7 +31,8 @@ int main(void)
     char *after = malloc(22222); int after_line = __LINE__;
     if (!after)
         return 1;
-    before[0] = after[0] = 1;
+    before[0] = after[0] = freed_later[0] = 1;
+    free(freed_later);
     printf("BEFORE_LINE=%d AFTER_LINE=%d\n", before_line, after_line);
     return 0;
 }

@@ -3,7 +3,8 @@
 # headers: memtap finds the interpreter by LD_PRELOAD alone, installs its
 # hooks in the first round and keeps them in the second, gives the Python
 # code's bytes their line, and the C code's mallocs (no Python frame runs
-# there) their native stacks, by default; with --no-native, no stack.
+# there) their native stacks, by default; with --no-native, no stack. Its
+# exit is its own (the end of the trace), after the interpreter's teardown.
 . "$(dirname "$0")/common.bash"
 find_pythons
 built=0
@@ -37,6 +38,12 @@ print("libdir=%s ldlib=%s inc=%s" % (s.get_config_var("LIBDIR"), s.get_config_va
     check "$tag: the malloc after the interpreter: main, its line" \
           "$(q "$db" "SELECT function || ':' || line FROM allocation_sites WHERE size = 22222 AND file LIKE '%embed.c'")" "main:$AFTER_LINE"
     check "$tag: every allocation has a stack" "$(q "$db" "SELECT count(*) FROM allocations WHERE stack_id = 0")" 0
+    # its exit is the end of the trace, not the start of a Py_Finalize
+    check "$tag: each Py_Finalize's return marked" \
+          "$(q "$db" "SELECT count(*) FROM markers WHERE label = 'memtap:python-finalized'")" 2
+    check "$tag: live at exit: what the C code never freed, not what it freed after Py_Finalize" \
+          "$(q "$db" "SELECT group_concat(size) FROM (SELECT size FROM live_at_exit WHERE size IN (11111, 22222, 33333) ORDER BY size)")" \
+          "11111,22222"
     "$MT" run --no-native -o "$T/embn$tag.memtap" "$prog" >/dev/null 2>&1
     "$MT" load --quiet "$T/embn$tag.memtap" -o "$T/embn$tag.db"
     check "$tag: --no-native: the C malloc has no stack" \
