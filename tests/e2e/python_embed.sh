@@ -44,6 +44,16 @@ print("libdir=%s ldlib=%s inc=%s" % (s.get_config_var("LIBDIR"), s.get_config_va
     check "$tag: live at exit: what the C code never freed, not what it freed after Py_Finalize" \
           "$(q "$db" "SELECT group_concat(size) FROM (SELECT size FROM live_at_exit WHERE size IN (11111, 22222, 33333) ORDER BY size)")" \
           "11111,22222"
+    "$MT" run --native -o "$T/embm$tag.memtap" "$prog" >/dev/null 2>&1
+    "$MT" load --quiet "$T/embm$tag.memtap" -o "$T/embm$tag.db"
+    check "$tag: --native: a bytearray's stack runs from main through PyRun_SimpleString to its line" \
+          "$(q "$T/embm$tag.db" "WITH s AS (SELECT stack_id FROM allocation_sites WHERE size = 1112 AND file = '<string>' LIMIT 1),
+             fr AS (SELECT sf.depth, f.kind, f.function, f.line FROM stack_frames sf, s
+                    JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = s.stack_id)
+             SELECT (SELECT min(depth) FROM fr WHERE kind = 'python' AND function = '<module>' AND line = 1)
+                  < (SELECT min(depth) FROM fr WHERE function LIKE 'PyRun_SimpleString%')
+                AND (SELECT min(depth) FROM fr WHERE function LIKE 'PyRun_SimpleString%')
+                  < (SELECT min(depth) FROM fr WHERE function = 'main')")" 1
     "$MT" run --no-native -o "$T/embn$tag.memtap" "$prog" >/dev/null 2>&1
     "$MT" load --quiet "$T/embn$tag.memtap" -o "$T/embn$tag.db"
     check "$tag: --no-native: the C malloc has no stack" \
