@@ -9,7 +9,9 @@
  * was saved, if it was. Anything else is MT_RULE_UNKNOWN, and the walk that
  * meets it goes to libunwind: a CFA given by an expression or by another
  * register, a signal frame, a return-address or rbp rule other than "saved
- * at CFA+n", code with no unwind table, an unusual table encoding.
+ * at CFA+n", code with no unwind table, an unusual table encoding. One
+ * piece of code outside every object is known by its bytes: CPython's perf
+ * trampolines (python -X perf, 3.12+).
  *
  * Runs once per instruction address (the walker keeps the rules). Must not
  * allocate, lock, or call into the traced program.
@@ -17,6 +19,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "mt_shim.h"
 
@@ -301,13 +305,40 @@ static int run_cfa(struct reader *r, const struct cie *cie, uint64_t *loc, uint6
     return r->bad ? -1 : 0;
 }
 
+/* CPython 3.12+'s perf trampolines (python -X perf, or
+ * sys.activate_stack_trampoline) are copies, in anonymous memory with no
+ * unwind table, of Python/asm_trampoline.S, one of (as builds have it):
+ *     sub $8,%rsp; call *%rcx; add $8,%rsp; ret        (3.12, 3.13)
+ *     [endbr64] push %rbp; mov %rsp,%rbp; call *%rcx; pop %rbp; ret  (3.14)
+ * At the call (ip: its last byte, as the walker looks up a return address
+ * less one), the caller's frame starts at rsp + 16 in the first, and in
+ * the second at rbp + 16 with rbp saved just below. The bytes are read with
+ * process_vm_readv: the address came off the stack and may not be mapped. */
+static uint64_t perf_trampoline_rule(uint64_t ip)
+{
+    static const unsigned char sub_rsp[11] = {0x48, 0x83, 0xec, 0x08, 0xff, 0xd1,
+                                              0x48, 0x83, 0xc4, 0x08, 0xc3};
+    static const unsigned char push_rbp[8] = {0x55, 0x48, 0x89, 0xe5, 0xff, 0xd1, 0x5d, 0xc3};
+    struct dl_find_object obj;
+    unsigned char got[sizeof sub_rsp];
+    struct iovec here = {got, sizeof got}, there = {(void *)(uintptr_t)(ip - 5), sizeof got};
+    ssize_t n = 0;
+    if (ip >= 5 && _dl_find_object((void *)(uintptr_t)ip, &obj) != 0)
+        n = process_vm_readv(getpid(), &here, 1, &there, 1, 0); /* short at a mapping's end */
+    if (n == (ssize_t)sizeof sub_rsp && memcmp(got, sub_rsp, sizeof sub_rsp) == 0)
+        return mt_rule_pack(MT_RULE_STEP, 0, 0, 16);
+    if (n >= (ssize_t)sizeof push_rbp && memcmp(got, push_rbp, sizeof push_rbp) == 0)
+        return mt_rule_pack(MT_RULE_STEP, MT_RULE_CFA_BP | MT_RULE_BP_SAVED, -16, 16);
+    return mt_rule_pack(MT_RULE_UNKNOWN, 0, 0, 0);
+}
+
 /* The rule for an instruction address, from its FDE. */
 MT_COLD uint64_t mt_eh_frame_rule(uint64_t ip)
 {
     const uint64_t unknown = mt_rule_pack(MT_RULE_UNKNOWN, 0, 0, 0);
     const unsigned char *fde = find_fde(ip);
     if (!fde)
-        return unknown;
+        return perf_trampoline_rule(ip);
     uint32_t len;
     int32_t cie_ptr;
     memcpy(&len, fde, 4);

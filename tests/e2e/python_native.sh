@@ -34,6 +34,23 @@ for py in "${pythons[@]}"; do
     check_cmp "$tag: C start-up (Py_RunMain) is outer to Python main()" "${c_main:--1}" -gt "${py_main:-99}"
     check "$tag: no eval-loop frame left in place of Python frames" \
           "$(frames "f.function = '_PyEval_EvalFrameDefault'" | wc -l)" 0
+    # 3.12+ with perf trampolines (python -X perf): each run of the eval
+    # loop is called through a copy of a trampoline with no unwind table;
+    # the walk must go through them (eh_frame.c knows their code) up to
+    # C start-up, as without them
+    case $tag in 3.9* | 3.10* | 3.11*) ;; *)
+        "$MT" run --native -o "$T/np$tag.memtap" "$py" -X perf "$src" >/dev/null 2>&1
+        check "$tag -X perf: exit status" "$?" 0
+        "$MT" load -q "$T/np$tag.memtap" -o "$T/np$tag.db"
+        rm -f "/tmp/perf-$(q "$T/np$tag.db" "SELECT value FROM meta WHERE key = 'pid'").map"
+        pstack=$(q "$T/np$tag.db" "SELECT stack_id FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000 LIMIT 1")
+        pframes() { q "$T/np$tag.db" "SELECT sf.depth FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = ${pstack:-0} AND $1 ORDER BY sf.depth"; }
+        p_line=$(pframes "f.kind = 'python' AND f.line = $line" | head -n 1)
+        p_main=$(pframes "f.kind = 'python' AND f.function = 'main'" | head -n 1)
+        p_c_main=$(pframes "f.kind = 'native' AND f.function IN ('main', 'Py_BytesMain', 'Py_RunMain')" | tail -n 1)
+        check_cmp "$tag -X perf: Python main() is outer to the line" "${p_main:--1}" -gt "${p_line:-99}"
+        check_cmp "$tag -X perf: C start-up (Py_RunMain) is outer to Python main()" "${p_c_main:--1}" -gt "${p_main:-99}"
+    esac
     # native sites (peak --native) are the allocator's callers, never
     # CPython's own allocator functions (symbols: not in Debian's stripped build)
     case $tag in *-debian) ;; *)
