@@ -467,6 +467,10 @@ int mt_py_code_table_full(void);
  * generation full): stacks then lack it (said at exit). */
 int mt_py_frames_lost(void);
 
+/* Whether this is a CPython 3.12+ (known at start-up): the only processes
+ * whose stacks may run through its perf trampolines (eh_frame.c). */
+int mt_py_may_have_trampolines(void);
+
 /* The stack to record in a process whose Python hooks are active: its
  * Python frames (0 when the thread runs none or lacks the GIL), or under
  * --native its native frames with the Python ones in place. */

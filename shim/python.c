@@ -86,6 +86,7 @@ volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
 static const struct mt_py_layout *layout;
+static int detected_minor; /* the version's, known from start-up (mt_py_detect) */
 static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
 /* The eval loop's code, where mixed stacks put Python frames: the range of
  * the symbol _PyEval_EvalFrameDefault, and the function found running the
@@ -220,7 +221,8 @@ int mt_py_detect(void)
      * traced as a native one (with native stacks unless --no-native)
      * instead of without any stacks. Py_GetVersion needs no interpreter. */
     const char *version = api.get_version();
-    if (!layout_index(version)) {
+    size_t known = layout_index(version);
+    if (!known) {
         char number[16] = ""; /* "3.8.18", of "3.8.18 (default, ...)" */
         for (size_t i = 0; version && i + 1 < sizeof number && version[i] > ' '; i++)
             number[i] = version[i];
@@ -228,6 +230,7 @@ int mt_py_detect(void)
         mt_say("python: memtap knows CPython 3.9 to 3.15 (GIL builds); ", unhooked_mode(), "");
         return 0;
     }
+    detected_minor = mt_py_layouts[known - 1].minor;
     /* For mixed stacks: the eval loop's native frames are where Python
      * frames go. Its size comes from the symbol table entry. */
     void *eval = sym("_PyEval_EvalFrameDefault");
@@ -595,6 +598,11 @@ int mt_py_code_table_full(void)
 int mt_py_frames_lost(void)
 {
     return pyframes_lost;
+}
+
+int mt_py_may_have_trampolines(void)
+{
+    return detected_minor >= 12;
 }
 
 static MT_COLD void code_died(void *code)
