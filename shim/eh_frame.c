@@ -323,7 +323,8 @@ static uint64_t perf_trampoline_rule(uint64_t ip)
     unsigned char got[sizeof sub_rsp];
     struct iovec here = {got, sizeof got}, there = {(void *)(uintptr_t)(ip - 5), sizeof got};
     ssize_t n = 0;
-    if (ip >= 5 && mt_py_may_have_trampolines() && _dl_find_object((void *)(uintptr_t)ip, &obj) != 0)
+    if (ip >= 5 && mt_py_may_have_trampolines() &&
+        _dl_find_object((void *)(uintptr_t)ip, &obj) != 0)
         n = process_vm_readv(getpid(), &here, 1, &there, 1, 0); /* short at a mapping's end */
     if (n == (ssize_t)sizeof sub_rsp && memcmp(got, sub_rsp, sizeof sub_rsp) == 0)
         return mt_rule_pack(MT_RULE_STEP, 0, 0, 16);

@@ -563,7 +563,8 @@ static inline struct code_slot *code_slot_of(void *code, int *claimed)
                 return s;
         }
         struct mt_generation *g = &code_table.gen[top];
-        struct code_slot *s = code_slot_in(g, key, claimed && !mt_generation_full(g) ? claimed : NULL);
+        int room = claimed && !mt_generation_full(g);
+        struct code_slot *s = code_slot_in(g, key, room ? claimed : NULL);
         if (s || !claimed)
             return s;
         if (!mt_table_grow(&code_table, top)) /* full, or its probe window is */
