@@ -246,7 +246,7 @@ static inline uint64_t mt_seq_next(struct mt_thread *t)
 /* A lock-free hash table of the shim's, in generations (tables.c): the
  * caller probes each generation's slots itself; entries go to the newest
  * (gen[top]), and when it is full mt_table_grow maps the next one. */
-#define MT_GENERATIONS 3 /* each 4 times the one before */
+#define MT_GENERATIONS 5 /* each 4 times the one before */
 
 struct mt_generation {
     void *slots;

@@ -96,9 +96,9 @@ static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in pla
 static uintptr_t eval_lo, eval_hi, loop_lo, loop_hi;
 
 /* Python frames seen so far: (code, identity, offset) -> id, lock-free,
- * growing by generations (tables.c): 196k frames in the first, 4.1M in
- * all three (a program with 250k allocating lines needs the second). */
-#define PYFRAME_SLOTS (1u << 18)
+ * growing by generations (tables.c): 12k frames in the first (384 KiB),
+ * 4.1M in all five (a program with 250k allocating lines needs the fourth). */
+#define PYFRAME_SLOTS (1u << 14)
 #define PYFRAME_PROBES 64
 #define MAX_PY_DEPTH 256
 
@@ -113,8 +113,8 @@ static uint32_t next_pyframe;
 static int pyframes_lost; /* a frame found no slot: its stacks lack it */
 
 /* Code objects seen in stacks ("code objects" below explains), growing by
- * generations too: 196k in the first, 4.1M in all three. */
-#define CODE_SLOTS (1u << 18) /* 4 MiB, touched as used */
+ * generations too: 12k in the first (256 KiB), 4.1M in all five. */
+#define CODE_SLOTS (1u << 14)
 #define CODE_PROBES 32
 
 struct code_slot {

@@ -12,11 +12,10 @@
  * two threads may create two ids for one (parent, frame): harmless, both
  * nodes describe the same frames.
  *
- * Both grow by generations (tables.c): the first ones (16 and 8 MiB,
- * mapped at start-up) are enough for most programs, but mixed Python and
- * native stacks can need more: importing numpy on CPython 3.14 with
- * --native makes 364k nodes, and over 786k (the first generation) when its
- * modules are compiled from source. Lookups try the newest generation
+ * Both grow by generations (tables.c): the first ones are small (1 MiB and
+ * 512 KiB, mapped at start-up), and a program with many stacks needs the
+ * later ones: importing numpy on CPython 3.14 with --native makes 364k
+ * nodes, and 2.6M when its modules are compiled from source. Lookups try the newest generation
  * first; a leaf found in an older one is copied into the newest, so a
  * stack in use is soon found at the first try again. After the last
  * generation, new stacks are cut at the deepest known prefix (the loss is
@@ -39,10 +38,10 @@
 #include "mt_shim.h"
 
 /* Table sizes bound the shim's memory: slots are hashed, so a generation's
- * pages get touched as it fills. First generations 16 + 8 MiB (up to 786k
- * nodes); with the later ones, 336 + 168 MiB at most (up to 16.5M nodes). */
-#define NODE_SLOTS (1u << 20)
-#define LEAF_SLOTS (1u << 19)
+ * pages get touched as it fills. First generations 1 MiB + 512 KiB (49k
+ * nodes); with the later ones, 341 + 170 MiB at most (16.7M nodes). */
+#define NODE_SLOTS (1u << 16)
+#define LEAF_SLOTS (1u << 15)
 #define PROBES 64
 #define MAX_UNWIND 256
 

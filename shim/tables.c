@@ -1,8 +1,10 @@
 /* tables.c - growth by generations for the shim's lock-free hash tables
  * (the stack trie and leaves in stacks.c, Python frames in python.c).
  *
- * A table starts at a size most programs never fill, mapped at start-up.
- * When its newest generation is three quarters full (or a probe window in
+ * A table starts small (1 MiB or less), mapped at start-up: its slots are
+ * hashed over the whole generation, so each entry of a sparse one touches
+ * a page of its own, and a big first generation would cost a small
+ * program megabytes of RSS for a few thousand entries. When its newest generation is three quarters full (or a probe window in
  * it is), the thread that finds it so maps the next generation, GROWTH
  * times bigger, and publishes it with a release store of `top`; new
  * entries go there, and lookups try the generations, which stay as they

@@ -65,7 +65,7 @@ for py in "${pythons[@]}"; do
           "$(q "$T/exec$tag.db" "SELECT count(DISTINCT file) FROM site_totals WHERE file LIKE 'exec\_%.py' ESCAPE '\\' AND function = '<module>'")" \
           "$ROUNDS"
 done
-# More code objects than the code table's first generation holds (196k):
+# More code objects than the code table's first three generations hold (252k):
 # it grows, and the generated functions that replace dead code objects
 # afterwards (in the second generation) still keep their own bytes
 py=${pythons[0]}
