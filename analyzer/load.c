@@ -405,12 +405,14 @@ static const char *file_name(const char *path)
 
 /* CPython's allocator functions (its domains, pymalloc, the debug hooks):
  * in native stacks of a Python process, the site is their caller
- * (PyByteArray_Resize, bytes_new), as it is malloc's. pymalloc's own
+ * (PyByteArray_Resize, bytes_new), as it is malloc's; an arena's
+ * (--pymalloc=arenas), the allocation that needed it. pymalloc's own
  * bookkeeping (arena_map_*) stays its own site. */
 static const char *const python_allocator_prefixes[] = {
     "PyMem_",           "_PyMem_",           "PyObject_Malloc",  "PyObject_Calloc",
     "PyObject_Realloc", "_PyObject_Malloc",  "_PyObject_Calloc", "_PyObject_Realloc",
-    "_PyObject_Alloc",  "pymalloc_alloc",    "pymalloc_realloc",
+    "_PyObject_Alloc",  "pymalloc_alloc",    "pymalloc_realloc",  "new_arena",
+    "allocate_from_new_pool", "pymalloc_pool_extend", "_PyObject_ArenaMmap",
 };
 
 /* Frames that belong to the allocator rather than to the program: the site
@@ -618,6 +620,7 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"duration_ns", NULL, (int64_t)duration},
         {"closed", NULL, closed},
         {"native_stacks", NULL, h->native_stacks},
+        {"pymalloc_arenas", NULL, (h->flags & MT_HDR_PYMALLOC_ARENAS) != 0},
         {"allocations", NULL, (int64_t)L->n_allocs},
         {"frees", NULL, (int64_t)L->n_frees},
         {"bytes_allocated", NULL, (int64_t)L->bytes_allocated},

@@ -79,6 +79,7 @@ static int absolute(const char *path, char *out, size_t cap)
 struct run_options {
     const char *output;
     int native; /* -1 default */
+    int pymalloc_arenas;
     int depth, sample_ms;
     int snapshot_signal; /* 0: none */
 };
@@ -150,6 +151,8 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
     setenv_long("MEMTAP_ROOT_PID", getpid());
     if (o->native >= 0)
         setenv_long("MEMTAP_NATIVE", o->native);
+    if (o->pymalloc_arenas)
+        setenv_long("MEMTAP_PYMALLOC_ARENAS", 1);
     if (o->depth > 0)
         setenv_long("MEMTAP_DEPTH", o->depth);
     if (o->sample_ms >= 0)
@@ -186,23 +189,27 @@ static void report(const char *output, int status)
 }
 
 static const char usage[] =
-    "usage: memtap run [-o FILE] [--native|--no-native] [--depth N] [--sample-ms N]\n"
-    "                  [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
+    "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
+    "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
     "  -o FILE              trace file (default: CMD.PID.memtap; never overwritten)\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
+    "  --pymalloc MODE      Python's small blocks: 'blocks' records each one (default);\n"
+    "                       'arenas' records pymalloc's arenas instead, as malloc-level\n"
+    "                       tools see them: far fewer events, less overhead\n"
     "  --depth N            frames per stack (default 128)\n"
     "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
     "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n";
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, -1, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
         {"sample-ms", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
         {"snapshot-signal", required_argument, NULL, 'S'},
+        {"pymalloc", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -210,6 +217,13 @@ int mt_cmd_run(int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'N': o.native = 1; break;
         case 'n': o.native = 0; break;
+        case 'P':
+            if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
+                mt_error("run: --pymalloc wants 'blocks' or 'arenas', not '%s'", optarg);
+                return MT_EXIT_USAGE;
+            }
+            o.pymalloc_arenas = strcmp(optarg, "arenas") == 0;
+            break;
         case 'd':
             o.depth = atoi(optarg);
             if (o.depth < 1 || o.depth > 1024) {

@@ -20,7 +20,9 @@
  *     8    4 version          MT_FORMAT_VERSION; a reader rejects a newer one
  *    12    4 header_size      MT_HEADER_SIZE
  *    16    4 segment_size     MT_SEGMENT_SIZE
- *    20    4 flags            MT_HDR_CLOSED once the writer finished cleanly
+ *    20    4 flags            MT_HDR_CLOSED once the writer finished cleanly;
+ *                                MT_HDR_PYMALLOC_ARENAS: CPython's small blocks
+ *                                were recorded as pymalloc's arenas, not one by one
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
@@ -108,11 +110,12 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 4u
+#define MT_FORMAT_VERSION 5u /* 5: MT_FN_PYMALLOC_ARENA, MT_HDR_PYMALLOC_ARENAS */
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
 #define MT_HDR_CLOSED 1u
+#define MT_HDR_PYMALLOC_ARENAS 2u
 #define MT_FRAME_PYTHON (1ull << 63)
 /* Marker the shim writes when a Python program ends, before the interpreter
  * tears down: the loader's "exit" point. */
@@ -179,6 +182,7 @@ enum mt_alloc_fn {
     MT_FN_PYOBJECT_MALLOC, /* CPython's PYMEM_DOMAIN_OBJ */
     MT_FN_PYOBJECT_CALLOC,
     MT_FN_PYOBJECT_REALLOC,
+    MT_FN_PYMALLOC_ARENA,  /* an arena of CPython's pymalloc (--pymalloc=arenas) */
     MT_FN_COUNT
 };
 _Static_assert(MT_FN_COUNT <= 16, "allocator functions fit the kind byte");
@@ -218,6 +222,7 @@ static inline const char *mt_alloc_fn_name(unsigned fn)
         "malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "PyMem_Malloc", "PyMem_Calloc",
         "PyMem_Realloc", "PyObject_Malloc", "PyObject_Calloc", "PyObject_Realloc",
+        "pymalloc_arena",
     };
     return fn < MT_FN_COUNT ? names[fn] : "unknown";
 }

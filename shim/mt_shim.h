@@ -43,6 +43,7 @@ struct mt_options {
     long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
     int native;           /* MEMTAP_NATIVE: 1 native stacks, 0 none, -1 auto */
     int native_fallback;  /* auto in Python: native stacks where no Python frame runs */
+    int pymalloc_arenas;  /* MEMTAP_PYMALLOC_ARENAS: CPython's small blocks as arenas */
     int max_depth;        /* MEMTAP_DEPTH: frames per stack */
     int sample_ms;        /* MEMTAP_SAMPLE_MS: time/RSS sample interval, 0 off */
     int snapshot_signal;  /* MEMTAP_SNAPSHOT_SIGNAL: signal that takes a snapshot */

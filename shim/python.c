@@ -18,6 +18,14 @@
  * original allocator runs, so the malloc behind a large PyObject_Malloc is
  * not recorded a second time.
  *
+ * With --pymalloc=arenas (mt_opt.pymalloc_arenas) the MEM and OBJ domains
+ * are not wrapped: pymalloc's arenas are recorded instead (the arena
+ * allocator is wrapped), with the stack of the allocation that needed a
+ * new one, and blocks too big for pymalloc as the mallocs they are. That
+ * is what a malloc-level tracer sees, with Python stacks, at a fraction of
+ * the events. The OBJ domain's free is still wrapped, to see code objects
+ * die ("code objects" below).
+ *
  * Python stacks: the frame chain is read directly (no API call, no
  * allocation, no reference taken), innermost first, as (code object, byte
  * offset) pairs. A pair is turned into file, function and line once, when
@@ -82,6 +90,14 @@ struct domain {
 static struct domain dom_mem = {.fn_malloc = MT_FN_PYMEM_MALLOC};
 static struct domain dom_obj = {.fn_malloc = MT_FN_PYOBJECT_MALLOC};
 
+/* PyObjectArenaAllocator, as in CPython's public API (stable). */
+struct py_arena_allocator {
+    void *ctx;
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+};
+static struct py_arena_allocator arena_orig;
+
 volatile int mt_py_waiting;
 volatile int mt_py_active;
 static int install_requested;
@@ -135,6 +151,8 @@ static struct {
     const char *(*get_version)(void);
     void (*get_allocator)(int, struct py_allocator *);
     void (*set_allocator)(int, struct py_allocator *);
+    void (*get_arena_allocator)(struct py_arena_allocator *);
+    void (*set_arena_allocator)(struct py_arena_allocator *);
     void *(*tstate_current)(void);   /* attached (3.12+) or GIL-holding thread state */
     void *(*tstate_this_thread)(void); /* PyGILState_GetThisThreadState, <= 3.11 */
     int (*addr2line)(void *code, int byte_offset);
@@ -194,6 +212,10 @@ int mt_py_detect(void)
     api.get_version = (const char *(*)(void))sym("Py_GetVersion");
     api.get_allocator = (void (*)(int, struct py_allocator *))sym("PyMem_GetAllocator");
     api.set_allocator = (void (*)(int, struct py_allocator *))sym("PyMem_SetAllocator");
+    api.get_arena_allocator =
+        (void (*)(struct py_arena_allocator *))sym("PyObject_GetArenaAllocator");
+    api.set_arena_allocator =
+        (void (*)(struct py_arena_allocator *))sym("PyObject_SetArenaAllocator");
     api.tstate_current = (void *(*)(void))sym("PyThreadState_GetUnchecked");
     if (!api.tstate_current)
         api.tstate_current = (void *(*)(void))sym("_PyThreadState_UncheckedGet");
@@ -212,7 +234,8 @@ int mt_py_detect(void)
     if (!api.add_pending_call || !api.get_version || !api.get_allocator || !api.set_allocator ||
         !api.tstate_current || !api.tstate_this_thread || !api.addr2line || !api.as_utf8 ||
         !api.incref || !api.code_type || !api.decref || !api.none || !api.import_module ||
-        !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear) {
+        !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear ||
+        !api.get_arena_allocator || !api.set_arena_allocator) {
         mt_say("python: this interpreter lacks an API memtap needs; ", unhooked_mode(), "");
         return 0;
     }
@@ -348,6 +371,40 @@ static void py_free(void *ctx, void *p)
     mt_leave(t);
 }
 
+/* --pymalloc=arenas: the OBJ domain's free, only to see code objects die. */
+static void obj_free_watching_code(void *ctx, void *p)
+{
+    if (p && MT_UNLIKELY(FIELD(p, 8, void *) == api.code_type))
+        code_died(p);
+    dom_obj.orig.free(ctx, p);
+}
+
+/* --pymalloc=arenas: an arena, recorded with the stack of the allocation
+ * that needed it (pymalloc calls this with the GIL held). */
+static void *arena_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    struct mt_thread *t = mt_enter();
+    void *p = arena_orig.alloc(arena_orig.ctx, n);
+    if (t) {
+        if (p)
+            mt_record_alloc(t, MT_FN_PYMALLOC_ARENA, p, n, mt_current_stack(t, 1));
+        mt_leave(t);
+    }
+    return p;
+}
+
+static void arena_free(void *ctx, void *p, size_t n)
+{
+    (void)ctx;
+    struct mt_thread *t = p ? mt_enter() : NULL;
+    if (t) { /* recorded first: once unmapped, another thread may map it */
+        mt_record_free(t, MT_REC_FREE, p);
+        mt_leave(t);
+    }
+    arena_orig.free(arena_orig.ctx, p, n);
+}
+
 /* Python's own atexit hook: the program is done, the interpreter is about
  * to tear down (which frees module globals). What is live now is what the
  * program left behind: the loader takes this marker as "exit". */
@@ -446,11 +503,20 @@ static int install(void *unused)
     find_eval_loop();
     api.get_allocator(PYMEM_DOMAIN_MEM, &dom_mem.orig);
     api.get_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
-    struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
-    hooks_of_layout(&w);
-    api.set_allocator(PYMEM_DOMAIN_MEM, &w);
-    w.ctx = &dom_obj;
-    api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
+    if (mt_opt.pymalloc_arenas) {
+        struct py_allocator w = dom_obj.orig;
+        w.free = obj_free_watching_code;
+        api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
+        api.get_arena_allocator(&arena_orig);
+        struct py_arena_allocator a = {NULL, arena_alloc, arena_free};
+        api.set_arena_allocator(&a);
+    } else {
+        struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
+        hooks_of_layout(&w);
+        api.set_allocator(PYMEM_DOMAIN_MEM, &w);
+        w.ctx = &dom_obj;
+        api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
+    }
     mt_py_active = 1;
     register_exit_marker();
     t->guard = was;

@@ -516,6 +516,8 @@ int mt_writer_open(void)
     header->start_monotonic_ns = start_ns;
     header->session = mt_opt.session;
     header->native_stacks = (uint32_t)mt_opt.native;
+    if (mt_opt.pymalloc_arenas)
+        header->flags |= MT_HDR_PYMALLOC_ARENAS;
     header->max_depth = (uint32_t)mt_opt.max_depth;
     ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
     header->exe[n > 0 ? n : 0] = 0;

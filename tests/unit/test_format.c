@@ -119,6 +119,9 @@ static void alloc_fn_names(void **state)
     (void)state;
     assert_string_equal(mt_alloc_fn_name(MT_FN_MALLOC), "malloc");
     assert_string_equal(mt_alloc_fn_name(MT_FN_PVALLOC), "pvalloc");
+    assert_string_equal(mt_alloc_fn_name(MT_FN_PYOBJECT_REALLOC), "PyObject_Realloc");
+    assert_string_equal(mt_alloc_fn_name(MT_FN_PYMALLOC_ARENA), "pymalloc_arena");
+    assert_true(mt_rec_is_event(MT_REC_ALLOC + MT_FN_PYMALLOC_ARENA));
     assert_string_equal(mt_alloc_fn_name(MT_FN_COUNT), "unknown");
 }
 
