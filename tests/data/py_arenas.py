@@ -1,14 +1,15 @@
 """py_arenas - known Python allocations for --pymalloc=arenas.
 
 small() keeps N bytes objects of 31 bytes alive, all made on one line: each
-is a 64-byte pymalloc block (sys.getsizeof is what it asked for), so their
-arenas, made by that line, hold at least N * 64 bytes. big() keeps 20
+is a 64-byte pymalloc block (sys.getsizeof is what it asked for), so the
+arenas made by that line hold N * 64 bytes, less what fits in the free
+pools of arenas made before it. big() keeps 20
 bytearrays of 1 MiB, made on another line: blocks too big for pymalloc,
 mallocs of 1 MiB + 1 (3.15: + 33, a bytes object). Prints the figures and the lines.
 """
 import sys
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 500000
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 1000000
 
 
 def small():

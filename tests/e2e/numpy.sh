@@ -5,7 +5,7 @@
 # arrays live at the peak are attributed to the script's own lines (their
 # stacks run through them; the innermost frame is numpy's `ones`), the peak
 # RSS covers the heap peak, and with --native each array's stack holds
-# numpy's C code inner to its Python lines.
+# numpy's C code inner to its Python lines (also with --pymalloc arenas).
 . "$(dirname "$0")/common.bash"
 src="$SHARED/bench/workloads/numpy_arrays.py"
 [ -f "$src" ] || skip "shared workload numpy_arrays.py not found"
@@ -36,14 +36,18 @@ for py in "${with_numpy[@]}"; do
     check_cmp "$tag: peak RSS at least the heap peak" "$(q "$db" "SELECT max(rss_bytes) FROM samples")" -ge "$peak"
 
     # --native: every array at the peak has a frame in numpy's C extension
-    # (module _multiarray_umath) inner to its innermost Python frame.
-    "$MT" run --native -o "$T/nn$tag.memtap" -- "$py" "$src" >"$T/nn$tag.out" 2>"$T/nn$tag.err"
-    check "$tag: --native: exit status" "$?" 0
-    "$MT" load --quiet "$T/nn$tag.memtap" -o "$T/nn$tag.db"
+    # (module _multiarray_umath) inner to its innermost Python frame; the
+    # same with --pymalloc arenas (the arrays are mallocs either way).
+    for extra in "" "--pymalloc arenas"; do
+    n=nn$tag${extra:+a}
+    # shellcheck disable=SC2086
+    "$MT" run --native $extra -o "$T/$n.memtap" -- "$py" "$src" >"$T/$n.out" 2>"$T/$n.err"
+    check "$tag: --native${extra:+ $extra}: exit status" "$?" 0
+    "$MT" load --quiet "$T/$n.memtap" -o "$T/$n.db"
     # (the stacks of the arrays alone are walked: the stack_frames view
     # would walk every stack, for each array)
-    check "$tag: --native: arrays at the peak with numpy's C code under their Python line" \
-        "$(q "$T/nn$tag.db" "WITH RECURSIVE
+    check "$tag: --native${extra:+ $extra}: arrays at the peak with numpy's C code under their Python line" \
+        "$(q "$T/$n.db" "WITH RECURSIVE
            arrays AS (SELECT DISTINCT stack_id FROM live_at_peak WHERE size >= 1048576),
            walk(stack_id, depth, node, frame_id) AS (SELECT id, 0, parent, frame_id FROM stacks
              WHERE id IN arrays
@@ -58,6 +62,7 @@ for py in "${with_numpy[@]}"; do
            SELECT coalesce(sum(a.size), 0) FROM live_at_peak a JOIN per p ON p.stack_id = a.stack_id
            WHERE a.size >= 1048576 AND p.numpy_c < p.python AND p.via_script")" \
         "${known:-0}"
+    done
 
     # In a Python parent after a fork (samples in-band), with no sampler
     # tick in reach: only the in-band burst sees the filled array.

@@ -25,8 +25,9 @@ for py in "${pythons[@]}"; do
           "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'PyMem%' OR allocator LIKE 'PyObject%'")" 0
     arenas=$(q "$db" "SELECT coalesce(sum(size), 0) FROM allocation_sites a JOIN allocators r ON r.id = a.allocator
                       WHERE r.name = 'pymalloc_arena' AND file LIKE '%py_arenas.py' AND line = $SMALL_LINE")
-    check_cmp "$tag: arenas on the small objects' line hold them all ($SMALL_BYTES bytes)" \
-              "$arenas" -ge "$SMALL_BYTES"
+    # (some of them may fill free pools of arenas made before that line)
+    check_cmp "$tag: arenas on the small objects' line hold 90% of them ($SMALL_BYTES bytes)" \
+              "$arenas" -ge "$((SMALL_BYTES * 9 / 10))"
     check_cmp "$tag: and not much more (pool headers, the last arena: +10%, +2 MiB)" \
               "$arenas" -le "$((SMALL_BYTES * 11 / 10 + 2097152))"
     # (3.15's bytearray keeps its bytes in a bytes object: 32 more)
