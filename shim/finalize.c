@@ -8,7 +8,9 @@
  * ends later, at its own exit: what it frees after Py_Finalize is freed,
  * and what it allocates then and never frees is a leak. This marker tells
  * the loader that the process went on after the teardown, so that its exit
- * is the end of the trace.
+ * is the end of the trace. And the program may initialize the interpreter
+ * again, whose allocators are then the default ones on 3.12+: memtap's
+ * hooks are installed again (python.c, mt_py_finalized).
  *
  * Only a call from outside the interpreter counts: libpython's own main
  * (python3 itself) may reach these through the PLT too (a build without
@@ -37,8 +39,10 @@ static int from_outside(const void *caller, const void *real)
 
 static void finalized(const void *caller, const void *real)
 {
-    if (mt_enabled && mt_py_active && from_outside(caller, real))
+    if (mt_enabled && mt_py_active && from_outside(caller, real)) {
         (void)mt_marker_internal(MT_MARKER_PYTHON_FINALIZED);
+        mt_py_finalized();
+    }
 }
 
 __attribute__((visibility("default"))) int Py_FinalizeEx(void)

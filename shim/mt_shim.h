@@ -459,6 +459,10 @@ int mt_py_detect(void);
 /* From an allocation while mt_py_waiting: install once Python is up. */
 void mt_py_poll(void);
 
+/* After Py_Finalize returned to an embedding program: install again if
+ * the interpreter is initialized again. */
+void mt_py_finalized(void);
+
 /* Whether a code object found no slot in the code table (python.c): its
  * frames are then told apart from a dead one's at the same address only
  * by offset. Said at exit. */

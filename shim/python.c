@@ -492,7 +492,27 @@ static inline int in_eval_loop(uint64_t ip)
     return (ip >= eval_lo && ip < eval_hi) || (ip >= loop_lo && ip < loop_hi);
 }
 
-/* Runs in the main thread with the GIL held (a pending call). */
+/* Wraps a domain's allocator in w, keeping the one it had in d->orig,
+ * unless it is ours already: an interpreter initialized again after
+ * Py_Finalize keeps its allocators on 3.9 to 3.11, and is back to the
+ * default ones on 3.12+ (the runtime state is reset). */
+static void wrap_domain(int domain, struct domain *d, const struct py_allocator *w)
+{
+    struct py_allocator now;
+    api.get_allocator(domain, &now);
+    if (now.free == w->free)
+        return;
+    d->orig = now;
+    struct py_allocator mine = *w;
+    if (!mine.malloc) { /* the original's, all but free (--pymalloc=arenas) */
+        mine = now;
+        mine.free = w->free;
+    }
+    api.set_allocator(domain, &mine);
+}
+
+/* Runs in the main thread with the GIL held (a pending call), once per
+ * initialization of the interpreter. */
 static int install(void *unused)
 {
     (void)unused;
@@ -501,25 +521,27 @@ static int install(void *unused)
     t->guard = 1;
     find_tstate_word();
     find_eval_loop();
-    api.get_allocator(PYMEM_DOMAIN_MEM, &dom_mem.orig);
-    api.get_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
     if (mt_opt.pymalloc_arenas) {
-        struct py_allocator w = dom_obj.orig;
-        w.free = obj_free_watching_code;
-        api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
-        api.get_arena_allocator(&arena_orig);
-        struct py_arena_allocator a = {NULL, arena_alloc, arena_free};
-        api.set_arena_allocator(&a);
+        struct py_allocator w = {NULL, NULL, NULL, NULL, obj_free_watching_code};
+        wrap_domain(PYMEM_DOMAIN_OBJ, &dom_obj, &w);
+        struct py_arena_allocator now, a = {NULL, arena_alloc, arena_free};
+        api.get_arena_allocator(&now);
+        if (now.alloc != arena_alloc) {
+            arena_orig = now;
+            api.set_arena_allocator(&a);
+        }
     } else {
         struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
         hooks_of_layout(&w);
-        api.set_allocator(PYMEM_DOMAIN_MEM, &w);
+        wrap_domain(PYMEM_DOMAIN_MEM, &dom_mem, &w);
         w.ctx = &dom_obj;
-        api.set_allocator(PYMEM_DOMAIN_OBJ, &w);
+        wrap_domain(PYMEM_DOMAIN_OBJ, &dom_obj, &w);
     }
     mt_py_active = 1;
-    register_exit_marker();
+    /* Traced like the program's own: on 3.9-3.11 the hooks of an earlier
+     * initialization are on, and this frees blocks they recorded. */
     t->guard = was;
+    register_exit_marker();
     return 0;
 }
 
@@ -549,6 +571,17 @@ static void install_when_ready(void)
     }
     if (api.add_pending_call(install, NULL) != 0)
         mt_say("python: could not schedule the allocator hooks; tracing malloc only", "", "");
+}
+
+/* A program that embeds CPython returned from Py_Finalize (finalize.c):
+ * if it initializes the interpreter again, the hooks are installed again
+ * (3.12+ resets the allocators then). */
+void mt_py_finalized(void)
+{
+    if (!layout)
+        return;
+    __atomic_store_n(&install_requested, 0, __ATOMIC_RELEASE);
+    mt_py_waiting = 1;
 }
 
 void mt_py_poll(void)

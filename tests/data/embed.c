@@ -3,7 +3,8 @@
  * before starting the interpreter, runs Python code twice (two
  * Py_Initialize/Py_Finalize rounds), and allocates after the last one.
  * memtap must find the interpreter by LD_PRELOAD alone, give the Python
- * code's bytes their Python lines in both rounds, and the C code's bytes
+ * code's bytes their Python lines in both rounds (3.12+ resets the
+ * allocators in between: the hooks must be installed again), and the C code's bytes
  * their native stacks (no Python frame runs there). Its exit is its own,
  * after the interpreter's teardown: the 33333 bytes it frees after the last
  * Py_Finalize are not live at exit, the 11111 and 22222 it never frees are.
@@ -20,9 +21,12 @@ int main(void)
         return 1;
     for (int round = 1; round <= 2; round++) {
         Py_Initialize();
-        /* round r keeps 100 bytearrays of r * 1111 bytes */
-        char code[128];
-        snprintf(code, sizeof code, "keep = [bytearray(%d) for _ in range(100)]\n", round * 1111);
+        /* round r keeps 100 bytearrays of r * 1111 bytes (mallocs), and
+         * 50,000 small strings (pymalloc blocks, a few arenas) */
+        char code[256];
+        snprintf(code, sizeof code,
+                 "keep = [bytearray(%d) for _ in range(100)]\n"
+                 "small = [str(i) for i in range(50000)]\n", round * 1111);
         if (PyRun_SimpleString(code) != 0)
             return 1;
         if (Py_FinalizeEx() != 0)
