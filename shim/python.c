@@ -280,6 +280,12 @@ int mt_py_detect(void)
 
 static void code_died(void *code); /* "Code objects" below */
 
+/* Whether an object's type (ob_type) is PyCode_Type. */
+static inline int is_code(void *o)
+{
+    return FIELD(o, 8, void *) == api.code_type;
+}
+
 static inline uint32_t py_stack(struct mt_thread *t, int gil_held);
 static void hooks_of_layout(struct py_allocator *w);
 static inline uint32_t py_stack_in(const struct mt_py_layout *L, struct mt_thread *t);
@@ -356,7 +362,7 @@ static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, int nativ
 static void py_free(void *ctx, void *p)
 {
     struct domain *d = ctx;
-    if (p && d == &dom_obj && MT_UNLIKELY(FIELD(p, 8, void *) == api.code_type))
+    if (p && d == &dom_obj && MT_UNLIKELY(is_code(p)))
         code_died(p); /* ob_type: every block of this domain holds at least 16 bytes */
     struct mt_thread *t = p ? mt_enter() : NULL;
     if (!t) {
@@ -374,7 +380,7 @@ static void py_free(void *ctx, void *p)
 /* --pymalloc=arenas: the OBJ domain's free, only to see code objects die. */
 static void obj_free_watching_code(void *ctx, void *p)
 {
-    if (p && MT_UNLIKELY(FIELD(p, 8, void *) == api.code_type))
+    if (p && MT_UNLIKELY(is_code(p)))
         code_died(p);
     dom_obj.orig.free(ctx, p);
 }
@@ -876,7 +882,7 @@ walk_with(const struct mt_py_layout *L, void *ts, int max, void **code, uint32_t
                     entry[n - 1] = 1; /* 3.12+: this shim frame starts a run */
                 continue;
             }
-            if (!co || (L->walk == MT_PY_WALK_INTERP && FIELD(co, 8, void *) != api.code_type))
+            if (!co || (L->walk == MT_PY_WALK_INTERP && !is_code(co)))
                 continue; /* 3.13+: f_executable may be something else */
             char *start = (char *)co + L->code_adaptive;
             char *instr = FIELD(f, L->frame_instr, char *);
