@@ -60,6 +60,7 @@ int mt_cmd_summary(int argc, char **argv)
     int64_t live_n = mt_db_meta_int(db, "live_at_exit_count", 0);
     double duration = (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9;
     int64_t unmatched = mt_db_meta_int(db, "unmatched_frees", 0);
+    int64_t arenas = mt_db_meta_int(db, "pymalloc_arenas", 0);
     struct rss_peak rp;
     find_rss_peak(db, &rp);
     double rss_s = (double)rp.ns / 1e9;
@@ -81,10 +82,11 @@ int mt_cmd_summary(int argc, char **argv)
                " \"peak_rss_bytes\": %lld, \"peak_rss_time_s\": %.6f,"
                " \"heap_at_peak_rss_bytes\": %lld, \"heap_share_of_peak_rss\": %.4f,"
                " \"live_at_exit_bytes\": %lld,"
-               " \"live_at_exit_count\": %lld, \"unmatched_frees\": %lld, \"top_sites\": [",
+               " \"live_at_exit_count\": %lld, \"unmatched_frees\": %lld,"
+               " \"pymalloc_arenas\": %lld, \"top_sites\": [",
                duration, (long long)allocs, (long long)frees, (long long)bytes, (long long)peak,
                peak_s, (long long)rp.rss, rss_s, (long long)rp.heap, explained, (long long)live,
-               (long long)live_n, (long long)unmatched);
+               (long long)live_n, (long long)unmatched, (long long)arenas);
         for (int i = 0; i < shown; i++) {
             fputs(i ? ", " : "", stdout);
             mt_site_json_open(stdout, &sites.v[i]);
@@ -97,6 +99,8 @@ int mt_cmd_summary(int argc, char **argv)
         printf("duration      %.3f s\n", duration);
         printf("allocations   %lld (%s in total)\n", (long long)allocs,
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));
+        if (arenas)
+            printf("              Python's small blocks as pymalloc's arenas (--pymalloc arenas)\n");
         printf("frees         %lld\n", (long long)frees);
         if (unmatched)
             printf("              and %lld of blocks never seen allocated: allocated before\n"
