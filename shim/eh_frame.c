@@ -378,4 +378,17 @@ MT_COLD uint64_t mt_eh_frame_rule(uint64_t ip)
                      (int)row.bp_off, (int)row.cfa_off);
 }
 
+int mt_is_perf_trampoline(uint64_t ip)
+{
+    return mt_rule_kind(perf_trampoline_rule(ip)) == MT_RULE_STEP;
+}
+
+#else
+
+int mt_is_perf_trampoline(uint64_t ip)
+{
+    (void)ip;
+    return 0;
+}
+
 #endif

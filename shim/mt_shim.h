@@ -527,6 +527,12 @@ static inline int mt_rule_cfa_off(uint64_t r) { return (int32_t)(uint32_t)(r >> 
  * MT_RULE_UNKNOWN when the fast walker cannot follow it. */
 uint64_t mt_eh_frame_rule(uint64_t ip);
 
+/* Whether ip (a return address less one) lies in a copy of CPython's perf
+ * trampoline (python -X perf, 3.12+): a frame of the interpreter's, which
+ * mixed stacks leave out. Costs a syscall for an address outside every
+ * loaded object, in a 3.12+ process; meant for the cold path. */
+int mt_is_perf_trampoline(uint64_t ip);
+
 /* ---- unwind.c --------------------------------------------------------- */
 
 /* Sets up the fast walker (MEMTAP_FAST_UNWIND); without it every stack goes

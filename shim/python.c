@@ -1131,7 +1131,8 @@ static MT_ALWAYS_INLINE uint32_t py_stack_in(const struct mt_py_layout *L, struc
 /* --native in a Python process: native frames with the Python frames put
  * where the interpreter ran them. Walking native frames from the leaf, each
  * eval-loop frame is replaced by the Python frames of that run of the loop
- * (innermost run first).
+ * (innermost run first), and perf trampolines (python -X perf), which only
+ * call into a run of the loop, are left out.
  *
  * The common path is two keys, as for Python stacks alone: the native
  * walk's (from the thread's memo of its last walk, see unwind.c) and the
@@ -1195,6 +1196,8 @@ static MT_COLD uint32_t mixed_stack_of(struct mt_thread *t, const void *mixed_ar
             } while (!entry[p++] && p < np);
             continue;
         }
+        if (MT_UNLIKELY(mt_is_perf_trampoline(native[k] - 1)))
+            continue; /* -X perf: the interpreter's call into a run of the loop */
         frames[m++] = native[k];
     }
     while (p < np && m < 2 * MAX) { /* runs the native walk did not reach */

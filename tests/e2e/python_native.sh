@@ -50,6 +50,9 @@ for py in "${pythons[@]}"; do
         p_c_main=$(pframes "f.kind = 'native' AND f.function IN ('main', 'Py_BytesMain', 'Py_RunMain')" | tail -n 1)
         check_cmp "$tag -X perf: Python main() is outer to the line" "${p_main:--1}" -gt "${p_line:-99}"
         check_cmp "$tag -X perf: C start-up (Py_RunMain) is outer to Python main()" "${p_c_main:--1}" -gt "${p_main:-99}"
+        # (a trampoline is anonymous memory: a frame with no module)
+        check "$tag -X perf: no trampoline frame in the stack" \
+              "$(pframes "f.kind = 'native' AND f.module_id IS NULL" | wc -l)" 0
     esac
     # native sites (peak --native) are the allocator's callers, never
     # CPython's own allocator functions (symbols: not in Debian's stripped build)
