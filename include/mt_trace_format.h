@@ -23,6 +23,7 @@
  *    20    4 flags            MT_HDR_CLOSED once the writer finished cleanly;
  *                                MT_HDR_PYMALLOC_ARENAS: CPython's small blocks
  *                                were recorded as pymalloc's arenas, not one by one
+ *                                (set when memtap's hooks for that installed)
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are

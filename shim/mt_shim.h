@@ -151,6 +151,9 @@ uint64_t mt_now_ns(clockid_t clock);
  * follow) and maps it. Returns 0 or an errno code (tracing stays off). */
 int mt_writer_open(void);
 
+/* Sets a flag of the header (MT_HDR_*) once the trace is open. */
+void mt_writer_flag(uint32_t flag);
+
 /* Marks the header closed with final counts (and, with final_sample, one
  * last RSS sample from the calling thread). Idempotent. Makes no call that
  * is not async-signal-safe: _exit may run it from a signal handler. */

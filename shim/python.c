@@ -536,6 +536,7 @@ static int install(void *unused)
             arena_orig = now;
             api.set_arena_allocator(&a);
         }
+        mt_writer_flag(MT_HDR_PYMALLOC_ARENAS);
     } else {
         struct py_allocator w = {&dom_mem, NULL, NULL, NULL, py_free};
         hooks_of_layout(&w);

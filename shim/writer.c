@@ -516,8 +516,6 @@ int mt_writer_open(void)
     header->start_monotonic_ns = start_ns;
     header->session = mt_opt.session;
     header->native_stacks = (uint32_t)mt_opt.native;
-    if (mt_opt.pymalloc_arenas)
-        header->flags |= MT_HDR_PYMALLOC_ARENAS;
     header->max_depth = (uint32_t)mt_opt.max_depth;
     ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
     header->exe[n > 0 ? n : 0] = 0;
@@ -527,6 +525,12 @@ int mt_writer_open(void)
     memcpy(header->magic, MT_MAGIC, 8);
     sampler.next_sample_ns = 0;
     return 0;
+}
+
+void mt_writer_flag(uint32_t flag)
+{
+    if (header)
+        __atomic_fetch_or(&header->flags, flag, __ATOMIC_RELAXED);
 }
 
 void mt_writer_close(int final_sample)

@@ -11,6 +11,12 @@ prog=$MT_ROOT/tests/data/py_arenas.py
 check "--pymalloc objects: a usage error" "$?" 2
 check "--pymalloc objects: said why" "$(grep -c "wants 'blocks' or 'arenas'" "$T/bad.err")" 1
 check "--pymalloc objects: no trace" "$([ -e "$T/bad.memtap" ] && echo made || echo none)" none
+# not a Python: the option does nothing, and the trace does not claim it
+"$MT" run --pymalloc arenas -o "$T/c.memtap" "$PROGS/prog_known" >/dev/null 2>&1
+check "a C program under --pymalloc arenas: exit status" "$?" 0
+"$MT" load --quiet "$T/c.memtap" -o "$T/c.db"
+check "a C program under --pymalloc arenas: meta says blocks (no arenas)" \
+      "$(q "$T/c.db" "SELECT value FROM meta WHERE key = 'pymalloc_arenas'")" 0
 for py in "${pythons[@]}"; do
     tag=$(py_tag "$py")
     "$py" "$prog" >"$T/plain$tag.out"
