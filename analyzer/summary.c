@@ -100,7 +100,8 @@ int mt_cmd_summary(int argc, char **argv)
         printf("allocations   %lld (%s in total)\n", (long long)allocs,
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));
         if (arenas)
-            printf("              Python's small blocks as pymalloc's arenas (--pymalloc arenas)\n");
+            printf("              Python's small blocks as pymalloc's arenas"
+                   " (--pymalloc arenas)\n");
         printf("frees         %lld\n", (long long)frees);
         if (unmatched)
             printf("              and %lld of blocks never seen allocated: allocated before\n"

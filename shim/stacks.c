@@ -15,8 +15,8 @@
  * Both grow by generations (tables.c): the first ones are small (1 MiB and
  * 512 KiB, mapped at start-up), and a program with many stacks needs the
  * later ones: importing numpy on CPython 3.14 with --native makes 364k
- * nodes, and 2.6M when its modules are compiled from source. Lookups try the newest generation
- * first; a leaf found in an older one is copied into the newest, so a
+ * nodes, and 2.6M when its modules are compiled from source. Lookups try
+ * the newest generation first; a leaf found in an older one is copied into the newest, so a
  * stack in use is soon found at the first try again. After the last
  * generation, new stacks are cut at the deepest known prefix (the loss is
  * counted and reported at exit).

@@ -4,8 +4,8 @@
  * A table starts small (1 MiB or less), mapped at start-up: its slots are
  * hashed over the whole generation, so each entry of a sparse one touches
  * a page of its own, and a big first generation would cost a small
- * program megabytes of RSS for a few thousand entries. When its newest generation is three quarters full (or a probe window in
- * it is), the thread that finds it so maps the next generation, GROWTH
+ * program megabytes of RSS for a few thousand entries. When its newest
+ * generation is three quarters full (or a probe window in it is), the thread that finds it so maps the next generation, GROWTH
  * times bigger, and publishes it with a release store of `top`; new
  * entries go there, and lookups try the generations, which stay as they
  * are: an entry never moves, and a table only finds ids that the trace

@@ -560,7 +560,8 @@ void mt_writer_close(int final_sample)
     header->end_seq = __atomic_load_n(&mt_seq.value, __ATOMIC_SEQ_CST);
     header->end_monotonic_ns = mt_now_ns(CLOCK_MONOTONIC);
     __atomic_signal_fence(__ATOMIC_RELEASE);
-    header->flags |= MT_HDR_CLOSED;
+    /* atomic: another thread may set a flag of its own (mt_writer_flag) */
+    __atomic_fetch_or(&header->flags, MT_HDR_CLOSED, __ATOMIC_RELAXED);
     /* Give back the disk blocks of the zeroed tail the last growth step
      * reserved. Not ftruncate: a thread still running could claim a segment
      * there and would fault writing past the end of the file; a hole reads

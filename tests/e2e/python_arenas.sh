@@ -27,8 +27,8 @@ for py in "${pythons[@]}"; do
     "$MT" load --quiet "$T/ar$tag.memtap" -o "$db"
     eval "$(tr ' ' '\n' <"$T/ar$tag.out" | grep -E '^(SMALL_BYTES|BIG_BLOCK|SMALL_LINE|BIG_LINE)=')"
     check "$tag: meta says arenas" "$(q "$db" "SELECT value FROM meta WHERE key = 'pymalloc_arenas'")" 1
-    check "$tag: the summary says so" \
-          "$("$MT" summary "$db" | grep -c "small blocks as pymalloc's arenas")$("$MT" summary --json "$db" | grep -c '"pymalloc_arenas": 1,')" 11
+    check "$tag: the summary says so" "$("$MT" summary "$db" | grep -c "small blocks as pymalloc's arenas")" 1
+    check "$tag: and its JSON" "$("$MT" summary --json "$db" | grep -c '"pymalloc_arenas": 1,')" 1
     check "$tag: no MEM or OBJ block recorded one by one" \
           "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'PyMem%' OR allocator LIKE 'PyObject%'")" 0
     arenas=$(q "$db" "SELECT coalesce(sum(size), 0) FROM allocation_sites a JOIN allocators r ON r.id = a.allocator
