@@ -138,7 +138,7 @@ int mt_db_open_input(const char *path, sqlite3 **db)
             }
             replace = 1;
         }
-        int rc = mt_load(path, db_path, replace, 0);
+        int rc = mt_load(path, db_path, replace, 0, 0);
         if (rc)
             return rc;
     }

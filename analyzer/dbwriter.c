@@ -19,7 +19,7 @@
 #define BLOCK_ROWS 1024
 #define BLOCKS 8
 #define BATCH 64
-#define KINDS 5
+#define KINDS 9
 
 struct block {
     struct mt_row rows[BLOCK_ROWS];
@@ -46,6 +46,14 @@ static const struct {
     [MT_ROW_UNMATCHED] = {4, 0,
                           "INSERT OR REPLACE INTO unmatched_frees(seq, ns, address, thread_id)"
                           " VALUES (?,?,?,?)"},
+    [MT_ROW_CLOCK] = {2, 0, "INSERT INTO clock(ns, seq) VALUES (?,?)"},
+    [MT_ROW_SPAN] = {6, 0,
+                     "INSERT INTO live_spans(stack_id, thread_id, from_seq, to_seq, bytes, count)"
+                     " VALUES (?,?,?,?,?,?)"},
+    [MT_ROW_SLICE] = {5, 0,
+                      "INSERT INTO stack_slices(stack_id, thread_id, slice, delta_bytes,"
+                      " delta_count) VALUES (?,?,?,?,?)"},
+    [MT_ROW_POINT] = {1, 0, "INSERT INTO points(seq) VALUES (?)"},
 };
 
 struct mt_dbwriter {

@@ -26,6 +26,10 @@ enum mt_row_kind {
     MT_ROW_MARKER,     /* seq, ns, thread_id, label (text) */
     MT_ROW_THREAD,     /* id, tid, name (text) */
     MT_ROW_UNMATCHED,  /* seq, ns, address, thread_id */
+    MT_ROW_CLOCK,      /* ns, seq */
+    MT_ROW_SPAN,       /* stack_id, thread_id, from_seq, to_seq, bytes, count */
+    MT_ROW_SLICE,      /* stack_id, thread_id, slice, delta_bytes, delta_count */
+    MT_ROW_POINT,      /* seq */
 };
 
 #define MT_ROW_COLS 9

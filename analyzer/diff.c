@@ -23,24 +23,24 @@ struct point {
     int64_t bytes, count; /* everything live there */
 };
 
+static int add_live(void *ctx, int64_t stack, int64_t thread, int64_t bytes, int64_t count)
+{
+    (void)stack;
+    (void)thread;
+    struct point *p = ctx;
+    p->bytes += bytes;
+    p->count += count;
+    return 0;
+}
+
 /* Resolves p->spec and counts what is live there. */
 static int resolve(sqlite3 *db, struct point *p)
 {
     int rc = mt_point_resolve(db, "diff", p->spec, &p->seq, &p->ns);
     if (rc)
         return rc;
-    sqlite3_stmt *st;
-    if (mt_prepare(db, "SELECT coalesce(sum(size), 0), count(*) FROM allocations"
-                       " WHERE alloc_seq <= ?1 AND (free_seq IS NULL OR free_seq > ?1)",
-                   &st))
-        return MT_EXIT_FAIL;
-    sqlite3_bind_int64(st, 1, p->seq);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        p->bytes = sqlite3_column_int64(st, 0);
-        p->count = sqlite3_column_int64(st, 1);
-    }
-    sqlite3_finalize(st);
-    return MT_EXIT_OK;
+    p->bytes = p->count = 0;
+    return mt_live_at(db, p->seq, add_live, p);
 }
 
 static void json_point(const char *key, const struct point *p)

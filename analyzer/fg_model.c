@@ -54,8 +54,9 @@ static int table_grow(struct group_table *t)
     return 0;
 }
 
-static int table_add(struct group_table *t, uint32_t node, uint32_t thread, uint32_t first,
-                     uint32_t last, int64_t bytes)
+/* Adds count blocks of bytes in all to group (node, thread, first, last). */
+static int table_add_n(struct group_table *t, uint32_t node, uint32_t thread, uint32_t first,
+                       uint32_t last, int64_t bytes, int64_t count)
 {
     if (t->n == t->cap && table_grow(t) != 0)
         return -1;
@@ -64,14 +65,15 @@ static int table_add(struct group_table *t, uint32_t node, uint32_t thread, uint
         struct mt_fg_group *g = &t->v[t->slots[s] - 1];
         if (g->node == node && g->thread == thread && g->first == first && g->last == last) {
             g->bytes += bytes;
-            g->count++;
+            g->count += count;
             return 0;
         }
     }
-    t->v[t->n] = (struct mt_fg_group){node, thread, first, last, bytes, 1};
+    t->v[t->n] = (struct mt_fg_group){node, thread, first, last, bytes, count};
     t->slots[s] = ++t->n;
     return 0;
 }
+
 
 /* ---- points -------------------------------------------------------------- */
 
@@ -240,22 +242,56 @@ static int load_groups(sqlite3 *db, struct mt_fg_model *m)
 {
     struct group_table live = {0}, total = {0};
     sqlite3_stmt *st;
-    if (mt_prepare(db, "SELECT stack_id, thread_id, alloc_seq, free_seq, size FROM allocations", &st))
+    /* Live at every point but the peak: the live spans (keep.h), each live
+     * at the points whose seq is in [from_seq, to_seq] (every point but the
+     * peak is a checkpoint). At the peak: table peak_live. */
+    if (mt_prepare(db, "SELECT stack_id, thread_id, from_seq, to_seq, bytes, count FROM live_spans",
+                   &st))
         return MT_EXIT_FAIL;
     int rc = 0;
+    uint32_t pk = m->peak_point;
     while (!rc && sqlite3_step(st) == SQLITE_ROW) {
         int64_t stack = sqlite3_column_int64(st, 0);
         uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
         int64_t thread = sqlite3_column_int64(st, 1);
         uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
-        int64_t size = sqlite3_column_int64(st, 4);
+        int64_t bytes = sqlite3_column_int64(st, 4), count = sqlite3_column_int64(st, 5);
         uint32_t first = lower_bound(m, sqlite3_column_int64(st, 2));
-        uint32_t end = sqlite3_column_type(st, 3) == SQLITE_NULL
-                           ? m->npoints
-                           : lower_bound(m, sqlite3_column_int64(st, 3));
+        uint32_t end = lower_bound(m, sqlite3_column_int64(st, 3) + 1);
+        if (first <= pk && pk < end) {
+            if (first < pk)
+                rc |= table_add_n(&live, node, th, first, pk - 1, bytes, count);
+            first = pk + 1;
+        }
         if (first < end)
-            rc |= table_add(&live, node, th, first, end - 1, size);
-        rc |= table_add(&total, node, th, 0, 0, size);
+            rc |= table_add_n(&live, node, th, first, end - 1, bytes, count);
+    }
+    sqlite3_finalize(st);
+    if (!rc && pk < m->npoints &&
+        mt_prepare(db, "SELECT stack_id, thread_id, bytes, count FROM peak_live",
+                   &st))
+        rc = 1;
+    while (!rc && pk < m->npoints && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t stack = sqlite3_column_int64(st, 0);
+        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
+        int64_t thread = sqlite3_column_int64(st, 1);
+        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
+        rc |= table_add_n(&live, node, th, pk, pk, sqlite3_column_int64(st, 2),
+                          sqlite3_column_int64(st, 3));
+    }
+    if (pk < m->npoints)
+        sqlite3_finalize(st);
+    /* Bytes ever allocated: every allocation, whether or not it has a row
+     * (a compact database keeps rows only for those live at some point). */
+    if (!rc && mt_prepare(db, "SELECT stack_id, thread_id, count, bytes FROM stack_totals", &st))
+        rc = 1;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t stack = sqlite3_column_int64(st, 0);
+        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
+        int64_t thread = sqlite3_column_int64(st, 1);
+        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
+        rc |= table_add_n(&total, node, th, 0, 0, sqlite3_column_int64(st, 3),
+                          sqlite3_column_int64(st, 2));
     }
     sqlite3_finalize(st);
     free(live.slots);

@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 #include "dbwriter.h"
+#include "keep.h"
 #include "livemap.h"
+#include "progress.h"
 #include "schema.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -48,7 +50,12 @@ struct realloc_stash {
 
 struct loader {
     sqlite3 *db;
-    struct mt_dbwriter *rows; /* the rows' inserts, while the trace is read */
+    struct mt_keep keep;       /* which rows to write, and the per-stack totals */
+    uint64_t rows;             /* allocation rows written */
+    uint64_t clock_seq;        /* the last clock row's seq */
+    struct mt_progress *progress;
+    struct mt_trace *trace;
+    struct mt_dbwriter *rows_out; /* the rows' inserts, while the trace is read */
     struct mt_livemap live;
     struct realloc_stash *stash; /* per thread: the block a realloc released */
     uint32_t nstash;
@@ -75,6 +82,7 @@ struct loader {
     uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
     uint64_t heap, peak, peak_seq, peak_ns;
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
+    uint64_t replan; /* the exit seq found, when it was not the one planned */
     char err[512];
 };
 
@@ -96,12 +104,13 @@ static int step_reset(struct loader *L, sqlite3_stmt *st)
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
                             uint64_t free_seq, uint64_t free_ns)
 {
+    L->rows++;
     struct mt_row r = {.kind = MT_ROW_ALLOCATION,
                        .col = {(int64_t)a->addr, (int64_t)a->size, a->fn, a->thread, a->stack,
                                (int64_t)a->seq, (int64_t)a->ns, (int64_t)free_seq,
                                (int64_t)free_ns},
                        .null_cols = freed ? 0 : 3u << 7}; /* live: free_seq, free_ns NULL */
-    return mt_dbwriter_put(L->rows, &r);
+    return mt_dbwriter_put(L->rows_out, &r);
 }
 
 /* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
@@ -137,7 +146,18 @@ static void note_heap(struct loader *L, uint64_t seq)
         L->peak = L->heap;
         L->peak_seq = seq;
         L->peak_ns = L->now_ns;
+        mt_keep_new_peak(&L->keep, seq);
     }
+}
+
+/* An allocation was freed: its row is written if the compact rule keeps
+ * it (keep.h), now or at the end. */
+static int retire(struct loader *L, const struct mt_live *a, uint64_t free_seq, uint64_t free_ns)
+{
+    int k = mt_keep_on_free(&L->keep, a, free_seq, free_ns);
+    if (k < 0)
+        return -k;
+    return k ? write_allocation(L, a, 1, free_seq, free_ns) : 0;
 }
 
 static int settle_stash(struct loader *L, struct realloc_stash *s)
@@ -145,7 +165,7 @@ static int settle_stash(struct loader *L, struct realloc_stash *s)
     if (!s->used)
         return 0;
     s->used = 0;
-    return write_allocation(L, &s->live, 1, s->free_seq, s->free_ns);
+    return retire(L, &s->live, s->free_seq, s->free_ns);
 }
 
 static void undo_stash(struct loader *L, struct realloc_stash *s, uint64_t seq)
@@ -159,6 +179,30 @@ static void undo_stash(struct loader *L, struct realloc_stash *s, uint64_t seq)
     note_heap(L, seq);
 }
 
+static int sink_span(void *ctx, const struct mt_span *sp)
+{
+    struct loader *L = ctx;
+    struct mt_row r = {.kind = MT_ROW_SPAN,
+                       .col = {sp->stack, sp->thread, (int64_t)sp->from_seq, (int64_t)sp->to_seq,
+                               sp->bytes, sp->count}};
+    return mt_dbwriter_put(L->rows_out, &r);
+}
+
+static int sink_slice(void *ctx, const struct mt_stack_total *t, unsigned slice)
+{
+    struct loader *L = ctx;
+    struct mt_row r = {.kind = MT_ROW_SLICE,
+                       .col = {t->stack, t->thread, slice, t->slice_bytes, t->slice_count}};
+    return mt_dbwriter_put(L->rows_out, &r);
+}
+
+static int sink_point(void *ctx, uint64_t seq)
+{
+    struct loader *L = ctx;
+    struct mt_row r = {.kind = MT_ROW_POINT, .col = {(int64_t)seq}};
+    return mt_dbwriter_put(L->rows_out, &r);
+}
+
 static int on_alloc(struct loader *L, const struct mt_event *ev)
 {
     struct mt_live a = {ev->addr, ev->seq, L->now_ns, ev->size, ev->stack, ev->thread,
@@ -166,7 +210,7 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
     struct mt_live old;
     L->n_allocs++;
     L->bytes_allocated += ev->size;
-    int r = mt_livemap_put(&L->live, &a, &old);
+    int r = mt_keep_on_alloc(&L->keep, &a) ? -1 : mt_livemap_put(&L->live, &a, &old);
     if (r < 0) {
         snprintf(L->err, sizeof L->err, "out of memory");
         return ENOMEM;
@@ -176,7 +220,8 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
          * without a free so the heap stays honest. */
         L->n_doubled++;
         L->heap -= old.size;
-        int rc = write_allocation(L, &old, 0, 0, 0);
+        int k = mt_keep_on_free(&L->keep, &old, ev->seq, L->now_ns); /* gone from the heap */
+        int rc = k < 0 ? -k : write_allocation(L, &old, 0, 0, 0);
         if (rc)
             return rc;
     }
@@ -191,7 +236,7 @@ static int unmatched(struct loader *L, const struct mt_event *ev)
     struct mt_row r = {.kind = MT_ROW_UNMATCHED,
                        .col = {(int64_t)ev->seq, (int64_t)L->now_ns, (int64_t)ev->addr,
                                ev->thread}};
-    return mt_dbwriter_put(L->rows, &r);
+    return mt_dbwriter_put(L->rows_out, &r);
 }
 
 static int on_free(struct loader *L, const struct mt_event *ev, struct realloc_stash *s)
@@ -202,7 +247,7 @@ static int on_free(struct loader *L, const struct mt_event *ev, struct realloc_s
     L->n_frees++;
     L->heap -= a.size;
     if (!s)
-        return write_allocation(L, &a, 1, ev->seq, L->now_ns);
+        return retire(L, &a, ev->seq, L->now_ns);
     s->live = a;
     s->free_seq = ev->seq;
     s->free_ns = L->now_ns;
@@ -314,12 +359,26 @@ static int on_pyframe(struct loader *L, const struct mt_event *ev)
     return f->file && f->function ? 0 : ENOMEM;
 }
 
+/* A clock row: the events timed at the current now_ns end at seq (what a
+ * time resolves to, points.c). One row a distinct seq. */
+static int write_clock(struct loader *L, uint64_t seq)
+{
+    if (seq <= L->clock_seq && L->clock_seq)
+        return 0;
+    L->clock_seq = seq;
+    struct mt_row r = {.kind = MT_ROW_CLOCK, .col = {(int64_t)L->now_ns, (int64_t)seq}};
+    return mt_dbwriter_put(L->rows_out, &r);
+}
+
 static int on_event(void *ctx, const struct mt_event *ev)
 {
     struct loader *L = ctx;
     int rc = 0;
+    uint64_t before = L->last_seq;
     if (ev->seq > L->last_seq)
         L->last_seq = ev->seq;
+    if (L->progress && mt_progress_tick(L->progress))
+        mt_progress_show(L->progress, mt_trace_fraction_read(L->trace), mt_trace_stats(L->trace)->events);
     if (ev->seq && ev->thread < L->nstash && L->stash[ev->thread].used) {
         struct realloc_stash *s = &L->stash[ev->thread];
         if (ev->kind == MT_EV_REALLOC_UNDO && ev->addr == s->live.addr) {
@@ -359,20 +418,33 @@ static int on_event(void *ctx, const struct mt_event *ev)
                            .col = {ev->thread, (int64_t)ev->tid},
                            .text = ev->text,
                            .text_len = (uint32_t)ev->text_len};
-        rc = mt_dbwriter_put(L->rows, &r);
+        rc = mt_dbwriter_put(L->rows_out, &r);
         break;
     }
     case MT_EV_SAMPLE: {
+        if (ev->ns != L->now_ns && (rc = write_clock(L, before)) != 0)
+            break;
+        /* Checkpoints where a time can resolve (points.c): the last event
+         * before this sample, and the sample itself (which may hold a seq
+         * of its own). */
+        rc = mt_keep_checkpoint(&L->keep, before, 0);
+        if (!rc)
+            rc = mt_keep_checkpoint(&L->keep, L->last_seq, 0);
+        if (rc)
+            break;
         L->now_ns = ev->ns;
         if (ev->ns > L->max_ns)
             L->max_ns = ev->ns;
         struct mt_row r = {.kind = MT_ROW_SAMPLE,
                            .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
                                    (int64_t)L->heap}};
-        rc = mt_dbwriter_put(L->rows, &r);
+        rc = mt_dbwriter_put(L->rows_out, &r);
         break;
     }
     case MT_EV_MARKER:
+        rc = mt_keep_checkpoint(&L->keep, L->last_seq, 1);
+        if (rc)
+            break;
         L->n_markers++;
         if (ev->text_len == sizeof MT_MARKER_PYTHON_EXIT - 1 &&
             memcmp(ev->text, MT_MARKER_PYTHON_EXIT, ev->text_len) == 0) {
@@ -388,7 +460,7 @@ static int on_event(void *ctx, const struct mt_event *ev)
                            .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},
                            .text = ev->text,
                            .text_len = (uint32_t)ev->text_len};
-        rc = mt_dbwriter_put(L->rows, &r);
+        rc = mt_dbwriter_put(L->rows_out, &r);
         break;
     }
     return rc;
@@ -551,6 +623,67 @@ static int write_stacks(struct loader *L)
     return rc;
 }
 
+/* Per (stack, thread): stack_totals, peak_live, and lifetimes' non-empty
+ * buckets. */
+static int write_totals(struct loader *L)
+{
+    sqlite3_stmt *st, *lt, *pk;
+    if (sqlite3_prepare_v2(L->db,
+                           "INSERT INTO stack_totals(stack_id, thread_id, count, bytes,"
+                           " freed_count, freed_bytes, first_seq) VALUES (?,?,?,?,?,?,?)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return sql_fail(L, "prepare stack_totals");
+    if (sqlite3_prepare_v2(L->db,
+                           "INSERT INTO lifetimes(stack_id, thread_id, bucket, count)"
+                           " VALUES (?,?,?,?)",
+                           -1, &lt, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return sql_fail(L, "prepare lifetimes");
+    }
+    if (sqlite3_prepare_v2(L->db,
+                           "INSERT INTO peak_live(stack_id, thread_id, bytes, count)"
+                           " VALUES (?,?,?,?)",
+                           -1, &pk, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        sqlite3_finalize(lt);
+        return sql_fail(L, "prepare peak_live");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < L->keep.n && !rc; i++) {
+        const struct mt_stack_total *t = &L->keep.v[i];
+        if (!t->count)
+            continue; /* only frees of blocks allocated before: none here */
+        sqlite3_bind_int64(st, 1, t->stack);
+        sqlite3_bind_int64(st, 2, t->thread);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)t->count);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)t->bytes);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)t->freed_count);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)t->freed_bytes);
+        sqlite3_bind_int64(st, 7, (sqlite3_int64)t->first_seq);
+        rc = step_reset(L, st);
+        if (!rc && mt_keep_at_peak(&L->keep, t)) {
+            sqlite3_bind_int64(pk, 1, t->stack);
+            sqlite3_bind_int64(pk, 2, t->thread);
+            sqlite3_bind_int64(pk, 3, (sqlite3_int64)t->peak_bytes);
+            sqlite3_bind_int64(pk, 4, (sqlite3_int64)t->peak_count);
+            rc = step_reset(L, pk);
+        }
+        for (int b = 0; b < MT_LIFETIME_BUCKETS && !rc; b++) {
+            if (!t->lifetime[b])
+                continue;
+            sqlite3_bind_int64(lt, 1, t->stack);
+            sqlite3_bind_int64(lt, 2, t->thread);
+            sqlite3_bind_int64(lt, 3, b);
+            sqlite3_bind_int64(lt, 4, (sqlite3_int64)t->lifetime[b]);
+            rc = step_reset(L, lt);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(lt);
+    sqlite3_finalize(pk);
+    return rc;
+}
+
 static int write_modules(struct loader *L)
 {
     sqlite3_stmt *st;
@@ -637,6 +770,8 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"markers", NULL, (int64_t)L->n_markers},
         {"threads", NULL, (int64_t)ts->threads},
         {"events", NULL, (int64_t)ts->events},
+        {"compact", NULL, !L->keep.all},
+        {"allocation_rows", NULL, (int64_t)L->rows},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++)
@@ -672,7 +807,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         }
     }
     if (!rc)
-        rc = mt_dbwriter_start(&L->rows, L->db, mt_dbwriter_worth_a_thread(), L->err,
+        rc = mt_dbwriter_start(&L->rows_out, L->db, mt_dbwriter_worth_a_thread(), L->err,
                                sizeof L->err);
     if (rc)
         return rc;
@@ -688,13 +823,23 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         L->exit_heap = L->heap;
         L->exit_count = L->live.count;
     }
+    if (!rc && !L->keep.all && L->exit_seq != L->keep.exit_plan) {
+        /* The growth slices were cut from the wrong exit: load again
+         * (mt_load), with the exit now known. */
+        L->replan = L->exit_seq;
+        rc = EAGAIN;
+    }
     for (size_t i = 0; i < L->live.cap && !rc; i++)
         if (L->live.slots[i].addr)
             rc = write_allocation(L, &L->live.slots[i], 0, 0, 0);
+    if (!rc)
+        rc = mt_keep_finish(&L->keep, L->last_seq, &L->live);
+    if (!rc)
+        rc = write_clock(L, L->last_seq);
     /* The connection is this thread's again after this. Once an insert
      * failed, every put said EIO: the writer's message is the one to give. */
-    int rows_rc = mt_dbwriter_finish(L->rows, why, sizeof why);
-    L->rows = NULL;
+    int rows_rc = mt_dbwriter_finish(L->rows_out, why, sizeof why);
+    L->rows_out = NULL;
     if (rows_rc) {
         snprintf(L->err, sizeof L->err, "%s", why);
         rc = rows_rc;
@@ -703,6 +848,8 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         rc = write_modules(L);
     if (!rc)
         rc = write_stacks(L);
+    if (!rc)
+        rc = write_totals(L);
     if (!rc)
         rc = write_meta(L, tr, trace_path, trace_st);
     if (!rc)
@@ -714,6 +861,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
 
 static void loader_free(struct loader *L)
 {
+    mt_keep_free(&L->keep);
     mt_livemap_free(&L->live);
     free(L->stash);
     free(L->nodes);
@@ -731,7 +879,54 @@ static void loader_free(struct loader *L)
     mt_symbolizer_free(L->sym);
 }
 
-int mt_load(const char *trace_path, const char *db_path, int replace, int quiet)
+/* The exit seq the growth slices are cut from before the exit is read:
+ * the header's hint (the python-exit marker's seq, else the last seq of a
+ * closed trace); 0 for a trace that was not closed. */
+static uint64_t planned_exit(const struct mt_file_header *h)
+{
+    if (h->exit_seq)
+        return h->exit_seq;
+    return (h->flags & MT_HDR_CLOSED) ? h->end_seq : 0;
+}
+
+/* One pass: the trace into a new database at tmp. Returns 0, EAGAIN with
+ * L->replan set when the exit was not where planned, or an errno with
+ * L->err set. */
+static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_path,
+                     const struct stat *trace_st, const char *tmp, int all, uint64_t plan,
+                     int quiet)
+{
+    memset(L, 0, sizeof *L);
+    const struct mt_keep_sink sink = {L, sink_span, sink_slice, sink_point};
+    mt_keep_init(&L->keep, all, plan, &sink);
+    L->trace = tr;
+    L->progress = quiet ? NULL : mt_progress_new("loading");
+    L->sym = mt_symbolizer_new();
+    int rc = L->sym ? 0 : ENOMEM;
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(L->err, sizeof L->err, "%s: %s", tmp, strerror(errno));
+        rc = errno;
+    } else {
+        close(fd);
+    }
+    if (!rc && sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                   SQLITE_OK)
+        rc = sql_fail(L, "open");
+    if (!rc)
+        rc = fill(L, tr, trace_path, trace_st);
+    if (rc && !L->err[0])
+        snprintf(L->err, sizeof L->err, "%s", strerror(rc));
+    mt_progress_done(L->progress);
+    loader_free(L);
+    if (L->db && sqlite3_close(L->db) != SQLITE_OK && !rc)
+        rc = EIO;
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+int mt_load(const char *trace_path, const char *db_path, int replace, int quiet, int all)
 {
     struct mt_trace *tr;
     char why[512];
@@ -751,34 +946,29 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet)
      * followed. */
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", db_path, (long)getpid());
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        mt_error("%s: %s", tmp, strerror(errno));
-        mt_trace_close(tr);
-        return MT_EXIT_FAIL;
-    }
-    close(fd);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct loader L;
-    memset(&L, 0, sizeof L);
-    L.sym = mt_symbolizer_new();
-    int rc = L.sym ? 0 : ENOMEM;
-    if (!rc && sqlite3_open_v2(tmp, &L.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-        rc = sql_fail(&L, "open");
-    if (!rc)
-        rc = fill(&L, tr, trace_path, &trace_st);
-    if (rc && !L.err[0])
-        snprintf(L.err, sizeof L.err, "%s", strerror(rc));
-    loader_free(&L);
-    if (L.db && sqlite3_close(L.db) != SQLITE_OK && !rc)
-        rc = EIO;
+    int rc = load_once(&L, tr, trace_path, &trace_st, tmp, all,
+                       planned_exit(mt_trace_header(tr)), quiet);
+    if (rc == EAGAIN) {
+        /* A second pass reads the trace afresh, with the exit it found. */
+        uint64_t plan = L.replan;
+        mt_trace_close(tr);
+        if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
+            mt_error("%s", why);
+            return MT_EXIT_FAIL;
+        }
+        rc = load_once(&L, tr, trace_path, &trace_st, tmp, all, plan, quiet);
+        if (rc == EAGAIN)
+            snprintf(L.err, sizeof L.err, "the exit moved between two reads of the trace");
+    }
     if (!rc && rename(tmp, db_path) != 0) {
         snprintf(L.err, sizeof L.err, "%s: %s", db_path, strerror(errno));
         rc = errno;
+        unlink(tmp);
     }
     if (rc) {
-        unlink(tmp);
         mt_error("%s: %s", trace_path, L.err);
         mt_trace_close(tr);
         return MT_EXIT_FAIL;

@@ -3,8 +3,10 @@
 #define MT_LOAD_H
 
 /* Loads trace_path into a new database at db_path. An existing db_path is
- * an error unless replace is set. Prints errors and warnings itself.
- * Returns an exit status (MT_EXIT_*). */
-int mt_load(const char *trace_path, const char *db_path, int replace, int quiet);
+ * an error unless replace is set. all: a row for every allocation, not
+ * only those the compact rule keeps (keep.h). Prints errors and warnings
+ * itself, and progress when stderr is a terminal and not quiet. Returns an
+ * exit status (MT_EXIT_*). */
+int mt_load(const char *trace_path, const char *db_path, int replace, int quiet, int all);
 
 #endif

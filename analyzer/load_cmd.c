@@ -1,5 +1,5 @@
-/* load_cmd.c - `memtap load TRACE [-o DB] [--force]`: argument handling;
- * the work is in load.c. */
+/* load_cmd.c - `memtap load TRACE [-o DB] [--force] [--quiet] [--all]`:
+ * argument handling; the work is in load.c. */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -11,12 +11,15 @@
 
 int mt_cmd_load(int argc, char **argv)
 {
-    static const char usage[] = "usage: memtap load TRACE [-o DB] [--force] [--quiet]\n";
+    static const char usage[] = "usage: memtap load TRACE [-o DB] [--force] [--quiet] [--all]\n"
+        "  --all: a row in allocations for every allocation (default: compact,"
+        " see docs/schema.md)\n";
     const char *out = NULL;
-    int force = 0, quiet = 0;
+    int force = 0, quiet = 0, all = 0;
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"force", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
+        {"all", no_argument, NULL, 'a'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:fqh", opts, NULL)) != -1) {
@@ -24,6 +27,7 @@ int mt_cmd_load(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
+        case 'a': all = 1; break;
         default: return mt_usage(usage, c == 'h');
         }
     }
@@ -34,5 +38,5 @@ int mt_cmd_load(int argc, char **argv)
         snprintf(db_path, sizeof db_path, "%s", out);
     else
         mt_db_path_for(argv[optind], db_path, sizeof db_path);
-    return mt_load(argv[optind], db_path, force, quiet);
+    return mt_load(argv[optind], db_path, force, quiet, all);
 }

@@ -27,8 +27,8 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
     default: cols = "f.function, f.file, f.line"; group = "f.function, f.file, f.line"; break;
     }
     return mt_fmt(sql, cap,
-                  "SELECT %s, sum(a.size) AS bytes, count(*) AS count, min(a.stack_id)"
-                  " FROM live_at_peak a LEFT JOIN stacks s ON s.id = a.stack_id"
+                  "SELECT %s, sum(a.bytes) AS bytes, sum(a.count) AS count, min(a.stack_id)"
+                  " FROM peak_live a LEFT JOIN stacks s ON s.id = a.stack_id"
                   " LEFT JOIN frames f ON f.id = %s GROUP BY %s"
                   " ORDER BY bytes DESC, count DESC, 1, 2, 3",
                   cols, mt_site_frame_column(native), group);

@@ -62,16 +62,16 @@ static void list_markers(sqlite3 *db)
     sqlite3_finalize(st);
 }
 
-/* The last event at or before ns. */
+/* The last event at or before ns: events are timed by the last sample
+ * before them, so this is the last event before the first sample after ns
+ * (table clock holds, per sample, the last event timed by the one before). */
 static int time_point(sqlite3 *db, int64_t ns, int64_t *seq)
 {
     sqlite3_stmt *st;
     if (mt_prepare(db,
                    "SELECT coalesce(max(s), 0) FROM ("
-                   " SELECT max(alloc_seq) AS s FROM allocations WHERE alloc_ns <= ?1"
-                   " UNION ALL SELECT max(free_seq) FROM allocations WHERE free_ns <= ?1"
-                   " UNION ALL SELECT max(seq) FROM samples WHERE ns <= ?1"
-                   " UNION ALL SELECT max(seq) FROM markers WHERE ns <= ?1)",
+                   " SELECT max(seq) AS s FROM clock WHERE ns <= ?1"
+                   " UNION ALL SELECT max(seq) FROM samples WHERE ns <= ?1)",
                    &st))
         return MT_EXIT_FAIL;
     sqlite3_bind_int64(st, 1, ns);

@@ -23,7 +23,24 @@ const char mt_schema_tables[] =
     "CREATE TABLE markers(seq INTEGER PRIMARY KEY, ns INTEGER NOT NULL,"
     " thread_id INTEGER, label TEXT NOT NULL);\n"
     "CREATE TABLE unmatched_frees(seq INTEGER PRIMARY KEY, ns INTEGER NOT NULL,"
-    " address INTEGER NOT NULL, thread_id INTEGER);\n";
+    " address INTEGER NOT NULL, thread_id INTEGER);\n"
+    "CREATE TABLE stack_totals(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, bytes INTEGER NOT NULL, freed_count INTEGER NOT NULL,"
+    " freed_bytes INTEGER NOT NULL, first_seq INTEGER NOT NULL,"
+    " PRIMARY KEY (stack_id, thread_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE lifetimes(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
+    " bucket INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY (stack_id, thread_id, bucket)) WITHOUT ROWID;\n"
+    "CREATE TABLE clock(ns INTEGER NOT NULL, seq INTEGER NOT NULL);\n"
+    "CREATE TABLE points(seq INTEGER PRIMARY KEY);\n"
+    "CREATE TABLE peak_live(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (stack_id, thread_id))"
+    " WITHOUT ROWID;\n"
+    "CREATE TABLE live_spans(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
+    " from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+    " count INTEGER NOT NULL);\n"
+    "CREATE TABLE stack_slices(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
+    " slice INTEGER NOT NULL, delta_bytes INTEGER NOT NULL, delta_count INTEGER NOT NULL);\n";
 
 const char mt_schema_views[] =
 
@@ -50,14 +67,26 @@ const char mt_schema_views[] =
     "CREATE VIEW allocation_sites AS SELECT a.*, f.function, f.file, f.line"
     " FROM allocations a LEFT JOIN stacks s ON s.id = a.stack_id"
     " LEFT JOIN frames f ON f.id = s.site_frame_id;\n"
-    "CREATE VIEW site_totals AS SELECT function, file, line, count(*) AS count,"
-    " sum(size) AS bytes, sum(live) AS live_at_exit_count,"
-    " sum(CASE WHEN live THEN size ELSE 0 END) AS live_at_exit_bytes"
-    " FROM (SELECT s.*, (s.alloc_seq <= e AND (s.free_seq IS NULL OR s.free_seq > e)) AS live"
-    "  FROM allocation_sites s, (SELECT value AS e FROM meta WHERE key = 'exit_seq'))"
-    " GROUP BY function, file, line ORDER BY bytes DESC;\n"
-    "CREATE VIEW peak_sites AS SELECT f.function, f.file, f.line, count(*) AS count,"
-    " sum(a.size) AS bytes FROM live_at_peak a LEFT JOIN stacks s ON s.id = a.stack_id"
+    /* Totals come from stack_totals (every allocation, compact or not);
+     * what was live at exit from the rows, which keep all of it. */
+    "CREATE VIEW site_totals AS SELECT f.function, f.file, f.line, sum(t.count) AS count,"
+    " sum(t.bytes) AS bytes, coalesce(sum(x.n), 0) AS live_at_exit_count,"
+    " coalesce(sum(x.b), 0) AS live_at_exit_bytes FROM (SELECT stack_id, sum(count) AS count,"
+    "  sum(bytes) AS bytes FROM stack_totals GROUP BY stack_id) t"
+    " LEFT JOIN (SELECT stack_id, count(*) AS n, sum(size) AS b FROM live_at_exit"
+    "  GROUP BY stack_id) x ON x.stack_id = t.stack_id"
+    " LEFT JOIN stacks s ON s.id = t.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
+    " GROUP BY f.function, f.file, f.line ORDER BY bytes DESC;\n"
+    /* Lifetimes in events (free_seq - alloc_seq) per site: bucket b holds
+     * [4^b, 4^(b+1)) events, b = 15 everything longer. */
+    "CREATE VIEW site_lifetimes AS SELECT f.function, f.file, f.line, l.bucket,"
+    " 1 << (2 * l.bucket) AS min_events,"
+    " CASE WHEN l.bucket < 15 THEN (1 << (2 * l.bucket + 2)) - 1 END AS max_events,"
+    " sum(l.count) AS count FROM lifetimes l LEFT JOIN stacks s ON s.id = l.stack_id"
+    " LEFT JOIN frames f ON f.id = s.site_frame_id"
+    " GROUP BY f.function, f.file, f.line, l.bucket ORDER BY f.function, f.file, f.line, l.bucket;\n"
+    "CREATE VIEW peak_sites AS SELECT f.function, f.file, f.line, sum(a.count) AS count,"
+    " sum(a.bytes) AS bytes FROM peak_live a LEFT JOIN stacks s ON s.id = a.stack_id"
     " LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY f.function, f.file, f.line ORDER BY bytes DESC, count DESC;\n"
     "CREATE VIEW timeline AS SELECT seq, ns / 1e9 AS time_s, rss_bytes, heap_bytes"
@@ -70,15 +99,10 @@ const char mt_schema_views[] =
      * sequence (program progress: exact, where event times are only as
      * fine as the samples); per site and slice, the net change of its live
      * bytes and blocks. */
-    "CREATE VIEW site_slices AS WITH w AS (SELECT"
-    " max((SELECT value FROM meta WHERE key = 'exit_seq'), 1) AS e, 64 AS n),"
-    " ev AS (SELECT a.stack_id, min(n - 1, a.alloc_seq * n / e) AS slice, a.size AS delta,"
-    "  1 AS delta_n FROM allocations a, w WHERE a.alloc_seq <= e"
-    "  UNION ALL SELECT a.stack_id, min(n - 1, a.free_seq * n / e), -a.size, -1"
-    "  FROM allocations a, w WHERE a.alloc_seq <= e AND a.free_seq <= e)"
-    " SELECT f.function, f.file, f.line, ev.slice, (SELECT n FROM w) AS slices,"
-    " sum(ev.delta) AS delta_bytes, sum(ev.delta_n) AS delta_count"
-    " FROM ev LEFT JOIN stacks s ON s.id = ev.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
+    "CREATE VIEW site_slices AS SELECT f.function, f.file, f.line, ev.slice, 64 AS slices,"
+    " sum(ev.delta_bytes) AS delta_bytes, sum(ev.delta_count) AS delta_count"
+    " FROM stack_slices ev LEFT JOIN stacks s ON s.id = ev.stack_id"
+    " LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY f.function, f.file, f.line, ev.slice;\n"
     /* A site grows when its live bytes at exit are above zero and it grew
      * in at least 3 slices; steadiness = slices in which it grew / slices

@@ -3,7 +3,7 @@
 #ifndef MT_SCHEMA_H
 #define MT_SCHEMA_H
 
-#define MT_SCHEMA_VERSION 3 /* 3: samples may share a seq */
+#define MT_SCHEMA_VERSION 4 /* 4: compact allocations, stack_totals, lifetimes, clock */
 
 /* Tables, created before loading. */
 extern const char mt_schema_tables[];

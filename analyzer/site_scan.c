@@ -213,12 +213,6 @@ static int cells_add(struct cells *t, uint64_t key, int64_t bytes, int64_t count
     return 0;
 }
 
-static int64_t slice_of(int64_t seq, int64_t e)
-{
-    int64_t s = seq * SLICES / e;
-    return s < SLICES - 1 ? s : SLICES - 1;
-}
-
 struct growth {
     int64_t bytes, count, grew, first;
 };
@@ -238,30 +232,23 @@ int mt_scan_growth(sqlite3 *db, struct mt_sites *out)
     struct groups g;
     if (groups_load(db, "s.site_frame_id", &g))
         return MT_EXIT_FAIL;
-    int64_t e = mt_db_meta_int(db, "exit_seq", 0);
-    if (e < 1)
-        e = 1;
     struct cells t = {0};
     struct growth *per = NULL;
     sqlite3_stmt *st;
     int rc = MT_EXIT_FAIL;
-    if (mt_prepare(db, "SELECT stack_id, size, alloc_seq, free_seq FROM allocations"
-                       " WHERE alloc_seq <= ?1",
-                   &st))
+    /* The slices' net changes per stack, summed at load (keep.h): exact,
+     * whether or not each allocation has its row. */
+    if (mt_prepare(db, "SELECT stack_id, slice, delta_bytes, delta_count FROM stack_slices", &st))
         goto done;
-    sqlite3_bind_int64(st, 1, e);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         uint64_t k = (uint64_t)group_of(&g, sqlite3_column_int64(st, 0)) * SLICES + 1;
-        int64_t size = sqlite3_column_int64(st, 1);
-        int64_t alloc_seq = sqlite3_column_int64(st, 2);
-        if (cells_add(&t, k + (uint64_t)slice_of(alloc_seq, e), size, 1))
+        int64_t slice = sqlite3_column_int64(st, 1);
+        if (slice < 0 || slice >= SLICES)
+            continue;
+        if (cells_add(&t, k + (uint64_t)slice, sqlite3_column_int64(st, 2),
+                      sqlite3_column_int64(st, 3)))
             break;
-        if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-            int64_t free_seq = sqlite3_column_int64(st, 3);
-            if (free_seq <= e && cells_add(&t, k + (uint64_t)slice_of(free_seq, e), -size, -1))
-                break;
-        }
     }
     sqlite3_finalize(st);
     if (step != SQLITE_DONE) {
@@ -326,6 +313,77 @@ static int cmp_diff(const void *pa, const void *pb)
     return c ? c : cmp_names(a, b);
 }
 
+struct live_sum {
+    const struct groups *g;
+    struct live_at *per;
+    int at_b;
+};
+
+static int add_live(void *ctx, int64_t stack, int64_t thread, int64_t bytes, int64_t count)
+{
+    (void)thread;
+    struct live_sum *s = ctx;
+    struct live_at *p = &s->per[group_of(s->g, stack)];
+    if (s->at_b) {
+        p->bytes_b += bytes;
+        p->count_b += count;
+    } else {
+        p->bytes_a += bytes;
+        p->count_a += count;
+    }
+    return 0;
+}
+
+/* Whether seq is one of the checkpoints the live spans were cut at. */
+static int is_point(sqlite3 *db, int64_t seq)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM points WHERE seq = ?1", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, seq);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+int mt_live_at(sqlite3 *db, int64_t seq, int (*each)(void *, int64_t, int64_t, int64_t, int64_t),
+               void *ctx)
+{
+    if (seq <= 0)
+        return MT_EXIT_OK; /* start: nothing is live */
+    const char *sql;
+    if (seq == mt_db_meta_int(db, "peak_seq", -1))
+        sql = "SELECT stack_id, thread_id, bytes, count FROM peak_live";
+    else if (is_point(db, seq))
+        sql = "SELECT stack_id, thread_id, sum(bytes), sum(count) FROM live_spans"
+              " WHERE from_seq <= ?1 AND to_seq >= ?1 GROUP BY stack_id, thread_id";
+    else if (mt_db_meta_int(db, "compact", 1) == 0)
+        sql = "SELECT stack_id, thread_id, sum(size), count(*) FROM allocations"
+              " WHERE alloc_seq <= ?1 AND (free_seq IS NULL OR free_seq > ?1)"
+              " GROUP BY stack_id, thread_id";
+    else {
+        mt_error("seq %lld is no checkpoint of this compact database: load the trace with"
+                 " memtap load --all",
+                 (long long)seq);
+        return MT_EXIT_FAIL;
+    }
+    sqlite3_stmt *st;
+    if (mt_prepare(db, sql, &st))
+        return MT_EXIT_FAIL;
+    sqlite3_bind_int64(st, 1, seq);
+    int step = SQLITE_DONE, rc = 0;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+        rc = each(ctx, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+                  sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+    sqlite3_finalize(st);
+    if (rc || step != SQLITE_DONE) {
+        if (!rc)
+            mt_error("database: %s", sqlite3_errmsg(db));
+        return MT_EXIT_FAIL;
+    }
+    return MT_EXIT_OK;
+}
+
 int mt_scan_diff(sqlite3 *db, int native, int64_t a, int64_t b, struct mt_sites *out)
 {
     memset(out, 0, sizeof *out);
@@ -334,38 +392,13 @@ int mt_scan_diff(sqlite3 *db, int native, int64_t a, int64_t b, struct mt_sites 
         return MT_EXIT_FAIL;
     int rc = MT_EXIT_FAIL;
     struct live_at *per = calloc(g.n, sizeof *per);
-    sqlite3_stmt *st;
     if (!per) {
         mt_error("out of memory");
         goto done;
     }
-    if (mt_prepare(db, "SELECT stack_id, size, alloc_seq, free_seq FROM allocations"
-                       " WHERE alloc_seq <= max(?1, ?2) AND (free_seq IS NULL OR free_seq > min(?1, ?2))",
-                   &st))
+    struct live_sum sa = {&g, per, 0}, sb = {&g, per, 1};
+    if (mt_live_at(db, a, add_live, &sa) || mt_live_at(db, b, add_live, &sb))
         goto done;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        struct live_at *p = &per[group_of(&g, sqlite3_column_int64(st, 0))];
-        int64_t size = sqlite3_column_int64(st, 1);
-        int64_t alloc_seq = sqlite3_column_int64(st, 2);
-        int freed = sqlite3_column_type(st, 3) != SQLITE_NULL;
-        int64_t free_seq = sqlite3_column_int64(st, 3);
-        if (alloc_seq <= a && (!freed || free_seq > a)) {
-            p->bytes_a += size;
-            p->count_a++;
-        }
-        if (alloc_seq <= b && (!freed || free_seq > b)) {
-            p->bytes_b += size;
-            p->count_b++;
-        }
-    }
-    sqlite3_finalize(st);
-    if (step != SQLITE_DONE) {
-        mt_error("database: %s", sqlite3_errmsg(db));
-        goto done;
-    }
     for (uint32_t k = 0; k < g.n; k++) {
         const struct live_at *p = &per[k];
         if (p->bytes_a == p->bytes_b && p->count_a == p->count_b)

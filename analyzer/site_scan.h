@@ -28,4 +28,13 @@ int mt_scan_growth(sqlite3 *db, struct mt_sites *out);
  * count at a. Returns 0 or MT_EXIT_FAIL (message printed). */
 int mt_scan_diff(sqlite3 *db, int native, int64_t a, int64_t b, struct mt_sites *out);
 
+/* Calls each(ctx, stack_id, thread_id, bytes, count) for what was live at
+ * sequence seq, per (stack, thread): table peak_live when seq is
+ * the peak's, else the live spans (keep.h) when seq is a checkpoint (every
+ * point a report resolves is one, but the peak), else the rows of a
+ * database loaded with --all. Returns 0 or MT_EXIT_FAIL (message printed;
+ * each's non-zero value stops it). */
+int mt_live_at(sqlite3 *db, int64_t seq, int (*each)(void *, int64_t, int64_t, int64_t, int64_t),
+               void *ctx);
+
 #endif

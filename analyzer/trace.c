@@ -203,6 +203,11 @@ const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t)
     return &t->stats;
 }
 
+double mt_trace_fraction_read(const struct mt_trace *t)
+{
+    return t->stats.segments ? (double)t->stats.segments_read / (double)t->stats.segments : 1.0;
+}
+
 void mt_trace_close(struct mt_trace *t)
 {
     if (!t)
@@ -336,6 +341,7 @@ static int next_segment(struct mt_trace *t, struct cursor *c, int first)
     c->seg = k;
     if (k < 0)
         return 0;
+    t->stats.segments_read++;
     const unsigned char *s = seg_start(t, (uint64_t)k);
     struct mt_segment_header sh;
     memcpy(&sh, s, sizeof sh);

@@ -55,6 +55,7 @@ struct mt_trace_stats {
     uint64_t segments;       /* segments holding data */
     uint64_t threads;
     uint64_t events;         /* records delivered */
+    uint64_t segments_read;  /* segments reached so far */
 };
 
 struct mt_trace;
@@ -72,6 +73,9 @@ int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt
                   void *ctx, char *err, size_t errlen);
 
 const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t);
+
+/* The share of the trace's segments mt_trace_read has reached, 0 to 1. */
+double mt_trace_fraction_read(const struct mt_trace *t);
 
 void mt_trace_close(struct mt_trace *t);
 

@@ -36,6 +36,13 @@
  *   100    4 max_depth
  *   104 1024 exe              NUL-terminated executable path
  *  1128 2048 cmdline          arguments separated by NUL, ends with "\0\0"
+ *  3176    8 exit_seq         a hint for readers: the seq of the last
+ *                                MT_MARKER_PYTHON_EXIT marker, 0 after a
+ *                                MT_MARKER_PYTHON_FINALIZED one (and
+ *                                without any): the exit is then the end.
+ *                                Traces before it have 0. A reader may plan
+ *                                with it and must check it against the
+ *                                markers it reads.
  *
  * Segments
  * --------
@@ -153,9 +160,11 @@ struct mt_file_header {
     uint32_t max_depth;
     char exe[MT_EXE_MAX];
     char cmdline[MT_CMDLINE_MAX];
+    uint64_t exit_seq;
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
+_Static_assert(offsetof(struct mt_file_header, exit_seq) == 3176, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

@@ -433,8 +433,14 @@ void mt_record_marker(struct mt_thread *t, const char *label)
         return;
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
+    uint64_t seq = t->last_seq;
     q = put_bytes(q, label, n);
     mt_commit(t, p, MT_REC_MARKER, q);
+    /* the exit hint for readers (mt_trace_format.h): markers are rare */
+    if (strcmp(label, MT_MARKER_PYTHON_EXIT) == 0)
+        __atomic_store_n(&header->exit_seq, seq, __ATOMIC_RELAXED);
+    else if (strcmp(label, MT_MARKER_PYTHON_FINALIZED) == 0)
+        __atomic_store_n(&header->exit_seq, 0, __ATOMIC_RELAXED);
     mt_record_sample(t); /* a marker gets an exact time */
 }
 

@@ -1,0 +1,145 @@
+/* keep.h - what a database holds of each allocation: its row, or only its
+ * share of exact per-stack aggregates (the compact database, the default).
+ *
+ * Reports ask what was live at a point of the run, per site: the heap
+ * peak, the exit, a marker, a time, or they ask how each site's live bytes
+ * moved across the 64 growth slices. Besides the rows, the loader writes:
+ *
+ *   stack_totals  per (stack, thread): blocks and bytes allocated and
+ *                 freed, the first allocation's seq, and (table lifetimes)
+ *                 freed blocks by lifetime;
+ *   live_spans    per (stack, thread, from_seq, to_seq): the blocks live at
+ *                 every checkpoint whose seq is in [from_seq, to_seq] and at
+ *                 no other. Checkpoints: each sample and marker (seq: the
+ *                 last event before it) and the end of the trace. A time
+ *                 resolves to a checkpoint (docs/schema.md, clock), so what
+ *                 was live at any time, marker or exit comes from here;
+ *   peak_live     per (stack, thread): the blocks live at the heap peak
+ *                 (a freed block live at the running peak counts until the
+ *                 heap passes that peak, which empties every (stack,
+ *                 thread) at once: a generation number);
+ *   stack_slices  per (stack, thread, slice): the net change of live bytes
+ *                 and blocks in each growth slice (slices of [0, exit_seq],
+ *                 exit_seq planned before the load from the trace header; a
+ *                 wrong plan is found at the end and the load done again).
+ *
+ * Rows (table allocations) are kept for the blocks a user may want one by
+ * one: those never freed and those live at a marker (the Python exit
+ * included: the leaks). With `all`, every allocation has its row (memtap
+ * load --all); the aggregates are the same either way, and so is every
+ * report.
+ *
+ * Memory: the totals grow with distinct (stack, thread) pairs; the open
+ * spans with what was freed since the last checkpoint; the checkpoints'
+ * seqs, 8 bytes each.
+ */
+#ifndef MT_KEEP_H
+#define MT_KEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "livemap.h"
+
+/* Lifetimes, in events (free_seq - alloc_seq), in buckets of powers of 4:
+ * bucket b holds lifetimes in [4^b, 4^(b+1)), the last one everything
+ * longer. */
+#define MT_LIFETIME_BUCKETS 16
+#define MT_SLICES 64
+
+struct mt_stack_total {
+    uint32_t stack, thread;
+    uint64_t count, bytes; /* allocated */
+    uint64_t freed_count, freed_bytes;
+    uint64_t first_seq; /* its first allocation */
+    uint64_t lifetime[MT_LIFETIME_BUCKETS]; /* freed blocks, by lifetime */
+    int64_t slice_bytes, slice_count; /* the current slice's net change */
+    uint64_t peak_gen;                /* peak_bytes/count count when == mt_keep's */
+    uint64_t peak_bytes, peak_count;  /* live at the peak */
+    uint8_t touched;                  /* in the current slice */
+};
+
+struct mt_span {
+    uint32_t stack, thread;
+    uint64_t from_seq, to_seq;
+    int64_t bytes, count;
+};
+
+/* Where the aggregates go as they are completed (the loader's rows). */
+struct mt_keep_sink {
+    void *ctx;
+    int (*span)(void *ctx, const struct mt_span *s);
+    int (*slice)(void *ctx, const struct mt_stack_total *t, unsigned slice);
+    int (*point)(void *ctx, uint64_t seq); /* a new checkpoint */
+};
+
+struct mt_keep {
+    int all;
+    struct mt_keep_sink sink;
+    uint64_t exit_plan;  /* exit_seq the slices are cut from (>= 1) */
+    unsigned slice;      /* the current slice */
+    uint64_t next_slice; /* the first seq of the next one */
+    uint64_t marker;     /* the last marker's seq, 0 = none */
+    uint64_t peak_seq;   /* the running heap peak */
+    uint64_t peak_gen;   /* how many times it moved */
+    /* checkpoints' seqs, ascending and distinct */
+    uint64_t *points;
+    size_t npoints, cap_points;
+    /* totals: open addressing (stack, thread) -> index + 1 into v */
+    uint32_t *slot;
+    size_t slot_cap;
+    struct mt_stack_total *v;
+    size_t n, cap;
+    uint32_t last; /* index + 1 of the entry last used: runs of one stack */
+    uint32_t *touched; /* entries with a change in the current slice */
+    size_t ntouched, cap_touched;
+    /* spans ending at the last checkpoint, open addressing */
+    struct mt_span *spans;
+    size_t span_cap, nspans;
+};
+
+/* all: keep every row. exit_plan: the exit seq the growth slices are cut
+ * from (0 is taken as 1). */
+void mt_keep_init(struct mt_keep *k, int all, uint64_t exit_plan, const struct mt_keep_sink *sink);
+void mt_keep_free(struct mt_keep *k);
+
+/* An allocation was made. Returns 0 or an errno. */
+int mt_keep_on_alloc(struct mt_keep *k, const struct mt_live *a);
+
+/* A checkpoint at seq (a sample, a marker: marker set). Returns 0 or an
+ * errno (from the sink). */
+int mt_keep_checkpoint(struct mt_keep *k, uint64_t seq, int marker);
+
+/* The heap reached a new peak at seq: no block freed so far was live there. */
+static inline void mt_keep_new_peak(struct mt_keep *k, uint64_t seq)
+{
+    k->peak_seq = seq;
+    k->peak_gen++;
+}
+
+/* Whether t's peak figures are those of the final peak (after finish). */
+static inline int mt_keep_at_peak(const struct mt_keep *k, const struct mt_stack_total *t)
+{
+    return t->peak_gen == k->peak_gen && t->peak_count > 0;
+}
+
+/* An allocation was freed at free_seq. Returns 1: write its row; 0: only
+ * counted; or a negative errno. */
+int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq,
+                    uint64_t free_ns);
+
+/* The end of the trace at seq: the last checkpoint; the spans of the
+ * blocks still live (each of live's entries) and their part of the peak;
+ * every open span and slice written. Returns 0 or an errno. */
+int mt_keep_finish(struct mt_keep *k, uint64_t seq, const struct mt_livemap *live);
+
+/* The growth slice of seq when the exit is at exit_seq (as view
+ * site_slices computes it). */
+static inline unsigned mt_keep_slice(uint64_t seq, uint64_t exit_seq)
+{
+    uint64_t e = exit_seq ? exit_seq : 1;
+    uint64_t s = (uint64_t)((unsigned __int128)seq * MT_SLICES / e);
+    return s < MT_SLICES - 1 ? (unsigned)s : MT_SLICES - 1;
+}
+
+#endif
