@@ -11,7 +11,7 @@ J() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
     >"$T/c.out" 2>"$T/c.err"
 check "C: exit status with the snapshot signal" "$?" 0
 db=$T/c.db
-"$MT" load --quiet "$T/c.memtap" -o "$db" || echo "FAIL load"
+"$MT" load --all --quiet "$T/c.memtap" -o "$db" || echo "FAIL load"
 peak=$("$MT" peak --json "$db")
 check "C: peak --json peak" "$(echo "$peak" | J 'd["peak_bytes"], d["other"]["bytes"]')" "5210000 0"
 check "C: peak --json sites (exact)" \
@@ -63,7 +63,7 @@ check "C: documented SQL = CLI" "${PIPESTATUS[0]}" 0
 "$PROGS/prog_answers" >/dev/null 2>&1
 check "C: markers without the shim are no-ops" "$?" 0
 "$MT" run --sample-ms 0 -o "$T/c0.memtap" -- "$PROGS/prog_answers" >/dev/null 2>&1
-"$MT" load --quiet "$T/c0.memtap" -o "$T/c0.db"
+"$MT" load --all --quiet "$T/c0.memtap" -o "$T/c0.db"
 check "C: --sample-ms 0: samples only at start, end and markers" \
     "$(q "$T/c0.db" "SELECT (SELECT count(*) FROM samples) - (SELECT count(*) FROM markers)")" 2
 
@@ -71,12 +71,12 @@ check "C: --sample-ms 0: samples only at start, end and markers" \
 # then freed. The event after a big block takes an RSS sample, so the peak
 # RSS covers it even when the sampler's next tick is a minute away.
 "$MT" run --sample-ms 60000 -o "$T/big.memtap" -- "$PROGS/prog_bigblock" >/dev/null 2>&1
-"$MT" load --quiet "$T/big.memtap" -o "$T/big.db"
+"$MT" load --all --quiet "$T/big.memtap" -o "$T/big.db"
 check_cmp "C: a short peak of RSS is sampled" "$(q "$T/big.db" "SELECT max(rss_bytes) FROM samples")" -ge 67108864
 # The same, with the next event before the fill (as numpy's): only the
 # burst of samples a big block starts sees the peak.
 "$MT" run --sample-ms 60000 -o "$T/early.memtap" -- "$PROGS/prog_bigblock" early >/dev/null 2>&1
-"$MT" load --quiet "$T/early.memtap" -o "$T/early.db"
+"$MT" load --all --quiet "$T/early.memtap" -o "$T/early.db"
 check_cmp "C: a short peak of RSS after the next event is sampled" \
     "$(q "$T/early.db" "SELECT max(rss_bytes) FROM samples")" -ge 67108864
 # The burst's samples during the fill and the 5 ms hold follow one event:

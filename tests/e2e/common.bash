@@ -49,7 +49,7 @@ trace_and_load() {
     local name=$1; shift
     "$MT" run -o "$T/$name.memtap" -- "$@" >"$T/$name.out" 2>"$T/$name.err"
     run_rc=$?
-    "$MT" load --quiet "$T/$name.memtap" -o "$T/$name.db" 2>"$T/$name.load.err"
+    "$MT" load --all --quiet "$T/$name.memtap" -o "$T/$name.db" 2>"$T/$name.load.err"
     load_rc=$?
     if [ $load_rc -ne 0 ]; then
         echo "load failed:"; cat "$T/$name.load.err"

@@ -26,7 +26,7 @@ check "C: folded leaks view" "$("$MT" flamegraph --format folded --view leaks "$
 leak_steadily ($src:$(grep -n 'void \*leaked = malloc' $MT_ROOT/$src | cut -d: -f1)) 200000"
 check "C: folded diff view" "$("$MT" flamegraph --format folded --view diff --from before --to after "$T/c.db" | sed 's/^.*;//')" \
 "leak_steadily ($src:$(grep -n 'void \*leaked = malloc' $MT_ROOT/$src | cut -d: -f1)) 200000"
-total_alloc=$(q "$T/c.db" "SELECT sum(size) FROM allocations")
+total_alloc=$(q "$T/c.db" "SELECT sum(bytes) FROM stack_totals")
 check "C: folded total view adds up" "$("$MT" flamegraph --format folded --view total "$T/c.db" | awk '{s += $NF} END {print s}')" "$total_alloc"
 "$MT" flamegraph --view sideways "$T/c.db" >/dev/null 2>&1
 check "C: bad --view exits 2" "$?" 2
@@ -96,7 +96,7 @@ PY
 "$MT" run -o "$T/many.memtap" -- "$py" "$T/many.py" >/dev/null 2>&1
 check "scale: traced" "$?" 0
 html=$("$MT" flamegraph "$T/many.memtap")
-stacks=$(q "$T/many.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'node'")
+stacks=$(q "$T/many.db" "SELECT count(DISTINCT t.stack_id) FROM stack_totals t JOIN stacks s ON s.id = t.stack_id JOIN frames f ON f.id = s.site_frame_id WHERE f.function = 'node'")
 check_cmp "scale: distinct stacks" "$stacks" -ge 100000
 echo "info scale: $(stat -c %s "$html") bytes of HTML for $stacks stacks"
 if [ $have_browser = 1 ]; then

@@ -12,7 +12,7 @@ for i in 1 2 3 4 5 6; do
     wait $launcher
     rc=$?
     check "run $i (killed after ${delay}s): launcher exits 128+9" "$rc" 137
-    "$MT" load --quiet "$T/k$i.memtap" -o "$T/k$i.db" 2>"$T/k$i.load.err"
+    "$MT" load --all --quiet "$T/k$i.memtap" -o "$T/k$i.db" 2>"$T/k$i.load.err"
     check "run $i: loads" "$?" 0
     grep -q "not closed" "$T/k$i.load.err"
     check "run $i: loader warns the trace was not closed" "$?" 0

@@ -47,7 +47,7 @@ check "summary json peak" "$(echo "$json" | python3 -c 'import json,sys; d=json.
 rows() { q "$1" "SELECT * FROM allocations ORDER BY id" | md5sum; }
 check "no thread starts under a 95 GiB stack limit" \
       "$( (ulimit -s 100000000 && "$PROGS/prog_samestack") >/dev/null 2>&1; echo $?)" 1
-(ulimit -s 100000000 && "$MT" load -o "$T/known-nothread.db" "$T/known.memtap") 2>"$T/known-nothread.err"
+(ulimit -s 100000000 && "$MT" load --all -o "$T/known-nothread.db" "$T/known.memtap") 2>"$T/known-nothread.err"
 check "load with no thread to be had" "$?" 0
 check "same rows with no thread" "$(rows "$T/known-nothread.db")" "$(rows "$db")"
 check "no Python hooks in a C++ program" "$(q "$db" "SELECT count(*) FROM allocations_v WHERE allocator LIKE 'Py%'")" 0

@@ -43,7 +43,7 @@ for py in "${with_numpy[@]}"; do
     # shellcheck disable=SC2086
     "$MT" run --native $extra -o "$T/$n.memtap" -- "$py" "$src" >"$T/$n.out" 2>"$T/$n.err"
     check "$tag: --native${extra:+ $extra}: exit status" "$?" 0
-    "$MT" load --quiet "$T/$n.memtap" -o "$T/$n.db"
+    "$MT" load --all --quiet "$T/$n.memtap" -o "$T/$n.db"
     # (the stacks of the arrays alone are walked: the stack_frames view
     # would walk every stack, for each array)
     check "$tag: --native${extra:+ $extra}: arrays at the peak with numpy's C code under their Python line" \
@@ -69,7 +69,7 @@ for py in "${with_numpy[@]}"; do
     "$MT" run --sample-ms 60000 -o "$T/fp$tag.memtap" -- "$py" "$MT_ROOT/tests/data/py_fork_peak.py" \
         >"$T/fp$tag.out" 2>&1
     check "$tag: forked parent: exit status" "$?" 0
-    "$MT" load --quiet "$T/fp$tag.memtap" -o "$T/fp$tag.db"
+    "$MT" load --all --quiet "$T/fp$tag.memtap" -o "$T/fp$tag.db"
     # (without it: RSS 66 MB, heap peak 83 MB, on 3.11)
     check_cmp "$tag: forked parent: peak RSS at least the heap peak" \
         "$(q "$T/fp$tag.db" "SELECT max(rss_bytes) FROM samples")" -ge \

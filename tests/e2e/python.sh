@@ -88,7 +88,7 @@ import tracemalloc; tracemalloc.start(1)
 x = [bytes(20) for i in range(100000)]
 del x
 " 2>/dev/null
-"$MT" load -q "$T/tm.memtap" -o "$T/tm.db"
+"$MT" load --all -q "$T/tm.memtap" -o "$T/tm.db"
 check "tracemalloc inside memtap: no lost frees" "$(q "$T/tm.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
 # Allocator layers that memtap's hooks wrap (installed before them): -X dev's
 # debug hooks (which add a header to every block) and -X tracemalloc. The
@@ -108,7 +108,7 @@ want=$("$py" -c "print(20000, sum(33 + 100 + i % 900 for i in range(20000)))")
 for opt in "" "-X dev" "-X tracemalloc"; do
     tag=layers${opt// /}
     "$MT" run -o "$T/$tag.memtap" "$py" $opt "$T/layers.py" 2>/dev/null
-    "$MT" load -q "$T/$tag.memtap" -o "$T/$tag.db"
+    "$MT" load --all -q "$T/$tag.memtap" -o "$T/$tag.db"
     check "python${opt:+ $opt}: the program's bytes objects" "$(mine "$T/$tag.db")" "$want"
     check "python${opt:+ $opt}: no lost frees" "$(q "$T/$tag.db" "SELECT value FROM meta WHERE key = 'lost_frees'")" 0
 done

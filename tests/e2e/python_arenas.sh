@@ -14,7 +14,7 @@ check "--pymalloc objects: no trace" "$([ -e "$T/bad.memtap" ] && echo made || e
 # not a Python: the option does nothing, and the trace does not claim it
 "$MT" run --pymalloc arenas -o "$T/c.memtap" "$PROGS/prog_known" >/dev/null 2>&1
 check "a C program under --pymalloc arenas: exit status" "$?" 0
-"$MT" load --quiet "$T/c.memtap" -o "$T/c.db"
+"$MT" load --all --quiet "$T/c.memtap" -o "$T/c.db"
 check "a C program under --pymalloc arenas: meta says blocks (no arenas)" \
       "$(q "$T/c.db" "SELECT value FROM meta WHERE key = 'pymalloc_arenas'")" 0
 for py in "${pythons[@]}"; do
@@ -24,7 +24,7 @@ for py in "${pythons[@]}"; do
     check "$tag: exit status" "$?" 0
     check "$tag: the same output as untraced" "$(cmp -s "$T/plain$tag.out" "$T/ar$tag.out" && echo same)" same
     db=$T/ar$tag.db
-    "$MT" load --quiet "$T/ar$tag.memtap" -o "$db"
+    "$MT" load --all --quiet "$T/ar$tag.memtap" -o "$db"
     eval "$(tr ' ' '\n' <"$T/ar$tag.out" | grep -E '^(SMALL_BYTES|BIG_BLOCK|SMALL_LINE|BIG_LINE)=')"
     check "$tag: meta says arenas" "$(q "$db" "SELECT value FROM meta WHERE key = 'pymalloc_arenas'")" 1
     check "$tag: the summary says so" "$("$MT" summary "$db" | grep -c "small blocks as pymalloc's arenas")" 1
@@ -46,7 +46,7 @@ for py in "${pythons[@]}"; do
               "$(q "$db" "SELECT value FROM meta WHERE key = 'peak_bytes'")" -ge "$((SMALL_BYTES + 20 * BIG_BLOCK))"
     # --native: Python and native frames in one stack around an arena
     "$MT" run --native --pymalloc arenas -o "$T/arn$tag.memtap" "$py" "$prog" >/dev/null 2>&1
-    "$MT" load --quiet "$T/arn$tag.memtap" -o "$T/arn$tag.db"
+    "$MT" load --all --quiet "$T/arn$tag.memtap" -o "$T/arn$tag.db"
     check "$tag: --native: an arena's stack has native frames inside and outside its Python line" \
           "$(q "$T/arn$tag.db" "WITH s AS (SELECT a.stack_id FROM allocation_sites a JOIN allocators r ON r.id = a.allocator
                    WHERE r.name = 'pymalloc_arena' AND file LIKE '%py_arenas.py' AND line = $SMALL_LINE LIMIT 1),
@@ -57,7 +57,7 @@ for py in "${pythons[@]}"; do
                 AND (SELECT max(depth) FROM fr WHERE kind = 'native') > py.d FROM py")" 1
     # no pymalloc: every small object is a malloc, still on its line
     PYTHONMALLOC=malloc "$MT" run --pymalloc arenas -o "$T/arm$tag.memtap" "$py" "$prog" 100000 >/dev/null 2>&1
-    "$MT" load --quiet "$T/arm$tag.memtap" -o "$T/arm$tag.db"
+    "$MT" load --all --quiet "$T/arm$tag.memtap" -o "$T/arm$tag.db"
     check "$tag: PYTHONMALLOC=malloc: no arenas" \
           "$(q "$T/arm$tag.db" "SELECT count(*) FROM allocations_v WHERE allocator = 'pymalloc_arena'")" 0
     check_cmp "$tag: PYTHONMALLOC=malloc: the small objects are mallocs on their line" \

@@ -55,7 +55,7 @@ print("libdir=%s ldlib=%s inc=%s" % (s.get_config_var("LIBDIR"), s.get_config_va
           "$(q "$db" "SELECT group_concat(size) FROM (SELECT size FROM live_at_exit WHERE size IN (11111, 22222, 33333) ORDER BY size)")" \
           "11111,22222"
     "$MT" run --native -o "$T/embm$tag.memtap" "$prog" >/dev/null 2>&1
-    "$MT" load --quiet "$T/embm$tag.memtap" -o "$T/embm$tag.db"
+    "$MT" load --all --quiet "$T/embm$tag.memtap" -o "$T/embm$tag.db"
     check "$tag: --native: a bytearray's stack runs from main through PyRun_SimpleString to its line" \
           "$(q "$T/embm$tag.db" "WITH s AS (SELECT stack_id FROM allocation_sites WHERE size = 1112 AND file = '<string>' LIMIT 1),
              fr AS (SELECT sf.depth, f.kind, f.function, f.line FROM stack_frames sf, s
@@ -65,13 +65,13 @@ print("libdir=%s ldlib=%s inc=%s" % (s.get_config_var("LIBDIR"), s.get_config_va
                 AND (SELECT min(depth) FROM fr WHERE function LIKE 'PyRun_SimpleString%')
                   < (SELECT min(depth) FROM fr WHERE function = 'main')")" 1
     "$MT" run --pymalloc arenas -o "$T/emba$tag.memtap" "$prog" >/dev/null 2>&1
-    "$MT" load --quiet "$T/emba$tag.memtap" -o "$T/emba$tag.db"
+    "$MT" load --all --quiet "$T/emba$tag.memtap" -o "$T/emba$tag.db"
     check_cmp "$tag: --pymalloc arenas: round 2's strings make arenas on their line" \
           "$(q "$T/emba$tag.db" "SELECT count(*) FROM allocation_sites a JOIN allocators r ON r.id = a.allocator
              WHERE r.name = 'pymalloc_arena' AND file = '<string>' AND line = 2
                AND alloc_seq > (SELECT min(seq) FROM markers WHERE label = 'memtap:python-finalized')")" -gt 0
     "$MT" run --no-native -o "$T/embn$tag.memtap" "$prog" >/dev/null 2>&1
-    "$MT" load --quiet "$T/embn$tag.memtap" -o "$T/embn$tag.db"
+    "$MT" load --all --quiet "$T/embn$tag.memtap" -o "$T/embn$tag.db"
     check "$tag: --no-native: the C malloc has no stack" \
           "$(q "$T/embn$tag.db" "SELECT stack_id FROM allocations WHERE size = 11111")" 0
     check "$tag: --no-native: Python lines still" \

@@ -19,7 +19,7 @@ for py in "${pythons[@]}"; do
         check "$tag: the eval loop's function found" \
               "$(grep -c -E "the eval loop's code is (_PyEval_EvalFrameDefault|beside)" "$T/n$tag.err")" 1
     esac
-    "$MT" load -q "$T/n$tag.memtap" -o "$T/n$tag.db"
+    "$MT" load --all -q "$T/n$tag.memtap" -o "$T/n$tag.db"
     db=$T/n$tag.db
     check "$tag: 20 buffers sited on the Python line" \
           "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000")" 20
@@ -41,7 +41,7 @@ for py in "${pythons[@]}"; do
     case $tag in 3.9* | 3.10* | 3.11*) ;; *)
         "$MT" run --native -o "$T/np$tag.memtap" "$py" -X perf "$src" >/dev/null 2>&1
         check "$tag -X perf: exit status" "$?" 0
-        "$MT" load -q "$T/np$tag.memtap" -o "$T/np$tag.db"
+        "$MT" load --all -q "$T/np$tag.memtap" -o "$T/np$tag.db"
         rm -f "/tmp/perf-$(q "$T/np$tag.db" "SELECT value FROM meta WHERE key = 'pid'").map"
         pstack=$(q "$T/np$tag.db" "SELECT stack_id FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000 LIMIT 1")
         pframes() { q "$T/np$tag.db" "SELECT sf.depth FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = ${pstack:-0} AND $1 ORDER BY sf.depth"; }

@@ -28,7 +28,7 @@ for py in "${chosen[@]}"; do
         timeout 900 "$MT" run $mode -o "$T/$name.memtap" -- "$py" -m test "${tests[@]}" >"$T/$name.out" 2>&1
         check "$tag ${mode:-python}: exit status as untraced" "$?" "$want_rc"
         check "$tag ${mode:-python}: same verdict and counts" "$(verdict "$T/$name.out")" "$want"
-        "$MT" load --quiet "$T/$name.memtap" -o "$T/$name.db"
+        "$MT" load --all --quiet "$T/$name.memtap" -o "$T/$name.db"
         check "$tag ${mode:-python}: trace loads" "$?" 0
         rm -f "$T/$name.memtap" "$T/$name.db"
     done

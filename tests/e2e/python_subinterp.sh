@@ -23,7 +23,7 @@ for py in "${pythons[@]}"; do
     timeout 120 "$MT" run -o "$T/$name.memtap" -- "$py" "$src" >"$T/$name.out" 2>"$T/$name.err"
     check "$v exit status" "$?" "$want"
     check "$v same output" "$(cat "$T/$name.out")" "$(cat "$T/$name.plain")"
-    "$MT" load --quiet "$T/$name.memtap" -o "$T/$name.db"
+    "$MT" load --all --quiet "$T/$name.memtap" -o "$T/$name.db"
     check "$v loads" "$?" 0
     buffers=$(sed -n 's/^buffers \([0-9]*\) .*/\1/p' "$T/$name.plain")
     nthreads=$(sed -n 's/.* threads \([0-9]*\)$/\1/p' "$T/$name.plain")

@@ -35,7 +35,7 @@ check "same stacks: one stack per leaf" \
 # innermost call for p's highest bit.
 "$MT" run --native -o "$T/many.memtap" -- "$PROGS/prog_manystacks" 19 2>"$T/many.err"
 check "many stacks: exit status" "$?" 0
-"$MT" load --quiet "$T/many.memtap" -o "$T/many.db"
+"$MT" load --all --quiet "$T/many.memtap" -o "$T/many.db"
 check "many stacks: none cut short" "$(grep -c 'cut short' "$T/many.err")" 0
 check "many stacks: one per path" \
       "$(q "$T/many.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
@@ -46,7 +46,7 @@ check "many stacks: no node interned twice (older generations found)" \
 MEMTAP_TABLE_GENERATIONS=1 "$MT" run --native -o "$T/cut.memtap" -- "$PROGS/prog_manystacks" 19 2>"$T/cut.err"
 check "tables kept small: exit status" "$?" 0
 check "tables kept small: stacks said cut short" "$(grep -c 'stacks were cut short' "$T/cut.err")" 1
-"$MT" load --quiet "$T/cut.memtap" -o "$T/cut.db"
+"$MT" load --all --quiet "$T/cut.memtap" -o "$T/cut.db"
 check "tables kept small: every 16-byte block still recorded" \
       "$(q "$T/cut.db" "SELECT count(*) FROM allocations WHERE size = 16")" \
       "$(q "$T/many.db" "SELECT count(*) FROM allocations WHERE size = 16")"
@@ -71,7 +71,7 @@ done
 # 4i + k.
 "$MT" run --native -o "$T/many4.memtap" -- "$PROGS/prog_manystacks" 19 4 2>"$T/many4.err"
 check "many stacks, 4 threads: exit status" "$?" 0
-"$MT" load --quiet "$T/many4.memtap" -o "$T/many4.db"
+"$MT" load --all --quiet "$T/many4.memtap" -o "$T/many4.db"
 check "many stacks, 4 threads: none cut short" "$(grep -c 'cut short' "$T/many4.err")" 0
 check "many stacks, 4 threads: one per path" \
       "$(q "$T/many4.db" "SELECT count(DISTINCT stack_id) FROM allocation_sites WHERE function = 'leaf'")" 524288
