@@ -303,6 +303,8 @@ void mt_sampler_stop(void);
  * until some milliseconds after now (CLOCK_MONOTONIC; BURST_MS in
  * sampler.c). No-op when the thread is not running. */
 void mt_sampler_burst(uint64_t now_ns);
+/* RSS in the last sample recorded (writer.c). */
+extern uint64_t mt_last_rss;
 
 /* When the burst ends (CLOCK_MONOTONIC; past: none on): in-band sampling
  * takes its samples too (writer.c). */

@@ -51,7 +51,9 @@ static volatile int stop_requested;
 static uint32_t wake_word; /* bumped to wake the thread */
 static uint32_t snapshot_requests, snapshots_taken;
 #define BURST_MS 64
+#define BURST_MAX_MS 1024 /* a burst goes on while RSS grows, this long at most */
 static uint64_t burst_until_ns; /* CLOCK_MONOTONIC: sample every ms until then */
+static uint64_t burst_start_ns;
 
 static void futex_wake(void)
 {
@@ -86,6 +88,8 @@ void mt_sampler_take_snapshots(struct mt_thread *t)
 void mt_sampler_burst(uint64_t now_ns)
 {
     uint64_t until = __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
+    if (until <= now_ns)
+        __atomic_store_n(&burst_start_ns, now_ns, __ATOMIC_RELAXED);
     __atomic_store_n(&burst_until_ns, now_ns + BURST_MS * 1000000ull, __ATOMIC_RELAXED);
     if (until <= now_ns && mt_sampler_running)
         futex_wake();
@@ -94,6 +98,19 @@ void mt_sampler_burst(uint64_t now_ns)
 uint64_t mt_sampler_burst_until(void)
 {
     return __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
+}
+
+/* A block being filled (64 MiB take 250 ms to fault in on a slow machine)
+ * outlasts a burst: while RSS still grows, the burst goes on, up to
+ * BURST_MAX_MS after it began. */
+static void extend_burst(uint64_t rss_before)
+{
+    uint64_t now = mt_now_ns(CLOCK_MONOTONIC);
+    uint64_t until = __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
+    uint64_t start = __atomic_load_n(&burst_start_ns, __ATOMIC_RELAXED);
+    if (until > now && __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED) > rss_before &&
+        now + BURST_MS * 1000000ull <= start + BURST_MAX_MS * 1000000ull)
+        __atomic_store_n(&burst_until_ns, now + BURST_MS * 1000000ull, __ATOMIC_RELAXED);
 }
 
 static void *sampler_main(void *arg)
@@ -115,8 +132,11 @@ static void *sampler_main(void *arg)
         if (stop_requested || !mt_enabled)
             break;
         mt_sampler_take_snapshots(t);
-        if (ms)
+        if (ms) {
+            uint64_t before = __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED);
             mt_record_sample(t);
+            extend_burst(before);
+        }
         mt_writer_prefault();
     }
     return NULL;

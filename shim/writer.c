@@ -290,6 +290,8 @@ static uint64_t read_rss(void)
     return pages * (uint64_t)page_size;
 }
 
+uint64_t mt_last_rss; /* the last sample's, for the sampler's bursts */
+
 void mt_record_sample(struct mt_thread *t)
 {
     unsigned char *p = mt_room(t, 32);
@@ -298,8 +300,10 @@ void mt_record_sample(struct mt_thread *t)
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
     q = mt_put_varint(q, mt_now_ns(CLOCK_MONOTONIC) - start_ns);
-    q = mt_put_varint(q, read_rss());
+    uint64_t rss = read_rss();
+    q = mt_put_varint(q, rss);
     mt_commit(t, p, MT_REC_SAMPLE, q);
+    __atomic_store_n(&mt_last_rss, rss, __ATOMIC_RELAXED);
 }
 
 /* A sample besides the interval's: after a big block, or a burst's taken
