@@ -37,6 +37,12 @@ static size_t slot_of(uint64_t addr, size_t cap)
     return (size_t)(h >> 20) & (cap - 1);
 }
 
+void mt_livemap_prefetch(const struct mt_livemap *m, uint64_t addr)
+{
+    if (m->cap)
+        __builtin_prefetch(&m->slots[slot_of(addr, m->cap)]);
+}
+
 static int grow(struct mt_livemap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 1u << 16;
@@ -59,7 +65,7 @@ static int grow(struct mt_livemap *m)
 
 int mt_livemap_put(struct mt_livemap *m, const struct mt_live *e, struct mt_live *replaced)
 {
-    if ((m->count + 1) * 2 > m->cap && grow(m) != 0)
+    if ((m->count + 1) * 4 > m->cap * 3 && grow(m) != 0)
         return -1;
     size_t i = slot_of(e->addr, m->cap);
     while (m->slots[i].addr) {

@@ -48,11 +48,19 @@ struct realloc_stash {
     int used;
 };
 
+#define AHEAD 8
+
 struct loader {
     sqlite3 *db;
+    struct mt_event ahead[AHEAD]; /* events read, not handled yet (on_event_ahead) */
+    uint64_t ahead_put, ahead_used;
     struct mt_keep keep;       /* which rows to write, and the per-stack totals */
     uint64_t rows;             /* allocation rows written */
     uint64_t clock_seq;        /* the last clock row's seq */
+    struct {
+        uint64_t seq, ns;
+    } *clock;                  /* every sample, in order: an allocation's time (ns_at) */
+    size_t nclock, cap_clock;
     struct mt_progress *progress;
     struct mt_trace *trace;
     struct mt_dbwriter *rows_out; /* the rows' inserts, while the trace is read */
@@ -101,13 +109,28 @@ static int step_reset(struct loader *L, sqlite3_stmt *st)
 
 /* ---- rows ---------------------------------------------------------------- */
 
+/* The time of the event at seq: that of the last sample before it in the
+ * merged order (a sample sorts after the events that share its seq). */
+static uint64_t ns_at(const struct loader *L, uint64_t seq)
+{
+    size_t lo = 0, hi = L->nclock;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (L->clock[mid].seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? L->clock[lo - 1].ns : 0;
+}
+
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
                             uint64_t free_seq, uint64_t free_ns)
 {
     L->rows++;
     struct mt_row r = {.kind = MT_ROW_ALLOCATION,
                        .col = {(int64_t)a->addr, (int64_t)a->size, a->fn, a->thread, a->stack,
-                               (int64_t)a->seq, (int64_t)a->ns, (int64_t)free_seq,
+                               (int64_t)a->seq, (int64_t)ns_at(L, a->seq), (int64_t)free_seq,
                                (int64_t)free_ns},
                        .null_cols = freed ? 0 : 3u << 7}; /* live: free_seq, free_ns NULL */
     return mt_dbwriter_put(L->rows_out, &r);
@@ -205,11 +228,11 @@ static int sink_point(void *ctx, uint64_t seq)
 
 static int on_alloc(struct loader *L, const struct mt_event *ev)
 {
-    struct mt_live a = {ev->addr, ev->seq, L->now_ns, ev->size, ev->stack, ev->thread,
-                        (uint8_t)ev->fn};
+    struct mt_live a = {.addr = ev->addr, .seq = ev->seq, .size = ev->size, .fn = ev->fn,
+                        .stack = ev->stack, .thread = ev->thread};
     struct mt_live old;
     L->n_allocs++;
-    L->bytes_allocated += ev->size;
+    L->bytes_allocated += a.size; /* a.size throughout: what the live entry holds */
     int r = mt_keep_on_alloc(&L->keep, &a) ? -1 : mt_livemap_put(&L->live, &a, &old);
     if (r < 0) {
         snprintf(L->err, sizeof L->err, "out of memory");
@@ -225,7 +248,7 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
         if (rc)
             return rc;
     }
-    L->heap += ev->size;
+    L->heap += a.size;
     note_heap(L, ev->seq);
     return 0;
 }
@@ -370,9 +393,8 @@ static int write_clock(struct loader *L, uint64_t seq)
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
-static int on_event(void *ctx, const struct mt_event *ev)
+static int on_event(struct loader *L, const struct mt_event *ev)
 {
-    struct loader *L = ctx;
     int rc = 0;
     uint64_t before = L->last_seq;
     if (ev->seq > L->last_seq)
@@ -432,6 +454,18 @@ static int on_event(void *ctx, const struct mt_event *ev)
             rc = mt_keep_checkpoint(&L->keep, L->last_seq, 0);
         if (rc)
             break;
+        if (L->nclock == L->cap_clock) {
+            size_t cap = L->cap_clock ? 2 * L->cap_clock : 1024;
+            void *c = realloc(L->clock, cap * sizeof *L->clock);
+            if (!c) {
+                rc = ENOMEM;
+                break;
+            }
+            L->clock = c;
+            L->cap_clock = cap;
+        }
+        L->clock[L->nclock].seq = ev->seq;
+        L->clock[L->nclock++].ns = ev->ns;
         L->now_ns = ev->ns;
         if (ev->ns > L->max_ns)
             L->max_ns = ev->ns;
@@ -463,6 +497,22 @@ static int on_event(void *ctx, const struct mt_event *ev)
         rc = mt_dbwriter_put(L->rows_out, &r);
         break;
     }
+    return rc;
+}
+
+/* Events wait AHEAD places before they are handled, and their live-map
+ * slots are fetched into the cache when they arrive: a slot is a cache miss
+ * (the map is large and read at random), so the misses of AHEAD events
+ * overlap instead of coming one after another. */
+static int on_event_ahead(void *ctx, const struct mt_event *ev)
+{
+    struct loader *L = ctx;
+    int rc = 0;
+    if (L->ahead_put - L->ahead_used == AHEAD)
+        rc = on_event(L, &L->ahead[L->ahead_used++ % AHEAD]);
+    if (ev->kind <= MT_EV_REALLOC_UNDO)
+        mt_livemap_prefetch(&L->live, ev->addr);
+    L->ahead[L->ahead_put++ % AHEAD] = *ev;
     return rc;
 }
 
@@ -812,7 +862,9 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     if (rc)
         return rc;
     char why[512];
-    rc = mt_trace_read(tr, on_event, L, why, sizeof why);
+    rc = mt_trace_read(tr, on_event_ahead, L, why, sizeof why);
+    for (; !rc && L->ahead_used < L->ahead_put; L->ahead_used++)
+        rc = on_event(L, &L->ahead[L->ahead_used % AHEAD]);
     if (rc && !L->err[0])
         snprintf(L->err, sizeof L->err, "%s", why);
     for (uint32_t i = 0; i < L->nstash && !rc; i++)
@@ -861,6 +913,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
 
 static void loader_free(struct loader *L)
 {
+    free(L->clock);
     mt_keep_free(&L->keep);
     mt_livemap_free(&L->live);
     free(L->stash);
