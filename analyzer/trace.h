@@ -26,8 +26,10 @@ enum mt_event_kind {
     MT_EV_MARKER,
 };
 
-/* One record. Fields not used by a kind are 0. Byte strings (name, path,
- * build_id, label) point into the mapping and are not NUL-terminated. */
+/* One record. Only the fields of its kind are set (kind, thread and seq
+ * always; seq is 0 for the unordered kinds): the others hold whatever an
+ * earlier record left. Byte strings (name, path, build_id, label) point
+ * into the mapping and are not NUL-terminated. */
 struct mt_event {
     enum mt_event_kind kind;
     uint32_t thread;       /* writer thread index (every kind) */

@@ -296,6 +296,14 @@ static inline int mt_get_addr_delta(const unsigned char **pp, const unsigned cha
     size_t len = n == 7 ? 9 : n + 1;
     if ((size_t)(end - p) < len)
         return -1;
+    if (n < 7 && end - p >= 8) { /* one load: the bytes past the value are masked off */
+        uint64_t w;
+        __builtin_memcpy(&w, p, 8); /* little endian, as the writer stored it */
+        w &= ~0ull >> (8 * (7 - n));
+        *out = (int64_t)((uint64_t)mt_unzigzag(w >> 3) << 4);
+        *pp = p + len;
+        return 0;
+    }
     uint64_t w = 0;
     for (size_t i = len; i-- > (n == 7 ? 1u : 0u);)
         w = w << 8 | p[i];
@@ -310,6 +318,11 @@ static inline int mt_get_varint(const unsigned char **pp, const unsigned char *e
                                 uint64_t *out)
 {
     const unsigned char *p = *pp;
+    if (p < end && *p < 0x80) { /* one byte: most values */
+        *out = *p;
+        *pp = p + 1;
+        return 0;
+    }
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         if (p >= end)
