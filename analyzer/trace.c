@@ -101,6 +101,12 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
     uint32_t cap = 0;
     int64_t *last = NULL;
     for (uint64_t k = 0; k < t->nseg; k++) {
+        /* Reading a header maps the pages around it (and a never-claimed
+         * segment is read whole): give back every 256 segments' worth
+         * (16 MiB), so that opening a trace does not make the file resident. */
+        if (k && k % 256 == 0)
+            madvise(t->map + MT_HEADER_SIZE + (k - 256) * MT_SEGMENT_SIZE, 256 * MT_SEGMENT_SIZE,
+                    MADV_DONTNEED);
         const unsigned char *s = seg_start(t, k);
         struct mt_segment_header sh;
         memcpy(&sh, s, sizeof sh);
@@ -184,6 +190,10 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
     int rc = check_header(t, why, sizeof why);
     if (!rc)
         rc = index_segments(t, why, sizeof why);
+    /* The index touched every segment's first page (and the kernel mapped
+     * the pages around each): let them go until the read comes to them. */
+    if (!rc && t->size > MT_HEADER_SIZE)
+        madvise(t->map + MT_HEADER_SIZE, t->size - MT_HEADER_SIZE, MADV_DONTNEED);
     if (rc) {
         fail(err, errlen, rc, "%s: %s", path, why);
         mt_trace_close(t);
@@ -338,6 +348,12 @@ static void decode_marker(struct decoder *d, struct cursor *c, struct mt_event *
 static int next_segment(struct mt_trace *t, struct cursor *c, int first)
 {
     int64_t k = first ? c->seg : t->seg_next[c->seg];
+    /* Done with a segment: its pages leave this process (they stay in the
+     * page cache, and a string still pointing there reads them back), so
+     * the reader's resident memory does not grow with the trace. */
+    if (!first && c->seg >= 0)
+        madvise(t->map + MT_HEADER_SIZE + (uint64_t)c->seg * MT_SEGMENT_SIZE, MT_SEGMENT_SIZE,
+                MADV_DONTNEED);
     c->seg = k;
     if (k < 0)
         return 0;
