@@ -62,6 +62,23 @@ int mt_fg_model_load(sqlite3 *db, const int64_t *chosen, const int64_t *chosen_n
                      struct mt_fg_model *m);
 void mt_fg_model_free(struct mt_fg_model *m);
 
+/* What mt_fg_model_merge_small folded away. */
+struct mt_fg_merged {
+    uint32_t nodes;          /* nodes merged */
+    int64_t total_bytes;     /* their bytes ever allocated */
+    int64_t peak_bytes;      /* their bytes live at the peak */
+    int64_t threshold;       /* a node was merged when it never held this much */
+};
+
+/* Merges every subtree too small to see into one node per parent, named
+ * "[N small frames]": a subtree whose bytes, summed over every group and
+ * every total (more than any view can show of it), are under 1/share of
+ * the larger of the heap peak and the bytes ever allocated. The page then
+ * stays small whatever the trace: every view's sums are unchanged. Nodes
+ * and frames are renumbered (parents still before children). Returns 0 or
+ * MT_EXIT_FAIL (out of memory, printed; the model is then unchanged). */
+int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_merged *out);
+
 /* The index of the first point at sequence number seq, or -1. */
 int mt_fg_point_at(const struct mt_fg_model *m, int64_t seq);
 

@@ -32,6 +32,11 @@
 extern const char mt_asset_page_html[], mt_asset_page_js[], mt_asset_page_css[];
 
 static const char *const view_names[] = {"peak", "leaks", "diff", "total"};
+
+/* The page merges subtrees that never hold 1/MERGE_SHARE of the larger of
+ * the peak and the bytes allocated: a tenth of a pixel on a 1,000-pixel
+ * graph, visible from a 10x zoom on. */
+#define MERGE_SHARE 10000
 enum view { VIEW_PEAK, VIEW_LEAKS, VIEW_DIFF, VIEW_TOTAL };
 
 struct fg_options {
@@ -140,7 +145,8 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
 /* ---- html --------------------------------------------------------------- */
 
 static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
-                             const struct fg_options *o, int a, int b)
+                             const struct mt_fg_merged *merged, const struct fg_options *o, int a,
+                             int b)
 {
     char cmd[4096];
     mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
@@ -150,8 +156,10 @@ static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m
             view_names[o->view], a, b, o->hide_native ? "true" : "false");
     fprintf(out, " \"peakBytes\": %lld, \"exitBytes\": %lld, \"peakPoint\": %u, \"exitPoint\": %u,",
             (long long)m->peak_bytes, (long long)m->exit_bytes, m->peak_point, m->exit_point);
-    fprintf(out, " \"durationS\": %.6f,\n\"frames\": [",
-            (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9);
+    fprintf(out, " \"durationS\": %.6f,", (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9);
+    fprintf(out, " \"merged\": [%u,%lld,%lld,%lld],\n\"frames\": [", merged->nodes,
+            (long long)merged->total_bytes, (long long)merged->peak_bytes,
+            (long long)merged->threshold);
     for (uint32_t i = 0; i < m->nframes; i++) {
         fputs(i ? ",[" : "[", out);
         mt_json_string(out, m->frame_name[i] ? m->frame_name[i] : "");
@@ -207,7 +215,7 @@ static void write_html_text(FILE *out, const char *s)
 }
 
 static void write_html(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
-                       const struct fg_options *o, int a, int b)
+                       const struct mt_fg_merged *merged, const struct fg_options *o, int a, int b)
 {
     const char *t = mt_asset_page_html;
     while (*t) {
@@ -224,7 +232,7 @@ static void write_html(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
             fputs(mt_asset_page_js, out);
             t = at + 4;
         } else if (strncmp(at, "@DATA@", 6) == 0) {
-            write_json_model(out, db, m, o, a, b);
+            write_json_model(out, db, m, merged, o, a, b);
             t = at + 6;
         } else if (strncmp(at, "@TITLE@", 7) == 0) {
             char cmd[512];
@@ -336,6 +344,10 @@ int mt_cmd_flamegraph(int argc, char **argv)
         b = mt_fg_point_at(&m, seq[1]);
     }
     int folded = strcmp(o.format, "folded") == 0;
+    /* The page merges what it could not show (folded output is exact). */
+    struct mt_fg_merged merged = {0};
+    if (!rc && !folded)
+        rc = mt_fg_model_merge_small(&m, MERGE_SHARE, &merged);
     char path[4096];
     if (o.output)
         snprintf(path, sizeof path, "%s", o.output);
@@ -350,7 +362,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
         if (folded)
             rc = write_folded(out, &m, &o, a, b);
         else
-            write_html(out, db, &m, &o, a, b);
+            write_html(out, db, &m, &merged, &o, a, b);
         if (out != stdout ? fclose(out) != 0 : fflush(out) != 0) {
             mt_error("flamegraph: %s: write failed", folded && !o.output ? "stdout" : path);
             rc = MT_EXIT_FAIL;

@@ -314,6 +314,10 @@
     drawTimeline();
   }
   $('command').textContent = D.command;
+  if (D.merged && D.merged[0] > 0)
+    $('merged').textContent = '(' + D.merged[0] + ' frames too small to see, each under ' +
+      human(D.merged[3]) + ', merged into "[N small frames]" boxes: ' + human(D.merged[1]) +
+      ' allocated, ' + human(D.merged[2]) + ' at the peak)';
   for (const id of ['from', 'to']) {
     const sel = $(id);
     for (let i = 0; i < P.length; i++) {

@@ -99,6 +99,9 @@ html=$("$MT" flamegraph "$T/many.memtap")
 stacks=$(q "$T/many.db" "SELECT count(DISTINCT t.stack_id) FROM stack_totals t JOIN stacks s ON s.id = t.stack_id JOIN frames f ON f.id = s.site_frame_id WHERE f.function = 'node'")
 check_cmp "scale: distinct stacks" "$stacks" -ge 100000
 echo "info scale: $(stat -c %s "$html") bytes of HTML for $stacks stacks"
+check_cmp "scale: the page stays small (bytes)" "$(stat -c %s "$html")" -lt 5000000
+check "scale: frames too small to see are merged, and the page says so" \
+    "$(grep -c '"merged": \[[1-9][0-9]*,' "$html") $(grep -c 'frames too small to see' "$html")" "1 1"
 if [ $have_browser = 1 ]; then
     $BROWSER "$html" --total "$(q "$T/many.db" "SELECT value FROM meta WHERE key = 'peak_bytes'")" \
         --zoom node --search 'a (' | sed 's/^/scale page: /'
