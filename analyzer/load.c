@@ -875,7 +875,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         L->exit_heap = L->heap;
         L->exit_count = L->live.count;
     }
-    if (!rc && !L->keep.all && L->exit_seq != L->keep.exit_plan) {
+    if (!rc && L->exit_seq != L->keep.exit_plan) {
         /* The growth slices were cut from the wrong exit: load again
          * (mt_load), with the exit now known. */
         L->replan = L->exit_seq;

@@ -86,6 +86,16 @@ for prog in known stress manystacks bigblock samestack; do
     compare "$prog" "$T/$prog.memtap"
 done
 
+# A killed program: its trace was not closed, so the header plans no exit
+# and the load reads the trace twice, the second time with the exit found.
+"$MT" run -o "$T/killed.memtap" "$PROGS/prog_forever" 2>/dev/null &
+sleep 0.7
+pkill -KILL -f "$PROGS/prog_forever"
+wait
+compare killed "$T/killed.memtap"
+check "killed: the growth slices were cut from the exit found" \
+    "$(q "$T/killed.db" "SELECT max(slice) FROM stack_slices")" 63
+
 find_pythons
 for py in "${pythons[0]}" "${pythons[${#pythons[@]} - 1]}"; do
     tag=$(py_tag "$py")
