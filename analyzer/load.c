@@ -1,9 +1,10 @@
 /* load.c - `memtap load`: a trace into a SQLite database, in one streaming
  * pass.
  *
- * Memory: the live allocations (a row is written when its allocation is
- * freed, or at the end), plus the stack trie, frames and modules, which
- * grow with distinct stacks, never with the number of events.
+ * Memory: the live allocations, the stack trie, frames and modules, and
+ * the compact rule's per-stack totals (keep.h), which grow with distinct
+ * stacks, never with the number of events; the samples' times (16 bytes a
+ * sample). What is written after the stream is in load_tables.c.
  *
  * Semantics fixed here (docs/schema.md repeats them): realloc is a free of
  * the old block and an allocation of the new one; a realloc that failed
@@ -25,86 +26,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dbwriter.h"
-#include "keep.h"
-#include "livemap.h"
-#include "progress.h"
+#include "load_int.h"
 #include "schema.h"
-#include "symbolize.h"
-#include "trace.h"
 #include "util.h"
 
-struct node {
-    uint32_t parent;
-    uint32_t frame;   /* frame id (index into frame_pcs) */
-    uint8_t defined;
-};
-
-/* The block a realloc released, held back until the same thread's next
- * event says whether that realloc failed (REALLOC_UNDO) or not. */
-struct realloc_stash {
-    struct mt_live live;
-    uint64_t free_seq, free_ns;
-    int used;
-};
-
-#define AHEAD 8
-
-struct loader {
-    sqlite3 *db;
-    struct mt_event ahead[AHEAD]; /* events read, not handled yet (on_event_ahead) */
-    uint64_t ahead_put, ahead_used;
-    struct mt_keep keep;       /* which rows to write, and the per-stack totals */
-    uint64_t rows;             /* allocation rows written */
-    uint64_t clock_seq;        /* the last clock row's seq */
-    struct {
-        uint64_t seq, ns;
-    } *clock;                  /* every sample, in order: an allocation's time (ns_at) */
-    size_t nclock, cap_clock;
-    struct mt_progress *progress;
-    struct mt_trace *trace;
-    struct mt_dbwriter *rows_out; /* the rows' inserts, while the trace is read */
-    struct mt_livemap live;
-    struct realloc_stash *stash; /* per thread: the block a realloc released */
-    uint32_t nstash;
-    struct node *nodes;
-    uint32_t nnodes;
-    /* distinct native pcs: open-addressed pc -> frame id, ids from 1 */
-    uint64_t *pc_keys;
-    uint32_t *pc_ids;
-    size_t pc_cap, pc_count;
-    uint64_t *frame_pcs;
-    struct mt_symbolizer *sym;
-    struct pyframe {
-        char *file, *function;
-        uint64_t line;
-    } *pyframes; /* by Python frame id */
-    uint32_t npyframes;
-    struct {
-        char *path;
-        uint64_t base;
-        char build_id[2 * MT_BUILD_ID_MAX + 1];
-    } *modules;
-    int nmodules, cap_modules;
-    uint64_t now_ns, max_ns, last_seq;
-    uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
-    uint64_t heap, peak, peak_seq, peak_ns;
-    uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
-    uint64_t replan; /* the exit seq found, when it was not the one planned */
-    char err[512];
-};
-
-static int sql_fail(struct loader *L, const char *what)
+int mt_load_sql_fail(struct loader *L, const char *what)
 {
     snprintf(L->err, sizeof L->err, "database: %s: %s", what, sqlite3_errmsg(L->db));
     return EIO;
 }
 
-static int step_reset(struct loader *L, sqlite3_stmt *st)
+int mt_load_step(struct loader *L, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sql_fail(L, "insert");
+    return rc == SQLITE_DONE ? 0 : mt_load_sql_fail(L, "insert");
 }
 
 /* ---- rows ---------------------------------------------------------------- */
@@ -400,7 +336,8 @@ static int on_event(struct loader *L, const struct mt_event *ev)
     if (ev->seq > L->last_seq)
         L->last_seq = ev->seq;
     if (L->progress && mt_progress_tick(L->progress))
-        mt_progress_show(L->progress, mt_trace_fraction_read(L->trace), mt_trace_stats(L->trace)->events);
+        mt_progress_show(L->progress, mt_trace_fraction_read(L->trace),
+                         mt_trace_stats(L->trace)->events);
     if (ev->seq && ev->thread < L->nstash && L->stash[ev->thread].used) {
         struct realloc_stash *s = &L->stash[ev->thread];
         if (ev->kind == MT_EV_REALLOC_UNDO && ev->addr == s->live.addr) {
@@ -516,242 +453,6 @@ static int on_event_ahead(void *ctx, const struct mt_event *ev)
     return rc;
 }
 
-/* ---- after the stream: frames, stacks, metadata ---------------------------- */
-
-/* The file name of a module's path. */
-static const char *file_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-/* CPython's allocator functions (its domains, pymalloc, the debug hooks):
- * in native stacks of a Python process, the site is their caller
- * (PyByteArray_Resize, bytes_new), as it is malloc's; an arena's
- * (--pymalloc=arenas), the allocation that needed it. pymalloc's own
- * bookkeeping (arena_map_*) stays its own site. */
-static const char *const python_allocator_prefixes[] = {
-    "PyMem_",           "_PyMem_",           "PyObject_Malloc",  "PyObject_Calloc",
-    "PyObject_Realloc", "_PyObject_Malloc",  "_PyObject_Calloc", "_PyObject_Realloc",
-    "_PyObject_Alloc",  "pymalloc_alloc",    "pymalloc_realloc",  "new_arena",
-    "allocate_from_new_pool", "pymalloc_pool_extend", "_PyObject_ArenaMmap",
-};
-
-/* Frames that belong to the allocator rather than to the program: the site
- * of an allocation is the first frame from the leaf that is not one. */
-static int is_allocator_frame(const char *module_path, const char *function)
-{
-    if (function && (strncmp(function, "_Znw", 4) == 0 || strncmp(function, "_Zna", 4) == 0 ||
-                     strncmp(function, "operator new", 12) == 0))
-        return 1;
-    for (size_t i = 0; function && i < sizeof python_allocator_prefixes / sizeof(char *); i++)
-        if (strncmp(function, python_allocator_prefixes[i], strlen(python_allocator_prefixes[i])) == 0)
-            return 1;
-    if (!module_path)
-        return 0;
-    const char *base = file_name(module_path);
-    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libstdc++.so", 12) == 0 ||
-           strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "libmemtap", 9) == 0;
-}
-
-/* The name of a native frame without a symbol (a stripped program, say):
- * its module's file name and the return address's offset in that file,
- * "ls+0x51f1" (what addr2line -e takes, less one), or the bare address
- * outside every module. Distinct addresses keep distinct names, so that
- * reports never merge two unnamed sites into one. */
-static const char *unnamed_frame(const struct loader *L, const struct mt_symbol *sym,
-                                 uint64_t pc, char *buf, size_t cap)
-{
-    if (sym->module < 0) {
-        snprintf(buf, cap, "0x%llx", (unsigned long long)pc);
-        return buf;
-    }
-    snprintf(buf, cap, "%.64s+0x%llx", file_name(L->modules[sym->module].path),
-             (unsigned long long)(pc - L->modules[sym->module].base));
-    return buf;
-}
-
-static int write_frames(struct loader *L, uint8_t *allocator_frame)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO frames(id, kind, address, function, file, line, module_id)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(L, "prepare frames");
-    int rc = 0;
-    for (uint32_t id = 1; id <= L->pc_count && !rc; id++) {
-        uint64_t value = L->frame_pcs[id];
-        sqlite3_bind_int64(st, 1, id);
-        if (value & MT_FRAME_PYTHON) {
-            uint32_t py = (uint32_t)(value & ~MT_FRAME_PYTHON);
-            const struct pyframe *f = py < L->npyframes ? &L->pyframes[py] : NULL;
-            allocator_frame[id] = 0;
-            sqlite3_bind_text(st, 2, "python", -1, SQLITE_STATIC);
-            sqlite3_bind_null(st, 3);
-            sqlite3_bind_text(st, 4, f && f->function ? f->function : NULL, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 5, f && f->file ? f->file : NULL, -1, SQLITE_STATIC);
-            if (f && f->file)
-                sqlite3_bind_int64(st, 6, (sqlite3_int64)f->line);
-            else
-                sqlite3_bind_null(st, 6);
-            sqlite3_bind_null(st, 7);
-            rc = step_reset(L, st);
-            continue;
-        }
-        struct mt_symbol sym;
-        mt_symbolize(L->sym, value, &sym);
-        const char *module = sym.module >= 0 ? L->modules[sym.module].path : NULL;
-        allocator_frame[id] = (uint8_t)is_allocator_frame(module, sym.function);
-        sqlite3_bind_text(st, 2, "native", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)value);
-        char unnamed[96];
-        const char *function =
-            sym.function ? sym.function : unnamed_frame(L, &sym, value, unnamed, sizeof unnamed);
-        sqlite3_bind_text(st, 4, function, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 5, sym.file, -1, SQLITE_TRANSIENT);
-        if (sym.file)
-            sqlite3_bind_int(st, 6, sym.line);
-        else
-            sqlite3_bind_null(st, 6);
-        if (sym.module >= 0)
-            sqlite3_bind_int(st, 7, sym.module + 1);
-        else
-            sqlite3_bind_null(st, 7);
-        rc = step_reset(L, st);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int write_stacks(struct loader *L)
-{
-    uint8_t *allocator_frame = calloc(L->pc_count + 1, 1);
-    uint32_t *site = calloc(L->nnodes ? L->nnodes : 1, sizeof *site);
-    uint32_t *py_site = calloc(L->nnodes ? L->nnodes : 1, sizeof *py_site);
-    if (!allocator_frame || !site || !py_site) {
-        free(allocator_frame);
-        free(site);
-        free(py_site);
-        return ENOMEM;
-    }
-    int rc = write_frames(L, allocator_frame);
-    sqlite3_stmt *st = NULL;
-    if (!rc && sqlite3_prepare_v2(L->db,
-                                  "INSERT INTO stacks(id, parent, frame_id, site_frame_id,"
-                                  " native_site_frame_id) VALUES (?, ?, ?, ?, ?)",
-                                  -1, &st, NULL) != SQLITE_OK)
-        rc = sql_fail(L, "prepare stacks");
-    /* A parent is always created before its child, so its id is smaller:
-     * one ascending pass finds every stack's site: the innermost Python
-     * frame when there is one (a mixed stack's leaf is interpreter C code),
-     * else the innermost native frame outside the allocator. */
-    for (uint32_t id = 1; id < L->nnodes && !rc; id++) {
-        struct node *n = &L->nodes[id];
-        if (!n->defined)
-            continue;
-        uint32_t up = n->parent < id ? site[n->parent] : 0;
-        uint32_t py_up = n->parent < id ? py_site[n->parent] : 0;
-        int python = (L->frame_pcs[n->frame] & MT_FRAME_PYTHON) != 0;
-        site[id] = allocator_frame[n->frame] ? up : n->frame;
-        py_site[id] = python ? n->frame : py_up;
-        uint32_t shown = py_site[id] ? py_site[id] : site[id] ? site[id] : n->frame;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, n->parent);
-        sqlite3_bind_int64(st, 3, n->frame);
-        sqlite3_bind_int64(st, 4, shown);
-        if (site[id])
-            sqlite3_bind_int64(st, 5, site[id]);
-        else
-            sqlite3_bind_null(st, 5);
-        rc = step_reset(L, st);
-    }
-    sqlite3_finalize(st);
-    free(allocator_frame);
-    free(site);
-    free(py_site);
-    return rc;
-}
-
-/* Per (stack, thread): stack_totals, peak_live, and lifetimes' non-empty
- * buckets. */
-static int write_totals(struct loader *L)
-{
-    sqlite3_stmt *st, *lt, *pk;
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO stack_totals(stack_id, thread_id, count, bytes,"
-                           " freed_count, freed_bytes, first_seq) VALUES (?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(L, "prepare stack_totals");
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO lifetimes(stack_id, thread_id, bucket, count)"
-                           " VALUES (?,?,?,?)",
-                           -1, &lt, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return sql_fail(L, "prepare lifetimes");
-    }
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO peak_live(stack_id, thread_id, bytes, count)"
-                           " VALUES (?,?,?,?)",
-                           -1, &pk, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        sqlite3_finalize(lt);
-        return sql_fail(L, "prepare peak_live");
-    }
-    int rc = 0;
-    for (size_t i = 0; i < L->keep.n && !rc; i++) {
-        const struct mt_stack_total *t = &L->keep.v[i];
-        if (!t->count)
-            continue; /* only frees of blocks allocated before: none here */
-        sqlite3_bind_int64(st, 1, t->stack);
-        sqlite3_bind_int64(st, 2, t->thread);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)t->count);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)t->bytes);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)t->freed_count);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)t->freed_bytes);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)t->first_seq);
-        rc = step_reset(L, st);
-        if (!rc && mt_keep_at_peak(&L->keep, t)) {
-            sqlite3_bind_int64(pk, 1, t->stack);
-            sqlite3_bind_int64(pk, 2, t->thread);
-            sqlite3_bind_int64(pk, 3, (sqlite3_int64)t->peak_bytes);
-            sqlite3_bind_int64(pk, 4, (sqlite3_int64)t->peak_count);
-            rc = step_reset(L, pk);
-        }
-        for (int b = 0; b < MT_LIFETIME_BUCKETS && !rc; b++) {
-            if (!t->lifetime[b])
-                continue;
-            sqlite3_bind_int64(lt, 1, t->stack);
-            sqlite3_bind_int64(lt, 2, t->thread);
-            sqlite3_bind_int64(lt, 3, b);
-            sqlite3_bind_int64(lt, 4, (sqlite3_int64)t->lifetime[b]);
-            rc = step_reset(L, lt);
-        }
-    }
-    sqlite3_finalize(st);
-    sqlite3_finalize(lt);
-    sqlite3_finalize(pk);
-    return rc;
-}
-
-static int write_modules(struct loader *L)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(L->db, "INSERT INTO modules(id, path, base, build_id) VALUES (?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return sql_fail(L, "prepare modules");
-    int rc = 0;
-    for (int i = 0; i < L->nmodules && !rc; i++) {
-        sqlite3_bind_int(st, 1, i + 1);
-        sqlite3_bind_text(st, 2, L->modules[i].path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)L->modules[i].base);
-        sqlite3_bind_text(st, 4, L->modules[i].build_id, -1, SQLITE_STATIC);
-        rc = step_reset(L, st);
-    }
-    sqlite3_finalize(st);
-    return rc;
-}
-
 static int put_meta(struct loader *L, sqlite3_stmt *st, const char *key, const char *text,
                     int64_t num)
 {
@@ -760,7 +461,7 @@ static int put_meta(struct loader *L, sqlite3_stmt *st, const char *key, const c
         sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_int64(st, 2, num);
-    return step_reset(L, st);
+    return mt_load_step(L, st);
 }
 
 static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_path,
@@ -771,7 +472,7 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(L->db, "INSERT INTO meta(key, value) VALUES (?, ?)", -1, &st, NULL) !=
         SQLITE_OK)
-        return sql_fail(L, "prepare meta");
+        return mt_load_sql_fail(L, "prepare meta");
     char cmdline[MT_CMDLINE_MAX];
     size_t n = 0;
     for (size_t i = 0; i < MT_CMDLINE_MAX - 1 && !(h->cmdline[i] == 0 && h->cmdline[i + 1] == 0);
@@ -897,11 +598,11 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         rc = rows_rc;
     }
     if (!rc)
-        rc = write_modules(L);
+        rc = mt_load_write_modules(L);
     if (!rc)
-        rc = write_stacks(L);
+        rc = mt_load_write_stacks(L);
     if (!rc)
-        rc = write_totals(L);
+        rc = mt_load_write_totals(L);
     if (!rc)
         rc = write_meta(L, tr, trace_path, trace_st);
     if (!rc)
@@ -965,7 +666,7 @@ static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_pa
     }
     if (!rc && sqlite3_open_v2(tmp, &L->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
                    SQLITE_OK)
-        rc = sql_fail(L, "open");
+        rc = mt_load_sql_fail(L, "open");
     if (!rc)
         rc = fill(L, tr, trace_path, trace_st);
     if (rc && !L->err[0])
