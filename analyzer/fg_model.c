@@ -55,7 +55,7 @@ static int table_grow(struct group_table *t)
 }
 
 /* Adds count blocks of bytes in all to group (node, thread, first, last). */
-static int table_add_n(struct group_table *t, uint32_t node, uint32_t thread, uint32_t first,
+static int table_add(struct group_table *t, uint32_t node, uint32_t thread, uint32_t first,
                        uint32_t last, int64_t bytes, int64_t count)
 {
     if (t->n == t->cap && table_grow(t) != 0)
@@ -238,69 +238,72 @@ static int load_trie(sqlite3 *db, struct mt_fg_model *m)
     return MT_EXIT_OK;
 }
 
+/* The queries groups are read from. Each row: stack_id, thread_id, bytes,
+ * count, then for spans from_seq and to_seq. */
+enum group_rows { ROWS_SPANS, ROWS_PEAK, ROWS_TOTALS };
+
+/* Adds the rows of one query to t. Live at every point but the peak: the
+ * live spans (keep.h), each live at the points whose seq is in [from_seq,
+ * to_seq] (every point but the peak is a checkpoint); at the peak: table
+ * peak_live. Bytes ever allocated: stack_totals, which counts every
+ * allocation, whether or not it has a row. Returns 0, 1 when the query
+ * failed (printed), -1 when out of memory. */
+static int add_rows(sqlite3 *db, const struct mt_fg_model *m, enum group_rows what,
+                    struct group_table *t)
+{
+    static const char *const sql[] = {
+        [ROWS_SPANS] = "SELECT stack_id, thread_id, bytes, count, from_seq, to_seq"
+                       " FROM live_spans",
+        [ROWS_PEAK] = "SELECT stack_id, thread_id, bytes, count FROM peak_live",
+        [ROWS_TOTALS] = "SELECT stack_id, thread_id, bytes, count FROM stack_totals",
+    };
+    sqlite3_stmt *st;
+    if (mt_prepare(db, sql[what], &st))
+        return 1;
+    const uint32_t pk = m->peak_point;
+    int rc = 0;
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t stack = sqlite3_column_int64(st, 0), thread = sqlite3_column_int64(st, 1);
+        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
+        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
+        int64_t bytes = sqlite3_column_int64(st, 2), count = sqlite3_column_int64(st, 3);
+        if (what == ROWS_TOTALS) {
+            rc = table_add(t, node, th, 0, 0, bytes, count);
+            continue;
+        }
+        if (what == ROWS_PEAK) {
+            rc = table_add(t, node, th, pk, pk, bytes, count);
+            continue;
+        }
+        uint32_t first = lower_bound(m, sqlite3_column_int64(st, 4));
+        uint32_t end = lower_bound(m, sqlite3_column_int64(st, 5) + 1);
+        if (first <= pk && pk < end) { /* the peak's figures come from peak_live */
+            if (first < pk)
+                rc = table_add(t, node, th, first, pk - 1, bytes, count);
+            first = pk + 1;
+        }
+        if (!rc && first < end)
+            rc = table_add(t, node, th, first, end - 1, bytes, count);
+    }
+    sqlite3_finalize(st);
+    return rc ? -1 : 0;
+}
+
 static int load_groups(sqlite3 *db, struct mt_fg_model *m)
 {
     struct group_table live = {0}, total = {0};
-    sqlite3_stmt *st;
-    /* Live at every point but the peak: the live spans (keep.h), each live
-     * at the points whose seq is in [from_seq, to_seq] (every point but the
-     * peak is a checkpoint). At the peak: table peak_live. */
-    if (mt_prepare(db, "SELECT stack_id, thread_id, from_seq, to_seq, bytes, count FROM live_spans",
-                   &st))
-        return MT_EXIT_FAIL;
-    int rc = 0;
-    uint32_t pk = m->peak_point;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t stack = sqlite3_column_int64(st, 0);
-        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
-        int64_t thread = sqlite3_column_int64(st, 1);
-        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
-        int64_t bytes = sqlite3_column_int64(st, 4), count = sqlite3_column_int64(st, 5);
-        uint32_t first = lower_bound(m, sqlite3_column_int64(st, 2));
-        uint32_t end = lower_bound(m, sqlite3_column_int64(st, 3) + 1);
-        if (first <= pk && pk < end) {
-            if (first < pk)
-                rc |= table_add_n(&live, node, th, first, pk - 1, bytes, count);
-            first = pk + 1;
-        }
-        if (first < end)
-            rc |= table_add_n(&live, node, th, first, end - 1, bytes, count);
-    }
-    sqlite3_finalize(st);
-    if (!rc && pk < m->npoints &&
-        mt_prepare(db, "SELECT stack_id, thread_id, bytes, count FROM peak_live",
-                   &st))
-        rc = 1;
-    while (!rc && pk < m->npoints && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t stack = sqlite3_column_int64(st, 0);
-        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
-        int64_t thread = sqlite3_column_int64(st, 1);
-        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
-        rc |= table_add_n(&live, node, th, pk, pk, sqlite3_column_int64(st, 2),
-                          sqlite3_column_int64(st, 3));
-    }
-    if (pk < m->npoints)
-        sqlite3_finalize(st);
-    /* Bytes ever allocated: every allocation, whether or not it has a row
-     * (a compact database keeps rows only for those live at some point). */
-    if (!rc && mt_prepare(db, "SELECT stack_id, thread_id, count, bytes FROM stack_totals", &st))
-        rc = 1;
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t stack = sqlite3_column_int64(st, 0);
-        uint32_t node = stack > 0 && stack < m->nnodes ? (uint32_t)stack : 0;
-        int64_t thread = sqlite3_column_int64(st, 1);
-        uint32_t th = thread >= 0 && thread < m->nthreads ? (uint32_t)thread : 0;
-        rc |= table_add_n(&total, node, th, 0, 0, sqlite3_column_int64(st, 3),
-                          sqlite3_column_int64(st, 2));
-    }
-    sqlite3_finalize(st);
+    int rc = add_rows(db, m, ROWS_SPANS, &live);
+    if (!rc)
+        rc = add_rows(db, m, ROWS_PEAK, &live);
+    if (!rc)
+        rc = add_rows(db, m, ROWS_TOTALS, &total);
     free(live.slots);
     free(total.slots);
     m->groups = live.v;
     m->ngroups = live.n;
     m->totals = total.v;
     m->ntotals = total.n;
-    if (rc)
+    if (rc < 0)
         mt_error("flamegraph: out of memory");
     return rc ? MT_EXIT_FAIL : MT_EXIT_OK;
 }

@@ -275,13 +275,11 @@ static void peak_add(struct mt_keep *k, struct mt_stack_total *t, const struct m
     t->peak_count++;
 }
 
-int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq,
-                    uint64_t free_ns)
+int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq, int *row)
 {
-    (void)free_ns;
     struct mt_stack_total *t = total_of(k, a->stack, a->thread);
     if (!t)
-        return -ENOMEM;
+        return ENOMEM;
     t->freed_count++;
     t->freed_bytes += a->size;
     t->lifetime[lifetime_bucket(free_seq - a->seq)]++;
@@ -291,10 +289,11 @@ int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_se
     if (!rc && k->npoints && a->seq <= k->points[k->npoints - 1])
         rc = span_add(k, a);
     if (rc)
-        return -rc;
+        return rc;
     if (a->seq <= k->peak_seq)
         peak_add(k, t, a);
-    return k->all || a->seq <= k->marker;
+    *row = k->all || a->seq <= k->marker;
+    return 0;
 }
 
 int mt_keep_finish(struct mt_keep *k, uint64_t seq, const struct mt_livemap *live)

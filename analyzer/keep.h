@@ -123,10 +123,9 @@ static inline int mt_keep_at_peak(const struct mt_keep *k, const struct mt_stack
     return t->peak_gen == k->peak_gen && t->peak_count > 0;
 }
 
-/* An allocation was freed at free_seq. Returns 1: write its row; 0: only
- * counted; or a negative errno. */
-int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq,
-                    uint64_t free_ns);
+/* An allocation was freed at free_seq. Sets *row: 1 when its row is to be
+ * written, 0 when the aggregates hold all of it. Returns 0 or an errno. */
+int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq, int *row);
 
 /* The end of the trace at seq: the last checkpoint; the spans of the
  * blocks still live (each of live's entries) and their part of the peak;

@@ -113,10 +113,8 @@ static void note_heap(struct loader *L, uint64_t seq)
  * it (keep.h), now or at the end. */
 static int retire(struct loader *L, const struct mt_live *a, uint64_t free_seq, uint64_t free_ns)
 {
-    int k = mt_keep_on_free(&L->keep, a, free_seq, free_ns);
-    if (k < 0)
-        return -k;
-    return k ? write_allocation(L, a, 1, free_seq, free_ns) : 0;
+    int row, rc = mt_keep_on_free(&L->keep, a, free_seq, &row);
+    return rc || !row ? rc : write_allocation(L, a, 1, free_seq, free_ns);
 }
 
 static int settle_stash(struct loader *L, struct realloc_stash *s)
@@ -179,8 +177,10 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
          * without a free so the heap stays honest. */
         L->n_doubled++;
         L->heap -= old.size;
-        int k = mt_keep_on_free(&L->keep, &old, ev->seq, L->now_ns); /* gone from the heap */
-        int rc = k < 0 ? -k : write_allocation(L, &old, 0, 0, 0);
+        int row; /* its row is written whatever the rule says: never freed */
+        int rc = mt_keep_on_free(&L->keep, &old, ev->seq, &row); /* gone from the heap */
+        if (!rc)
+            rc = write_allocation(L, &old, 0, 0, 0);
         if (rc)
             return rc;
     }
@@ -329,6 +329,34 @@ static int write_clock(struct loader *L, uint64_t seq)
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
+/* A sample: RSS and the time of the events after it. before: the last seq
+ * before it. */
+static int on_sample(struct loader *L, const struct mt_event *ev, uint64_t before)
+{
+    int rc = ev->ns != L->now_ns ? write_clock(L, before) : 0;
+    /* Checkpoints where a time can resolve (points.c): the last event before
+     * this sample, and the sample itself (which may hold a seq of its own). */
+    if (!rc)
+        rc = mt_keep_checkpoint(&L->keep, before, 0);
+    if (!rc)
+        rc = mt_keep_checkpoint(&L->keep, L->last_seq, 0);
+    void *clock = L->clock;
+    if (!rc)
+        rc = grow_to_hold(&clock, &L->cap_clock, L->nclock, sizeof *L->clock, 1024);
+    if (rc)
+        return rc;
+    L->clock = clock;
+    L->clock[L->nclock].seq = ev->seq;
+    L->clock[L->nclock++].ns = ev->ns;
+    L->now_ns = ev->ns;
+    if (ev->ns > L->max_ns)
+        L->max_ns = ev->ns;
+    struct mt_row r = {.kind = MT_ROW_SAMPLE,
+                       .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
+                               (int64_t)L->heap}};
+    return mt_dbwriter_put(L->rows_out, &r);
+}
+
 static int on_event(struct loader *L, const struct mt_event *ev)
 {
     int rc = 0;
@@ -380,38 +408,9 @@ static int on_event(struct loader *L, const struct mt_event *ev)
         rc = mt_dbwriter_put(L->rows_out, &r);
         break;
     }
-    case MT_EV_SAMPLE: {
-        if (ev->ns != L->now_ns && (rc = write_clock(L, before)) != 0)
-            break;
-        /* Checkpoints where a time can resolve (points.c): the last event
-         * before this sample, and the sample itself (which may hold a seq
-         * of its own). */
-        rc = mt_keep_checkpoint(&L->keep, before, 0);
-        if (!rc)
-            rc = mt_keep_checkpoint(&L->keep, L->last_seq, 0);
-        if (rc)
-            break;
-        if (L->nclock == L->cap_clock) {
-            size_t cap = L->cap_clock ? 2 * L->cap_clock : 1024;
-            void *c = realloc(L->clock, cap * sizeof *L->clock);
-            if (!c) {
-                rc = ENOMEM;
-                break;
-            }
-            L->clock = c;
-            L->cap_clock = cap;
-        }
-        L->clock[L->nclock].seq = ev->seq;
-        L->clock[L->nclock++].ns = ev->ns;
-        L->now_ns = ev->ns;
-        if (ev->ns > L->max_ns)
-            L->max_ns = ev->ns;
-        struct mt_row r = {.kind = MT_ROW_SAMPLE,
-                           .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
-                                   (int64_t)L->heap}};
-        rc = mt_dbwriter_put(L->rows_out, &r);
+    case MT_EV_SAMPLE:
+        rc = on_sample(L, ev, before);
         break;
-    }
     case MT_EV_MARKER:
         rc = mt_keep_checkpoint(&L->keep, L->last_seq, 1);
         if (rc)
@@ -447,7 +446,7 @@ static int on_event_ahead(void *ctx, const struct mt_event *ev)
     int rc = 0;
     if (L->ahead_put - L->ahead_used == AHEAD)
         rc = on_event(L, &L->ahead[L->ahead_used++ % AHEAD]);
-    if (ev->kind <= MT_EV_REALLOC_UNDO)
+    if (ev->kind <= MT_EV_REALLOC_UNDO) /* an allocation or a free: a block's address */
         mt_livemap_prefetch(&L->live, ev->addr);
     L->ahead[L->ahead_put++ % AHEAD] = *ev;
     return rc;
@@ -578,8 +577,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     }
     if (!rc && L->exit_seq != L->keep.exit_plan) {
         /* The growth slices were cut from the wrong exit: load again
-         * (mt_load), with the exit now known. */
-        L->replan = L->exit_seq;
+         * (mt_load), with the exit now known (L->exit_seq). */
         rc = EAGAIN;
     }
     for (size_t i = 0; i < L->live.cap && !rc; i++)
@@ -644,7 +642,7 @@ static uint64_t planned_exit(const struct mt_file_header *h)
 }
 
 /* One pass: the trace into a new database at tmp. Returns 0, EAGAIN with
- * L->replan set when the exit was not where planned, or an errno with
+ * L->exit_seq the exit found when it was not where planned, or an errno with
  * L->err set. */
 static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_path,
                      const struct stat *trace_st, const char *tmp, int all, uint64_t plan,
@@ -707,7 +705,7 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet,
                        planned_exit(mt_trace_header(tr)), quiet);
     if (rc == EAGAIN) {
         /* A second pass reads the trace afresh, with the exit it found. */
-        uint64_t plan = L.replan;
+        uint64_t plan = L.exit_seq;
         mt_trace_close(tr);
         if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
             mt_error("%s", why);

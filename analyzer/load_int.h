@@ -41,7 +41,7 @@ struct loader {
     struct {
         uint64_t seq, ns;
     } *clock;                  /* every sample, in order: an allocation's time (ns_at) */
-    size_t nclock, cap_clock;
+    uint32_t nclock, cap_clock;
     struct mt_progress *progress;
     struct mt_trace *trace;
     struct mt_dbwriter *rows_out; /* the rows' inserts, while the trace is read */
@@ -71,7 +71,6 @@ struct loader {
     uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
     uint64_t heap, peak, peak_seq, peak_ns;
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
-    uint64_t replan; /* the exit seq found, when it was not the one planned */
     char err[512];
 };
 

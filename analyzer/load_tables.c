@@ -11,6 +11,14 @@
 #include "load_int.h"
 #include "util.h"
 
+/* Binds n integers to st's parameters and steps it. */
+static int insert(struct loader *L, sqlite3_stmt *st, const int64_t *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    return mt_load_step(L, st);
+}
+
 /* The file name of a module's path. */
 static const char *file_name(const char *path)
 {
@@ -170,60 +178,44 @@ int mt_load_write_stacks(struct loader *L)
  * buckets. */
 int mt_load_write_totals(struct loader *L)
 {
-    sqlite3_stmt *st, *lt, *pk;
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO stack_totals(stack_id, thread_id, count, bytes,"
-                           " freed_count, freed_bytes, first_seq) VALUES (?,?,?,?,?,?,?)",
-                           -1, &st, NULL) != SQLITE_OK)
-        return mt_load_sql_fail(L, "prepare stack_totals");
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO lifetimes(stack_id, thread_id, bucket, count)"
-                           " VALUES (?,?,?,?)",
-                           -1, &lt, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return mt_load_sql_fail(L, "prepare lifetimes");
-    }
-    if (sqlite3_prepare_v2(L->db,
-                           "INSERT INTO peak_live(stack_id, thread_id, bytes, count)"
-                           " VALUES (?,?,?,?)",
-                           -1, &pk, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        sqlite3_finalize(lt);
-        return mt_load_sql_fail(L, "prepare peak_live");
-    }
+    enum { TOTALS, PEAK, LIFETIMES, NSTMT };
+    static const char *const sql[NSTMT] = {
+        [TOTALS] = "INSERT INTO stack_totals(stack_id, thread_id, count, bytes, freed_count,"
+                   " freed_bytes, first_seq) VALUES (?,?,?,?,?,?,?)",
+        [PEAK] = "INSERT INTO peak_live(stack_id, thread_id, bytes, count) VALUES (?,?,?,?)",
+        [LIFETIMES] = "INSERT INTO lifetimes(stack_id, thread_id, bucket, count)"
+                      " VALUES (?,?,?,?)",
+    };
+    sqlite3_stmt *st[NSTMT] = {NULL};
     int rc = 0;
+    for (int i = 0; i < NSTMT && !rc; i++)
+        if (sqlite3_prepare_v2(L->db, sql[i], -1, &st[i], NULL) != SQLITE_OK)
+            rc = mt_load_sql_fail(L, "prepare totals");
     for (size_t i = 0; i < L->keep.n && !rc; i++) {
         const struct mt_stack_total *t = &L->keep.v[i];
         if (!t->count)
             continue; /* only frees of blocks allocated before: none here */
-        sqlite3_bind_int64(st, 1, t->stack);
-        sqlite3_bind_int64(st, 2, t->thread);
-        sqlite3_bind_int64(st, 3, (sqlite3_int64)t->count);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)t->bytes);
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)t->freed_count);
-        sqlite3_bind_int64(st, 6, (sqlite3_int64)t->freed_bytes);
-        sqlite3_bind_int64(st, 7, (sqlite3_int64)t->first_seq);
-        rc = mt_load_step(L, st);
+        const int64_t totals[] = {t->stack,
+                                  t->thread,
+                                  (int64_t)t->count,
+                                  (int64_t)t->bytes,
+                                  (int64_t)t->freed_count,
+                                  (int64_t)t->freed_bytes,
+                                  (int64_t)t->first_seq};
+        rc = insert(L, st[TOTALS], totals, 7);
         if (!rc && mt_keep_at_peak(&L->keep, t)) {
-            sqlite3_bind_int64(pk, 1, t->stack);
-            sqlite3_bind_int64(pk, 2, t->thread);
-            sqlite3_bind_int64(pk, 3, (sqlite3_int64)t->peak_bytes);
-            sqlite3_bind_int64(pk, 4, (sqlite3_int64)t->peak_count);
-            rc = mt_load_step(L, pk);
+            const int64_t peak[] = {t->stack, t->thread, (int64_t)t->peak_bytes,
+                                    (int64_t)t->peak_count};
+            rc = insert(L, st[PEAK], peak, 4);
         }
         for (int b = 0; b < MT_LIFETIME_BUCKETS && !rc; b++) {
-            if (!t->lifetime[b])
-                continue;
-            sqlite3_bind_int64(lt, 1, t->stack);
-            sqlite3_bind_int64(lt, 2, t->thread);
-            sqlite3_bind_int64(lt, 3, b);
-            sqlite3_bind_int64(lt, 4, (sqlite3_int64)t->lifetime[b]);
-            rc = mt_load_step(L, lt);
+            const int64_t bucket[] = {t->stack, t->thread, b, (int64_t)t->lifetime[b]};
+            if (t->lifetime[b])
+                rc = insert(L, st[LIFETIMES], bucket, 4);
         }
     }
-    sqlite3_finalize(st);
-    sqlite3_finalize(lt);
-    sqlite3_finalize(pk);
+    for (int i = 0; i < NSTMT; i++)
+        sqlite3_finalize(st[i]);
     return rc;
 }
 

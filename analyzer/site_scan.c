@@ -1,6 +1,7 @@
-/* site_scan.c - per-site totals from one pass over the allocations table
- * (see site_scan.h): the stacks' sites numbered once, each allocation's
- * events summed by site in memory, the rows sorted as the SQL sorts them. */
+/* site_scan.c - per-site figures from the per-stack aggregates (see
+ * site_scan.h): the stacks' sites numbered once, the rows of stack_slices,
+ * live_spans or peak_live summed by site in memory, sorted as the SQL sorts
+ * them. */
 #define _GNU_SOURCE
 #include "site_scan.h"
 

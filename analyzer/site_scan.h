@@ -1,14 +1,12 @@
-/* site_scan.h - per-site totals from one pass over the allocations table,
- * for the reports that look at every allocation rather than at those live
- * at one point: the growing sites of `memtap leaks` and `memtap diff`.
+/* site_scan.h - per-site figures summed in memory from the per-stack
+ * aggregates the loader wrote (keep.h): the growing sites of `memtap leaks`
+ * and the sites of `memtap diff`, and what was live at a point.
  *
  * The SQL that defines them (views site_slices and growth_sites, the diff
  * query in docs/schema.md) joins every row to its stack and frame and
- * groups by text: on 10^8 allocations SQLite takes minutes (leaks 647 s,
- * diff 258 s on a 200 M-event trace). Here the stacks are mapped to their
- * sites once, and the rows are summed in memory in a single scan. The
- * answers are the SQL's, row for row and in its order (tests/data/
- * doc_check.py compares them on every `make check`). */
+ * groups by text. Here the stacks are mapped to their sites once, and the
+ * rows summed in one scan. The answers are the SQL's, row for row and in
+ * its order (tests/data/doc_check.py compares them on every `make check`). */
 #ifndef MT_SITE_SCAN_H
 #define MT_SITE_SCAN_H
 

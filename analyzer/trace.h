@@ -13,7 +13,7 @@
 
 #include "mt_trace_format.h"
 
-enum mt_event_kind {
+enum mt_event_kind { /* the kinds that carry a block's address come first */
     MT_EV_ALLOC,
     MT_EV_FREE,
     MT_EV_REALLOC_FREE,

@@ -109,9 +109,7 @@ static void random_run_against_model(void **state)
             assert_int_equal(mt_livemap_take(&live, 16 * (j + 1), &a), 1);
             blocks[j].free_seq = ++seq;
             heap -= blocks[j].size;
-            int kept = mt_keep_on_free(&k, &a, seq, 0);
-            assert_true(kept >= 0);
-            blocks[j].kept = kept;
+            assert_int_equal(mt_keep_on_free(&k, &a, seq, &blocks[j].kept), 0);
         }
     }
     assert_true(seq > exit_plan); /* the plan cuts the run short of its end */
@@ -180,11 +178,14 @@ static void all_keeps_every_row(void **state)
     mt_keep_init(&k, 1, 10, &sink);
     struct mt_live a = {.addr = 16, .seq = 1, .size = 5, .stack = 1};
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
-    assert_int_equal(mt_keep_on_free(&k, &a, 2, 0), 1);
+    int row = -1;
+    assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
+    assert_int_equal(row, 1);
     mt_keep_free(&k);
     mt_keep_init(&k, 0, 10, &sink); /* the same block, compact: folded */
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
-    assert_int_equal(mt_keep_on_free(&k, &a, 2, 0), 0);
+    assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
+    assert_int_equal(row, 0);
     assert_int_equal(k.v[0].lifetime[0], 1); /* lifetime 1 event: bucket 0 */
     mt_keep_free(&k);
 }
