@@ -34,7 +34,8 @@
  * apart. A thread's recent stacks are found by a cheaper key ("the
  * per-thread key of a stack").
  *
- * Must not: allocate on the allocation path, or read frames without the GIL.
+ * Must not: allocate on the allocation path, or read another thread's
+ * frames (a thread reads its own, with or without the GIL: current_tstate).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -69,6 +70,13 @@ struct mt_py_layout {
     int owner_cstack;                  /* 3.12+: owner of a run's first frame, and up */
     int frame_is_entry;                /* 3.11: char is_entry */
     int runtime_tstate;                /* <= 3.11: _PyRuntime.gilstate.tstate_current */
+    int str_state;                     /* PyASCIIObject: the word of its state bits */
+    unsigned str_compact, str_ascii;   /* the masks of its compact and ascii bits */
+    int str_kind_shift;                /* where its kind (bytes a character) starts */
+    int str_length;                    /* PyASCIIObject: length (characters) */
+    int str_ascii_data;                /* sizeof(PyASCIIObject): compact ASCII text */
+    int str_utf8;                      /* PyCompactUnicodeObject: utf8, NULL until asked */
+    int str_compact_data;              /* sizeof(PyCompactUnicodeObject): other text */
 };
 
 #include "py_layouts.h"
@@ -104,6 +112,7 @@ static int install_requested;
 static const struct mt_py_layout *layout;
 static int detected_minor; /* the version's, known from start-up (mt_py_detect) */
 static void *const *tstate_word; /* <= 3.11: the GIL holder's state, read in place */
+static int detached_walks; /* threads without the GIL read their own frames (current_tstate) */
 /* The eval loop's code, where mixed stacks put Python frames: the range of
  * the symbol _PyEval_EvalFrameDefault, and the function found running the
  * loop (find_eval_loop), which is another when the compiler moved the loop
@@ -154,9 +163,8 @@ static struct {
     void (*get_arena_allocator)(struct py_arena_allocator *);
     void (*set_arena_allocator)(struct py_arena_allocator *);
     void *(*tstate_current)(void);   /* attached (3.12+) or GIL-holding thread state */
-    void *(*tstate_this_thread)(void); /* PyGILState_GetThisThreadState, <= 3.11 */
+    void *(*tstate_this_thread)(void); /* PyGILState_GetThisThreadState: attached or not */
     int (*addr2line)(void *code, int byte_offset);
-    const char *(*as_utf8)(void *str);
     void (*incref)(void *);
     void (*decref)(void *);
     void *code_type;
@@ -221,7 +229,6 @@ int mt_py_detect(void)
         api.tstate_current = (void *(*)(void))sym("_PyThreadState_UncheckedGet");
     api.tstate_this_thread = (void *(*)(void))sym("PyGILState_GetThisThreadState");
     api.addr2line = (int (*)(void *, int))sym("PyCode_Addr2Line");
-    api.as_utf8 = (const char *(*)(void *))sym("PyUnicode_AsUTF8");
     api.incref = (void (*)(void *))sym("Py_IncRef"); /* for None in at_python_exit */
     api.code_type = sym("PyCode_Type");
     api.decref = (void (*)(void *))sym("Py_DecRef");
@@ -232,7 +239,7 @@ int mt_py_detect(void)
     api.cfunction_new = (void *(*)(void *, void *, void *))sym("PyCFunction_NewEx");
     api.err_clear = (void (*)(void))sym("PyErr_Clear");
     if (!api.add_pending_call || !api.get_version || !api.get_allocator || !api.set_allocator ||
-        !api.tstate_current || !api.tstate_this_thread || !api.addr2line || !api.as_utf8 ||
+        !api.tstate_current || !api.tstate_this_thread || !api.addr2line ||
         !api.incref || !api.code_type || !api.decref || !api.none || !api.import_module ||
         !api.get_attr || !api.call_args || !api.cfunction_new || !api.err_clear ||
         !api.get_arena_allocator || !api.set_arena_allocator) {
@@ -418,6 +425,7 @@ static void *at_python_exit(void *self, void *unused)
 {
     (void)self;
     (void)unused;
+    __atomic_store_n(&detached_walks, 0, __ATOMIC_RELAXED);
     mt_marker_internal(MT_MARKER_PYTHON_EXIT);
     api.incref(api.none);
     return api.none;
@@ -544,6 +552,7 @@ static int install(void *unused)
         w.ctx = &dom_obj;
         wrap_domain(PYMEM_DOMAIN_OBJ, &dom_obj, &w);
     }
+    __atomic_store_n(&detached_walks, 1, __ATOMIC_RELAXED);
     mt_py_active = 1;
     /* Traced like the program's own: on 3.9-3.11 the hooks of an earlier
      * initialization are on, and this frees blocks they recorded. */
@@ -600,10 +609,67 @@ void mt_py_poll(void)
 
 /* ---- Python frames --------------------------------------------------------- */
 
-static const char *utf8_or(void *str, const char *dflt)
+/* Code point c as UTF-8 into out; returns its length. */
+static size_t utf8_put(uint32_t c, unsigned char out[4])
 {
-    const char *s = str ? api.as_utf8(str) : NULL;
-    return s ? s : dflt;
+    if (c < 0x80) {
+        out[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (unsigned char)(0xC0 | c >> 6);
+        out[1] = (unsigned char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | c >> 12);
+        out[1] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+        out[2] = (unsigned char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (c >> 18 & 0x07));
+    out[1] = (unsigned char)(0x80 | (c >> 12 & 0x3F));
+    out[2] = (unsigned char)(0x80 | (c >> 6 & 0x3F));
+    out[3] = (unsigned char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* The UTF-8 text of str object s, read from its fields, or dflt. No call
+ * into the interpreter: PyUnicode_AsUTF8 allocates (a UTF-8 copy kept in
+ * the object, memory of the program's we would have made) and needs the
+ * GIL, which a thread naming its frames may not hold. A compact ASCII
+ * string is its own UTF-8; another compact one has the copy if someone
+ * asked for it, else is encoded here into buf (cap bytes, cut at a
+ * character). A legacy string (not compact; <= 3.11, never a code
+ * object's name or file) reads as dflt. */
+static const char *str_utf8(void *s, char *buf, size_t cap, const char *dflt)
+{
+    const struct mt_py_layout *L = layout;
+    uint32_t state = s ? FIELD(s, L->str_state, uint32_t) : 0;
+    if (!(state & L->str_compact))
+        return dflt;
+    if (state & L->str_ascii)
+        return (const char *)s + L->str_ascii_data;
+    const char *copy = __atomic_load_n(&FIELD(s, L->str_utf8, const char *), __ATOMIC_ACQUIRE);
+    if (copy)
+        return copy;
+    unsigned kind = (state >> L->str_kind_shift) & 7;
+    const unsigned char *text = (const unsigned char *)s + L->str_compact_data;
+    int64_t n = FIELD(s, L->str_length, int64_t);
+    size_t at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t c = kind == 1   ? text[i]
+                     : kind == 2 ? ((const uint16_t *)(const void *)text)[i]
+                                 : ((const uint32_t *)(const void *)text)[i];
+        unsigned char out[4];
+        size_t len = utf8_put(c, out);
+        if (at + len >= cap)
+            break;
+        memcpy(buf + at, out, len);
+        at += len;
+    }
+    buf[at] = 0;
+    return buf;
 }
 
 /* ---- code objects -----------------------------------------------------------
@@ -793,8 +859,11 @@ static uint32_t new_pyframe(struct mt_thread *t, struct mt_generation *g, void *
         __atomic_fetch_add(&g->count, 1, __ATOMIC_RELAXED);
         uint32_t nid = __atomic_add_fetch(&next_pyframe, 1, __ATOMIC_RELAXED);
         int line = api.addr2line(code, (int)offset);
-        const char *file = utf8_or(FIELD(code, layout->code_filename, void *), "?");
-        const char *name = utf8_or(FIELD(code, layout->code_name, void *), "?");
+        char file_buf[512], name_buf[256];
+        const char *file = str_utf8(FIELD(code, layout->code_filename, void *), file_buf,
+                                    sizeof file_buf, "?");
+        const char *name = str_utf8(FIELD(code, layout->code_name, void *), name_buf,
+                                    sizeof name_buf, "?");
         mt_record_pyframe(t, nid, line, file, name);
         __atomic_store_n(&s->id, nid, __ATOMIC_RELEASE);
         return nid;
@@ -916,15 +985,29 @@ static int walk(void *ts, void **code, uint32_t *offset, uint8_t *entry, int max
     return walk_with(layout, ts, max, code, offset, entry, NULL);
 }
 
-/* The thread state whose frames this thread may read: its own, attached
- * (3.12+: the thread-local current state; <= 3.11: the GIL holder, which
- * must be this thread unless the caller knows it holds the GIL). */
+/* The thread state whose frames this thread's allocation belongs to: its
+ * own. Attached (3.12+: the thread-local current state; <= 3.11: the GIL
+ * holder, which is this thread when the caller knows it holds the GIL), or
+ * detached: the thread released the GIL around C code (numpy's calloc,
+ * zlib, I/O), and until it takes it back it is inside the Python call that
+ * released it and nothing changes its frames, so they are read as they
+ * are. Its own state is the one PyGILState keeps for the thread. Not after
+ * the exit marker (detached_walks): the teardown frees the states of
+ * daemon threads, which may still run C code without the GIL. */
 static MT_ALWAYS_INLINE void *current_tstate(int gil_held)
 {
     void *ts = tstate_word ? __atomic_load_n(tstate_word, __ATOMIC_RELAXED) : api.tstate_current();
-    if (ts && !gil_held && layout->minor <= 11 && ts != api.tstate_this_thread())
+    if (gil_held)
+        return ts;
+    if (layout->minor >= 12) {
+        if (ts || !__atomic_load_n(&detached_walks, __ATOMIC_RELAXED))
+            return ts;
+        return api.tstate_this_thread();
+    }
+    if (!ts && !__atomic_load_n(&detached_walks, __ATOMIC_RELAXED))
         return NULL;
-    return ts;
+    void *mine = api.tstate_this_thread();
+    return ts == mine || __atomic_load_n(&detached_walks, __ATOMIC_RELAXED) ? mine : NULL;
 }
 
 /* ---- the per-thread key of a stack ----------------------------------------
