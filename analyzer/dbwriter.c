@@ -37,9 +37,10 @@ static const struct {
     const char *sql;
 } kinds[KINDS] = {
     [MT_ROW_ALLOCATION] = {9, 0, INSERT_ALLOCATIONS ALLOCATION_VALUES},
-    [MT_ROW_SAMPLE] = {4, 0,
-                       "INSERT INTO samples(seq, ns, rss_bytes, heap_bytes)"
-                       " VALUES (?,?,?,?)"},
+    [MT_ROW_SAMPLE] = {8, 0,
+                       "INSERT INTO samples(seq, ns, rss_bytes, heap_bytes, rss_anon_bytes,"
+                       " rss_file_bytes, rss_shmem_bytes, memtap_rss_bytes)"
+                       " VALUES (?,?,?,?,?,?,?,?)"},
     [MT_ROW_MARKER] = {3, 1,
                        "INSERT OR REPLACE INTO markers(seq, ns, thread_id, label) VALUES (?,?,?,?)"},
     [MT_ROW_THREAD] = {2, 1, "INSERT OR REPLACE INTO threads(id, tid, name) VALUES (?,?,?)"},

@@ -329,6 +329,28 @@ static int write_clock(struct loader *L, uint64_t seq)
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
+static int64_t less(uint64_t a, uint64_t b)
+{
+    return a > b ? (int64_t)(a - b) : 0;
+}
+
+/* A sample's row: the program's RSS, without memtap's own (its tables and
+ * the trace pages mapped in, measured by the shim), then the program's
+ * anonymous, file-backed and shared-memory parts and memtap's own; the
+ * parts are NULL for a trace before format 6, which has only the RSS. */
+static void sample_row(const struct mt_event *ev, int has_parts, uint64_t heap,
+                       struct mt_row *r)
+{
+    uint64_t own = ev->own_anon + ev->own_file + ev->own_shmem;
+    uint64_t anon = (uint64_t)less(ev->rss, ev->rss_file + ev->rss_shmem);
+    int64_t cols[] = {(int64_t)ev->seq, (int64_t)ev->ns, less(ev->rss, own), (int64_t)heap,
+                      less(anon, ev->own_anon), less(ev->rss_file, ev->own_file),
+                      less(ev->rss_shmem, ev->own_shmem), (int64_t)own};
+    memcpy(r->col, cols, sizeof cols);
+    if (!has_parts)
+        r->null_cols = 0xF0; /* columns 4-7 */
+}
+
 /* A sample: RSS and the time of the events after it. before: the last seq
  * before it. */
 static int on_sample(struct loader *L, const struct mt_event *ev, uint64_t before)
@@ -351,9 +373,8 @@ static int on_sample(struct loader *L, const struct mt_event *ev, uint64_t befor
     L->now_ns = ev->ns;
     if (ev->ns > L->max_ns)
         L->max_ns = ev->ns;
-    struct mt_row r = {.kind = MT_ROW_SAMPLE,
-                       .col = {(int64_t)ev->seq, (int64_t)ev->ns, (int64_t)ev->rss,
-                               (int64_t)L->heap}};
+    struct mt_row r = {.kind = MT_ROW_SAMPLE};
+    sample_row(ev, mt_trace_header(L->trace)->version >= 6, L->heap, &r);
     return mt_dbwriter_put(L->rows_out, &r);
 }
 

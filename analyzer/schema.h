@@ -3,7 +3,7 @@
 #ifndef MT_SCHEMA_H
 #define MT_SCHEMA_H
 
-#define MT_SCHEMA_VERSION 4 /* 4: compact allocations, stack_totals, lifetimes, clock */
+#define MT_SCHEMA_VERSION 5 /* 5: samples without memtap's own RSS, its parts */
 
 /* Tables, created before loading. */
 extern const char mt_schema_tables[];

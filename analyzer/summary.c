@@ -15,22 +15,39 @@
 
 struct rss_peak {
     int64_t rss, heap, ns; /* the sample with the highest RSS (first one) */
+    int64_t anon, file, shmem; /* its parts; -1: not in the trace (before format 6) */
+    int64_t own_max;           /* memtap's own, the most it was; -1: not in the trace */
 };
 
 static void find_rss_peak(sqlite3 *db, struct rss_peak *r)
 {
     sqlite3_stmt *st;
     memset(r, 0, sizeof *r);
-    if (sqlite3_prepare_v2(db, "SELECT rss_bytes, heap_bytes, ns FROM samples"
-                               " ORDER BY rss_bytes DESC, seq, ns LIMIT 1",
+    r->anon = r->file = r->shmem = r->own_max = -1;
+    if (sqlite3_prepare_v2(db, "SELECT rss_bytes, heap_bytes, ns, rss_anon_bytes, rss_file_bytes,"
+                               " rss_shmem_bytes, (SELECT max(memtap_rss_bytes) FROM samples)"
+                               " FROM samples ORDER BY rss_bytes DESC, seq, ns LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->rss = sqlite3_column_int64(st, 0);
         r->heap = sqlite3_column_int64(st, 1);
         r->ns = sqlite3_column_int64(st, 2);
+        int64_t *parts[] = {&r->anon, &r->file, &r->shmem, &r->own_max};
+        for (int i = 0; i < 4; i++)
+            if (sqlite3_column_type(st, 3 + i) != SQLITE_NULL)
+                *parts[i] = sqlite3_column_int64(st, 3 + i);
     }
     sqlite3_finalize(st);
+}
+
+/* A JSON integer, or null for -1 (not known). */
+static void json_known(const char *key, int64_t v)
+{
+    if (v < 0)
+        printf(", \"%s\": null", key);
+    else
+        printf(", \"%s\": %lld", key, (long long)v);
 }
 
 int mt_cmd_summary(int argc, char **argv)
@@ -83,10 +100,15 @@ int mt_cmd_summary(int argc, char **argv)
                " \"heap_at_peak_rss_bytes\": %lld, \"heap_share_of_peak_rss\": %.4f,"
                " \"live_at_exit_bytes\": %lld,"
                " \"live_at_exit_count\": %lld, \"unmatched_frees\": %lld,"
-               " \"pymalloc_arenas\": %lld, \"top_sites\": [",
+               " \"pymalloc_arenas\": %lld",
                duration, (long long)allocs, (long long)frees, (long long)bytes, (long long)peak,
                peak_s, (long long)rp.rss, rss_s, (long long)rp.heap, explained, (long long)live,
                (long long)live_n, (long long)unmatched, (long long)arenas);
+        json_known("peak_rss_anon_bytes", rp.anon);
+        json_known("peak_rss_file_bytes", rp.file);
+        json_known("peak_rss_shmem_bytes", rp.shmem);
+        json_known("memtap_rss_max_bytes", rp.own_max);
+        printf(", \"top_sites\": [");
         for (int i = 0; i < shown; i++) {
             fputs(i ? ", " : "", stdout);
             mt_site_json_open(stdout, &sites.v[i]);
@@ -115,6 +137,17 @@ int mt_cmd_summary(int argc, char **argv)
                    "              code, stacks, allocator and interpreter overhead, mmap\n",
                    mt_human_bytes((uint64_t)rp.rss, b1, sizeof b1), rss_s,
                    mt_human_bytes((uint64_t)rp.heap, b2, sizeof b2), 100 * explained);
+            if (rp.anon >= 0) {
+                char b3[32];
+                printf("              anonymous %s, file-backed %s, shared memory %s\n",
+                       mt_human_bytes((uint64_t)rp.anon, b1, sizeof b1),
+                       mt_human_bytes((uint64_t)rp.file, b2, sizeof b2),
+                       mt_human_bytes((uint64_t)rp.shmem, b3, sizeof b3));
+            }
+            if (rp.own_max >= 0)
+                printf("              (the program's: memtap's own tables and trace pages,\n"
+                       "              %s at most, are measured and left out)\n",
+                       mt_human_bytes((uint64_t)rp.own_max, b1, sizeof b1));
         } else {
             printf("peak RSS      not sampled (--sample-ms 0)\n");
         }

@@ -235,6 +235,7 @@ struct decoder {
     const unsigned char *p, *end;
     int bad;
     int leb_addr; /* format versions 1-3: addresses as zig-zag LEB128 */
+    int rss_parts; /* format 6+: a SAMPLE's RSS parts and memtap's own */
 };
 
 static uint64_t get(struct decoder *d)
@@ -336,6 +337,15 @@ static void decode_sample(struct decoder *d, struct cursor *c, struct mt_event *
     get_seq(d, c, ev);
     ev->ns = get(d);
     ev->rss = get(d);
+    if (d->rss_parts) {
+        ev->rss_file = get(d);
+        ev->rss_shmem = get(d);
+        ev->own_anon = get(d);
+        ev->own_file = get(d);
+        ev->own_shmem = get(d);
+    } else {
+        ev->rss_file = ev->rss_shmem = ev->own_anon = ev->own_file = ev->own_shmem = 0;
+    }
 }
 
 static void decode_marker(struct decoder *d, struct cursor *c, struct mt_event *ev)
@@ -393,7 +403,7 @@ static int advance(struct mt_trace *t, struct cursor *c,
             kind &= ~MT_REC_SEQ_NEXT;
             next = 1;
         }
-        struct decoder d = {at + 1, c->end, 0, t->header.version < 4};
+        struct decoder d = {at + 1, c->end, 0, t->header.version < 4, t->header.version >= 6};
         /* Each decoder sets the fields of its kind (trace.h: the others are
          * not to be read); seq is 0 for the unordered kinds. Not a memset:
          * it was a fifth of a load. */

@@ -42,7 +42,10 @@ struct mt_event {
     uint64_t frame;        /* STACK */
     uint64_t tid;          /* THREAD */
     uint64_t ns;           /* SAMPLE: since start */
-    uint64_t rss;          /* SAMPLE */
+    uint64_t rss;          /* SAMPLE: the process's RSS, memtap's own included */
+    uint64_t rss_file, rss_shmem; /* SAMPLE: its file-backed and shared parts (the rest
+                                   * is anonymous); 0 before format 6 */
+    uint64_t own_anon, own_file, own_shmem; /* SAMPLE: memtap's own in each part */
     const char *text;      /* THREAD name, MODULE path, MARKER label, PYFRAME file */
     size_t text_len;
     const char *text2;     /* PYFRAME function */

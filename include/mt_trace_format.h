@@ -85,7 +85,10 @@
  *                             (not ordered)
  *   MT_REC_PYFRAME            id, line, file_len, file, func_len, function
  *                             (not ordered)
- *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes
+ *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes, then
+ *                             (version 6+) its file-backed and shared-memory
+ *                             parts, and memtap's own anonymous, file-backed
+ *                             and shared-memory bytes within them
  *   MT_REC_MARKER             seq_delta, label_len, label bytes
  *
  * Since version 4 an event's address delta is written by mt_put_addr_delta
@@ -118,7 +121,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 5u /* 5: MT_FN_PYMALLOC_ARENA, MT_HDR_PYMALLOC_ARENAS */
+#define MT_FORMAT_VERSION 6u /* 6: SAMPLE with RSS parts and memtap's own */
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */

@@ -16,6 +16,9 @@
  * it is taken, or outside a smaller address space, the kernel picks as
  * before. Mappings follow one another from there (a lock-free bump of the
  * next hint).
+ *
+ * It also keeps the list of those mappings, so that a sample can say how
+ * much of the process's RSS is memtap's own tables (mt_aside_resident).
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -28,6 +31,28 @@
 #define ASIDE_ALIGN (2ull << 20)
 
 static uint64_t next_hint; /* 0: not chosen yet */
+
+/* The readable mappings made here (not the trace's reservation, which the
+ * writer accounts for), for mt_aside_resident. Never unmapped. */
+#define MAX_MAPPINGS 1024
+static struct {
+    unsigned char *addr; /* published last: the entry is whole once set */
+    size_t size;
+} mappings[MAX_MAPPINGS];
+static uint32_t nmappings;
+static size_t page = 4096;
+
+static void remember(void *m, size_t size)
+{
+    uint32_t i = __atomic_fetch_add(&nmappings, 1, __ATOMIC_RELAXED);
+    if (i >= MAX_MAPPINGS)
+        return; /* not counted: memtap's share reads low, never the program's */
+    long ps = sysconf(_SC_PAGESIZE);
+    if (ps > 0)
+        page = (size_t)ps;
+    mappings[i].size = size;
+    __atomic_store_n(&mappings[i].addr, (unsigned char *)m, __ATOMIC_RELEASE);
+}
 
 static uint64_t first_hint(void)
 {
@@ -51,5 +76,34 @@ void *mt_map_aside(size_t size, int prot)
                                         __ATOMIC_RELAXED);
         hint = (void *)(uintptr_t)(__atomic_fetch_add(&next_hint, step, __ATOMIC_RELAXED));
     }
-    return mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *m = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m != MAP_FAILED && prot != PROT_NONE)
+        remember(m, size);
+    return m;
+}
+
+/* Resident bytes of the mappings in [from, to) of the list (mincore, in
+ * steps of a buffer on the stack). */
+static uint64_t resident_of(uint32_t from, uint32_t to)
+{
+    unsigned char vec[1024];
+    uint64_t bytes = 0;
+    for (uint32_t i = from; i < to; i++) {
+        unsigned char *m = __atomic_load_n(&mappings[i].addr, __ATOMIC_ACQUIRE);
+        size_t size = mappings[i].size;
+        for (size_t at = 0; m && at < size; at += sizeof vec * page) {
+            size_t len = size - at < sizeof vec * page ? size - at : sizeof vec * page;
+            if (mincore(m + at, len, vec) != 0)
+                break;
+            for (size_t k = 0; k < (len + page - 1) / page; k++)
+                bytes += (vec[k] & 1) * page;
+        }
+    }
+    return bytes;
+}
+
+uint64_t mt_aside_resident(void)
+{
+    uint32_t n = __atomic_load_n(&nmappings, __ATOMIC_ACQUIRE);
+    return resident_of(0, n < MAX_MAPPINGS ? n : MAX_MAPPINGS);
 }

@@ -142,6 +142,10 @@ static inline void mt_leave(struct mt_thread *t)
  * why). MAP_FAILED on failure, like mmap. */
 void *mt_map_aside(size_t size, int prot);
 
+/* Bytes of the readable mappings made by mt_map_aside that are resident
+ * now (memtap's own tables, in the process's RSS). Any thread. */
+uint64_t mt_aside_resident(void);
+
 /* ---- writer.c --------------------------------------------------------- */
 
 /* A clock's time in nanoseconds (clock_gettime). */

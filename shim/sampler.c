@@ -34,6 +34,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -148,12 +149,20 @@ static int start_thread(void)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
     stop_requested = 0;
-    /* A small stack: glibc maps a thread's stack among the program's own
-     * mappings, and a default one (8 MiB) splits them (aside.c says why
-     * that costs). The thread needs a few KiB. */
+    /* A small stack of our own, aside: glibc would map it among the
+     * program's mappings, and a default one (8 MiB) splits them (aside.c
+     * says why that costs); and aside, its pages count as memtap's own in
+     * the samples, not the program's. The thread needs a few KiB. One
+     * mapping for every start (a stopped thread was joined). */
+    static void *stack;
+    if (!stack) {
+        void *m = mt_map_aside(SAMPLER_STACK, PROT_READ | PROT_WRITE);
+        stack = m == MAP_FAILED ? NULL : m;
+    }
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+    if (!stack || pthread_attr_setstack(&attr, stack, SAMPLER_STACK) != 0)
+        pthread_attr_setstacksize(&attr, SAMPLER_STACK);
     int rc = pthread_create(&sampler_thread, &attr, sampler_main, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -18,11 +18,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,7 +40,8 @@ volatile int mt_enabled;
 #define SAMPLE_EVERY 16 /* events between two looks at the clock */
 
 static int trace_fd = -1;
-static int statm_fd = -1;
+static int status_fd = -1;   /* /proc/self/status: RSS and its parts */
+static int trace_on_tmpfs;    /* its pages count as shared memory */
 static unsigned char *base;              /* start of the reserved range */
 static size_t reserved;                  /* its size: the largest trace */
 static struct mt_file_header *header;    /* == base */
@@ -136,7 +139,7 @@ static MT_COLD int grow_to(size_t need)
  * Sampler thread only (the statics are its own). */
 #define PREFAULT_MIN (512u << 10)
 #define PREFAULT_MAX (32u << 20)
-#define PREFAULT_STEP (256u << 10)
+#define PREFAULT_STEP MT_SEGMENT_SIZE
 static size_t prefault_done, prefault_last_frontier;
 static int prefault_off;
 
@@ -161,8 +164,17 @@ void mt_writer_prefault(void)
     if (want > __atomic_load_n(&mapped, __ATOMIC_ACQUIRE) && grow_to(want) != 0)
         return; /* the writer that needs it will grow it, and say why it cannot */
     /* In steps: each call holds the address-space lock for reading, which
-     * an mmap or munmap of the program's would wait for. */
+     * an mmap or munmap of the program's would wait for. A segment, and the
+     * frontier looked at again before each: the writers may have passed it,
+     * filled segments and dropped them from our page tables (claim_segment),
+     * and populating those again would keep them in the RSS for good. */
     while (prefault_done < want) {
+        k = __atomic_load_n(&next_segment, __ATOMIC_RELAXED);
+        frontier = MT_HEADER_SIZE + (size_t)k * MT_SEGMENT_SIZE;
+        if (prefault_done < frontier)
+            prefault_done = frontier;
+        if (prefault_done >= want)
+            break;
         size_t step = want - prefault_done < PREFAULT_STEP ? want - prefault_done : PREFAULT_STEP;
         if (madvise(base + prefault_done, step, MADV_POPULATE_WRITE) != 0) {
             prefault_off = 1; /* before Linux 5.14: the writers fault as before */
@@ -272,36 +284,75 @@ static void put_point_seq(struct mt_thread *t, unsigned char **p)
 
 /* ---- samples: time and RSS -------------------------------------------- */
 
-static uint64_t read_rss(void)
+/* What the kernel says of the process's resident memory (bytes): RssAnon,
+ * RssFile and RssShmem of /proc/self/status, whose sum is its RSS. */
+struct rss_parts {
+    uint64_t anon, file, shmem;
+};
+
+static uint64_t kb_after(const char *text, const char *key)
 {
-    char buf[128];
-    ssize_t n = statm_fd >= 0 ? pread(statm_fd, buf, sizeof buf - 1, 0) : -1;
-    if (n <= 0)
+    const char *s = strstr(text, key);
+    if (!s)
         return 0;
-    buf[n] = 0;
-    const char *s = buf;
-    while (*s && *s != ' ')
+    s += strlen(key);
+    while (*s == ' ' || *s == '\t')
         s++;
-    uint64_t pages = 0;
-    while (*s == ' ')
-        s++;
+    uint64_t kb = 0;
     while (*s >= '0' && *s <= '9')
-        pages = pages * 10 + (uint64_t)(*s++ - '0');
-    return pages * (uint64_t)page_size;
+        kb = kb * 10 + (uint64_t)(*s++ - '0');
+    return kb << 10;
+}
+
+static void read_rss(struct rss_parts *r)
+{
+    char buf[4096];
+    ssize_t n = status_fd >= 0 ? pread(status_fd, buf, sizeof buf - 1, 0) : -1;
+    buf[n > 0 ? n : 0] = 0;
+    r->anon = kb_after(buf, "RssAnon:");
+    r->file = kb_after(buf, "RssFile:");
+    r->shmem = kb_after(buf, "RssShmem:");
+}
+
+/* memtap's own part of the process's RSS: its tables (anonymous, counted
+ * page by page) and the pages of the trace mapped in: the header, each
+ * thread's segment being written (finished ones are dropped from our page
+ * tables, claim_segment) and what the sampler prefaulted ahead of the
+ * writers. The trace's pages are file-backed, or shared memory when the
+ * trace is on a tmpfs. */
+static void own_rss(struct rss_parts *r)
+{
+    r->anon = mt_aside_resident();
+    uint64_t k = __atomic_load_n(&next_segment, __ATOMIC_RELAXED);
+    uint64_t frontier = MT_HEADER_SIZE + k * MT_SEGMENT_SIZE;
+    uint64_t ahead = __atomic_load_n(&prefault_done, __ATOMIC_RELAXED);
+    uint64_t threads = __atomic_load_n(&next_thread, __ATOMIC_RELAXED);
+    uint64_t trace = MT_HEADER_SIZE + (threads < k ? threads : k) * MT_SEGMENT_SIZE +
+                     (ahead > frontier ? ahead - frontier : 0);
+    r->file = trace_on_tmpfs ? 0 : trace;
+    r->shmem = trace_on_tmpfs ? trace : 0;
 }
 
 uint64_t mt_last_rss; /* the last sample's, for the sampler's bursts */
 
 void mt_record_sample(struct mt_thread *t)
 {
-    unsigned char *p = mt_room(t, 32);
+    unsigned char *p = mt_room(t, 96);
     if (!p)
         return;
     unsigned char *q = p + 1;
     put_point_seq(t, &q);
     q = mt_put_varint(q, mt_now_ns(CLOCK_MONOTONIC) - start_ns);
-    uint64_t rss = read_rss();
+    struct rss_parts all, own;
+    read_rss(&all);
+    own_rss(&own);
+    uint64_t rss = all.anon + all.file + all.shmem;
     q = mt_put_varint(q, rss);
+    q = mt_put_varint(q, all.file);
+    q = mt_put_varint(q, all.shmem);
+    q = mt_put_varint(q, own.anon);
+    q = mt_put_varint(q, own.file);
+    q = mt_put_varint(q, own.shmem);
     mt_commit(t, p, MT_REC_SAMPLE, q);
     __atomic_store_n(&mt_last_rss, rss, __ATOMIC_RELAXED);
 }
@@ -512,7 +563,9 @@ int mt_writer_open(void)
         trace_fd = -1;
         return rc;
     }
-    statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    struct statfs fs;
+    trace_on_tmpfs = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
     mt_seq_init();
 
     header = (struct mt_file_header *)base;

@@ -32,6 +32,15 @@ check_cmp() {
     fi
 }
 
+# stack_depths DB STACK COND - depths (0: innermost) of the frames of stack
+# STACK whose `frames` row (alias f) meets COND, in order. Walks that one
+# stack: the stack_frames view walks every stack of the database.
+stack_depths() {
+    q "$1" "WITH RECURSIVE w(depth, node, frame_id) AS
+            (SELECT 0, parent, frame_id FROM stacks WHERE id = ${2:-0} UNION ALL
+             SELECT w.depth + 1, s.parent, s.frame_id FROM w JOIN stacks s ON s.id = w.node)
+            SELECT w.depth FROM w JOIN frames f ON f.id = w.frame_id WHERE $3 ORDER BY w.depth"
+}
 skip() { echo "SKIP: $*"; exit 77; }
 
 finish() {

@@ -24,7 +24,7 @@ for py in "${pythons[@]}"; do
     check "$tag: 20 buffers sited on the Python line" \
           "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000")" 20
     stack=$(q "$db" "SELECT stack_id FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000 LIMIT 1")
-    frames() { q "$db" "SELECT sf.depth FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = $stack AND $1 ORDER BY sf.depth"; }
+    frames() { stack_depths "$db" "$stack" "$1"; }
     py_line=$(frames "f.kind = 'python' AND f.line = $line" | head -n 1)
     py_main=$(frames "f.kind = 'python' AND f.function = 'main'" | head -n 1)
     native_inner=$(frames "f.kind = 'native'" | head -n 1)
@@ -44,7 +44,7 @@ for py in "${pythons[@]}"; do
         "$MT" load --all -q "$T/np$tag.memtap" -o "$T/np$tag.db"
         rm -f "/tmp/perf-$(q "$T/np$tag.db" "SELECT value FROM meta WHERE key = 'pid'").map"
         pstack=$(q "$T/np$tag.db" "SELECT stack_id FROM allocation_sites WHERE file = '$src' AND line = $line AND size >= 300000 LIMIT 1")
-        pframes() { q "$T/np$tag.db" "SELECT sf.depth FROM stack_frames sf JOIN frames f ON f.id = sf.frame_id WHERE sf.stack_id = ${pstack:-0} AND $1 ORDER BY sf.depth"; }
+        pframes() { stack_depths "$T/np$tag.db" "${pstack:-0}" "$1"; }
         p_line=$(pframes "f.kind = 'python' AND f.line = $line" | head -n 1)
         p_main=$(pframes "f.kind = 'python' AND f.function = 'main'" | head -n 1)
         p_c_main=$(pframes "f.kind = 'native' AND f.function IN ('main', 'Py_BytesMain', 'Py_RunMain')" | tail -n 1)

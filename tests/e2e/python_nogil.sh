@@ -55,14 +55,10 @@ for py in "${pythons[@]}"; do
         if [ $mode = native ]; then
             # the extension's C function is inner to the Python line
             stack=$(q "$db" "SELECT stack_id FROM allocations WHERE size = 5000000")
-            # (the walk of this one stack: the stack_frames view walks them all)
-            depth() { q "$db" "WITH RECURSIVE w(depth, node, frame_id) AS
-                               (SELECT 0, parent, frame_id FROM stacks WHERE id = ${stack:-0} UNION ALL
-                                SELECT w.depth + 1, s.parent, s.frame_id FROM w JOIN stacks s ON s.id = w.node)
-                               SELECT min(depth) FROM w WHERE frame_id IN (SELECT id FROM frames WHERE $1)"; }
-            c_frame=$(depth "kind = 'native' AND module_id IN
+            depth() { stack_depths "$db" "$stack" "$1" | head -n 1; }
+            c_frame=$(depth "f.kind = 'native' AND f.module_id IN
                              (SELECT id FROM modules WHERE path LIKE '%nogil_ext%')")
-            py_frame=$(depth "kind = 'python' AND line = $(line_of MAIN_LINE)")
+            py_frame=$(depth "f.kind = 'python' AND f.line = $(line_of MAIN_LINE)")
             check_cmp "$tag native: the extension's C frame is inner to the Python line" \
                       "${c_frame:-99}" -lt "${py_frame:--1}"
         fi
