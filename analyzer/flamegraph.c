@@ -200,20 +200,6 @@ static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m
     fputs("]}", out);
 }
 
-static void write_html_text(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
-        }
-    }
-}
-
 static void write_html(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
                        const struct mt_fg_merged *merged, const struct fg_options *o, int a, int b)
 {
@@ -237,7 +223,7 @@ static void write_html(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
         } else if (strncmp(at, "@TITLE@", 7) == 0) {
             char cmd[512];
             mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
-            write_html_text(out, cmd);
+            mt_html_text(out, cmd);
             t = at + 7;
         } else {
             fputc('@', out);

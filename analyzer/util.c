@@ -50,6 +50,20 @@ const char *mt_human_bytes(uint64_t bytes, char *buf, size_t cap)
     return buf;
 }
 
+size_t mt_utf8_len(const unsigned char *p)
+{
+    unsigned c = p[0];
+    size_t n = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) /* a continuation byte, never the NUL */
+            return 0;
+    if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || /* overlong; surrogate */
+        (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))   /* overlong; > U+10FFFF */
+        return 0;
+    return n;
+}
+
 void mt_json_string(FILE *out, const char *s)
 {
     if (!s) {
@@ -68,13 +82,49 @@ void mt_json_string(FILE *out, const char *s)
         case '>': fputs("\\u003e", out); break;
         case '&': fputs("\\u0026", out); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7F) {
                 fprintf(out, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 fputc(*p, out);
+            } else {
+                size_t n = mt_utf8_len(p);
+                if (n) {
+                    fwrite(p, 1, n, out);
+                    p += n - 1;
+                } else {
+                    fputs("\\ufffd", out); /* a byte that is not UTF-8 */
+                }
+            }
         }
     }
     fputc('"', out);
+}
+
+void mt_html_text(FILE *out, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default:
+            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F) {
+                fputs("\xEF\xBF\xBD", out); /* U+FFFD: HTML has no control characters */
+            } else if (*p < 0x80) {
+                fputc(*p, out);
+            } else {
+                size_t n = mt_utf8_len(p);
+                if (n) {
+                    fwrite(p, 1, n, out);
+                    p += n - 1;
+                } else {
+                    fputs("\xEF\xBF\xBD", out); /* U+FFFD for a byte that is not UTF-8 */
+                }
+            }
+        }
+    }
 }
 
 int mt_path_exists(const char *path)

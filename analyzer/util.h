@@ -21,8 +21,19 @@ void mt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Formats bytes as "1.5 MiB" into buf (at least 16 bytes); returns buf. */
 const char *mt_human_bytes(uint64_t bytes, char *buf, size_t cap);
 
-/* Writes s as a JSON string literal (with quotes); NULL writes null. */
+/* Length of the well-formed UTF-8 sequence at p (1 to 4 bytes), 0 when the
+ * bytes there are not one (a stray or cut-short byte, an overlong form, a
+ * surrogate, beyond U+10FFFF). p is NUL-terminated. */
+size_t mt_utf8_len(const unsigned char *p);
+
+/* Writes s as a JSON string literal (with quotes); NULL writes null. Any
+ * bytes give valid JSON: controls escaped, bytes that are not UTF-8 as
+ * U+FFFD, and <, >, & escaped so the literal is safe inside <script>. */
 void mt_json_string(FILE *out, const char *s);
+
+/* Writes s as HTML text or attribute value: markup characters as
+ * entities, controls and bytes that are not UTF-8 as U+FFFD. */
+void mt_html_text(FILE *out, const char *s);
 
 /* snprintf that reports truncation: 0, or ENAMETOOLONG if out was too
  * small (out then holds a truncated string). */
