@@ -154,7 +154,7 @@ int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_m
             w.frame_new[f] = nf;
             names[nf] = m->frame_name[f];
             m->frame_name[f] = NULL;
-            native[nf] = m->frame_native[f];
+            native[nf] = m->frame_class[f];
             nf++;
         }
         parent[w.new_id[i]] = i ? w.new_id[m->parent[i] < i ? m->parent[i] : 0] : 0;
@@ -192,11 +192,11 @@ int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_m
     for (uint32_t i = 0; i < m->nframes; i++)
         free(m->frame_name[i]);
     free(m->frame_name);
-    free(m->frame_native);
+    free(m->frame_class);
     free(m->parent);
     free(m->frame);
     m->frame_name = names;
-    m->frame_native = native;
+    m->frame_class = native;
     m->nframes = nf;
     m->parent = parent;
     m->frame = frame;

@@ -186,6 +186,30 @@ static uint32_t lower_bound(const struct mt_fg_model *m, int64_t s)
 
 /* ---- trie, frames, threads, groups ---------------------------------------- */
 
+static int starts_with(const char *s, const char *prefix)
+{
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+uint8_t mt_fg_frame_class(const char *kind, const char *file, const char *function,
+                          const char *module)
+{
+    if (!kind || strcmp(kind, "native") != 0) {
+        int import = starts_with(file, "<frozen importlib.") ||
+                     starts_with(file, "<frozen zipimport>") ||
+                     (file && (strstr(file, "/importlib/_bootstrap") || strstr(file, "/zipimport.py")));
+        return import ? MT_FG_IMPORT : 0;
+    }
+    const char *base = module ? strrchr(module, '/') : NULL;
+    base = base ? base + 1 : module;
+    int interp = starts_with(base, "libpython") || /* and python3, python3.11: */
+                 (starts_with(base, "python") && strspn(base + 6, "0123456789.") == strlen(base + 6)) ||
+                 (function && (strcmp(function, "_start") == 0 ||
+                               strcmp(function, "__libc_start_main") == 0 ||
+                               strcmp(function, "__libc_start_call_main") == 0));
+    return MT_FG_NATIVE | (interp ? MT_FG_INTERP : 0);
+}
+
 static int load_trie(sqlite3 *db, struct mt_fg_model *m)
 {
     m->nnodes = (uint32_t)mt_query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM stacks");
@@ -193,8 +217,8 @@ static int load_trie(sqlite3 *db, struct mt_fg_model *m)
     m->parent = calloc(m->nnodes, sizeof *m->parent);
     m->frame = calloc(m->nnodes, sizeof *m->frame);
     m->frame_name = calloc(m->nframes, sizeof *m->frame_name);
-    m->frame_native = calloc(m->nframes, 1);
-    if (!m->parent || !m->frame || !m->frame_name || !m->frame_native)
+    m->frame_class = calloc(m->nframes, 1);
+    if (!m->parent || !m->frame || !m->frame_name || !m->frame_class)
         return MT_EXIT_FAIL;
     sqlite3_stmt *st;
     if (mt_prepare(db, "SELECT id, parent, frame_id FROM stacks", &st))
@@ -209,7 +233,9 @@ static int load_trie(sqlite3 *db, struct mt_fg_model *m)
         }
     }
     sqlite3_finalize(st);
-    if (mt_prepare(db, "SELECT id, kind, name FROM frame_names", &st))
+    if (mt_prepare(db, "SELECT n.id, n.kind, n.name, f.file, f.function, m.path"
+                       " FROM frame_names n JOIN frames f ON f.id = n.id"
+                       " LEFT JOIN modules m ON m.id = f.module_id", &st))
         return MT_EXIT_FAIL;
     while (sqlite3_step(st) == SQLITE_ROW) {
         uint32_t id = (uint32_t)sqlite3_column_int64(st, 0);
@@ -217,7 +243,9 @@ static int load_trie(sqlite3 *db, struct mt_fg_model *m)
         const char *name = (const char *)sqlite3_column_text(st, 2);
         if (id < m->nframes) {
             m->frame_name[id] = strdup(name ? name : "?");
-            m->frame_native[id] = kind && strcmp(kind, "native") == 0;
+            m->frame_class[id] = mt_fg_frame_class(kind, (const char *)sqlite3_column_text(st, 3),
+                                                   (const char *)sqlite3_column_text(st, 4),
+                                                   (const char *)sqlite3_column_text(st, 5));
         }
     }
     sqlite3_finalize(st);
@@ -333,7 +361,7 @@ void mt_fg_model_free(struct mt_fg_model *m)
     free(m->parent);
     free(m->frame);
     free(m->frame_name);
-    free(m->frame_native);
+    free(m->frame_class);
     free(m->groups);
     free(m->totals);
     free(m->thread_tid);

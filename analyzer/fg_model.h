@@ -36,13 +36,24 @@ struct mt_fg_group {
     int64_t bytes, count;
 };
 
+/* What a frame is, for the switches that hide frames (bits of frame_class):
+ * native; Python's import machinery (importlib's bootstrap, frozen or not,
+ * and zipimport); the interpreter's own C code (libpython or the python
+ * executable, and the C start-up that calls it: _start, __libc_start_main). */
+enum { MT_FG_NATIVE = 1, MT_FG_IMPORT = 2, MT_FG_INTERP = 4 };
+
+/* The MT_FG_* class of a frame of the given kind ("python" or "native"),
+ * file (Python), function, and module path (native; NULL if none). */
+uint8_t mt_fg_frame_class(const char *kind, const char *file, const char *function,
+                          const char *module);
+
 struct mt_fg_model {
     /* Trie nodes, dense: node 0 is the root; parent[i] < i. */
     uint32_t nnodes;
     uint32_t *parent, *frame; /* frame: index into frame_name (0 = none) */
     uint32_t nframes;
     char **frame_name;   /* "function (file:line)", "function", or "0x..." */
-    uint8_t *frame_native;
+    uint8_t *frame_class; /* MT_FG_* bits */
     struct mt_fg_point *points;
     uint32_t npoints, peak_point, exit_point;
     struct mt_fg_group *groups;

@@ -1,5 +1,6 @@
 /* flamegraph.c - `memtap flamegraph TRACE|DB [-o FILE] [--view V]
- * [--from A --to B] [--hide-native] [--format html|folded]`.
+ * [--from A --to B] [--hide-native] [--hide-imports] [--hide-interpreter]
+ * [--format html|folded]`.
  *
  * html (default): one self-contained page (analyzer/flamegraph/page.*,
  * embedded at build time) with the model of fg_model.h as JSON inside a
@@ -42,7 +43,7 @@ enum view { VIEW_PEAK, VIEW_LEAKS, VIEW_DIFF, VIEW_TOTAL };
 struct fg_options {
     enum view view;
     const char *from, *to, *output, *format;
-    int hide_native;
+    unsigned hide; /* MT_FG_* classes of frames left out */
 };
 
 /* ---- folded ------------------------------------------------------------- */
@@ -78,7 +79,7 @@ static void append_name(char **buf, size_t *len, size_t *cap, const char *name)
     (*buf)[*len] = 0;
 }
 
-static char *stack_path(const struct mt_fg_model *m, uint32_t node, int hide_native)
+static char *stack_path(const struct mt_fg_model *m, uint32_t node, unsigned hide)
 {
     uint32_t chain[1100];
     int depth = 0;
@@ -90,13 +91,13 @@ static char *stack_path(const struct mt_fg_model *m, uint32_t node, int hide_nat
         append_name(&buf, &len, &cap, "(no stack)");
     for (int i = depth - 1; i >= 0; i--) {
         uint32_t f = m->frame[chain[i]];
-        if (hide_native && f < m->nframes && m->frame_native[f])
+        if (f < m->nframes && (m->frame_class[f] & hide))
             continue;
         append_name(&buf, &len, &cap,
                     f < m->nframes && m->frame_name[f] ? m->frame_name[f] : "?");
     }
     if (!buf)
-        append_name(&buf, &len, &cap, "(native frames only)");
+        append_name(&buf, &len, &cap, "(hidden frames only)");
     return buf;
 }
 
@@ -122,7 +123,7 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
     size_t n = 0;
     for (uint32_t i = 0; lines && i < m->nnodes; i++)
         if (value[i] > 0) {
-            lines[n].path = stack_path(m, i, o->hide_native);
+            lines[n].path = stack_path(m, i, o->hide);
             lines[n++].value = value[i];
         }
     free(value);
@@ -152,8 +153,8 @@ static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m
     mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
     fputs("{\"version\": 1, \"command\": ", out);
     mt_json_string(out, cmd);
-    fprintf(out, ", \"view\": \"%s\", \"from\": %d, \"to\": %d, \"hideNative\": %s,",
-            view_names[o->view], a, b, o->hide_native ? "true" : "false");
+    fprintf(out, ", \"view\": \"%s\", \"from\": %d, \"to\": %d, \"hide\": %u,",
+            view_names[o->view], a, b, o->hide);
     fprintf(out, " \"peakBytes\": %lld, \"exitBytes\": %lld, \"peakPoint\": %u, \"exitPoint\": %u,",
             (long long)m->peak_bytes, (long long)m->exit_bytes, m->peak_point, m->exit_point);
     fprintf(out, " \"durationS\": %.6f,", (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9);
@@ -163,7 +164,7 @@ static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m
     for (uint32_t i = 0; i < m->nframes; i++) {
         fputs(i ? ",[" : "[", out);
         mt_json_string(out, m->frame_name[i] ? m->frame_name[i] : "");
-        fprintf(out, ",%d]", m->frame_native[i]);
+        fprintf(out, ",%d]", m->frame_class[i]);
     }
     fputs("],\n\"parent\": [", out);
     for (uint32_t i = 0; i < m->nnodes; i++)
@@ -261,7 +262,10 @@ static void default_output(const char *input, char *out, size_t cap)
 
 static const char usage[] =
     "usage: memtap flamegraph [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
-    "                         [--hide-native] [--format html|folded] TRACE|DB\n"
+    "                         [--hide-native] [--hide-imports] [--hide-interpreter]\n"
+    "                         [--format html|folded] TRACE|DB\n"
+    "  --hide-*: leave out native frames, Python's import machinery (importlib),\n"
+    "  or the interpreter's own C frames (libpython, python, C start-up)\n"
     "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
     "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
     "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n";
@@ -273,6 +277,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"view", required_argument, NULL, 'v'},
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"format", required_argument, NULL, 'F'}, {"hide-native", no_argument, NULL, 'H'},
+        {"hide-imports", no_argument, NULL, 'I'}, {"hide-interpreter", no_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -280,7 +285,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'f': o.from = optarg; break;
         case 't': o.to = optarg; break;
-        case 'H': o.hide_native = 1; break;
+        case 'H': o.hide |= MT_FG_NATIVE; break;
+        case 'I': o.hide |= MT_FG_IMPORT; break;
+        case 'P': o.hide |= MT_FG_INTERP; break;
         case 'F':
             if (strcmp(optarg, "html") != 0 && strcmp(optarg, "folded") != 0) {
                 mt_error("flamegraph: --format wants html or folded");

@@ -15,7 +15,7 @@
   const KIND = { start: 0, sample: 1, peak: 2, exit: 3, marker: 4, chosen: 5 };
 
   const state = {
-    view: D.view, from: D.from, to: D.to, thread: -1, hideNative: D.hideNative,
+    view: D.view, from: D.from, to: D.to, thread: -1, hide: D.hide,
     icicle: false, search: '', zoom: 0, rangePoint: -1, rangeT: null,
   };
 
@@ -76,7 +76,7 @@
     const parent = [0], frame = [-1], keys = new Map();
     for (let i = 1; i < NODES; i++) {
       const p = eff[D.parent[i]], f = D.frame[i];
-      if (hide && D.frames[f] && D.frames[f][1]) { eff[i] = p; continue; }
+      if (D.frames[f] && (D.frames[f][1] & hide)) { eff[i] = p; continue; }
       const key = p * 4194304 + f;
       let id = keys.get(key);
       if (id === undefined) { id = parent.length; parent.push(p); frame.push(f); keys.set(key, id); }
@@ -91,7 +91,7 @@
     const f = D.frames[tree.frame[i]];
     return f ? f[0] : '?';
   }
-  function isNative(i) { const f = D.frames[tree.frame[i]]; return !!(f && f[1]); }
+  function isNative(i) { const f = D.frames[tree.frame[i]]; return !!(f && (f[1] & 1)); }
 
   let total = null, count = null;
   function aggregate() {
@@ -341,17 +341,21 @@
     state.view = $('view').value;
     if (state.view === 'range' && state.rangePoint < 0) selectRange(0, tMax); else refresh();
   });
-  $('hide-native').checked = state.hideNative;
-  $('hide-native').addEventListener('change', () => {
-    state.hideNative = $('hide-native').checked; state.zoom = 0;
-    buildTree(state.hideNative); refresh();
+  /* The frame classes the switches hide (bits of a frame's class, as the
+   * analyzer's MT_FG_*): native, import machinery, the interpreter's own. */
+  [['hide-native', 1], ['hide-imports', 2], ['hide-interpreter', 4]].forEach(([id, bit]) => {
+    $(id).checked = !!(state.hide & bit);
+    $(id).addEventListener('change', () => {
+      state.hide = $(id).checked ? state.hide | bit : state.hide & ~bit; state.zoom = 0;
+      buildTree(state.hide); refresh();
+    });
   });
   $('icicle').addEventListener('change', () => { state.icicle = $('icicle').checked; draw(); });
   $('search').addEventListener('input', () => { state.search = $('search').value; runSearch(); draw(); });
   $('reset').addEventListener('click', () => { state.zoom = 0; draw(); });
   window.addEventListener('resize', () => { draw(); drawTimeline(); });
 
-  buildTree(state.hideNative);
+  buildTree(state.hide);
   refresh();
 
   /* For tests and the curious: what is on screen, in CSS pixels. */
