@@ -21,10 +21,12 @@ struct limit {
     int64_t value;
 };
 
+const char mt_usage_check[] =
+    "usage: memtap check [--max-peak SIZE] [--max-leak SIZE]"
+    " [--max-rss SIZE] [--json] TRACE|DB (at least one limit)\n";
+
 int mt_cmd_check(int argc, char **argv)
 {
-    static const char usage[] = "usage: memtap check [--max-peak SIZE] [--max-leak SIZE]"
-                                " [--max-rss SIZE] [--json] TRACE|DB (at least one limit)\n";
     int json = 0;
     struct limit lim[] = {{"--max-peak", "heap peak", NULL, 0, 0},
                           {"--max-leak", "unfreed at exit", NULL, 0, 0},
@@ -45,11 +47,11 @@ int mt_cmd_check(int argc, char **argv)
         } else if (c == 'j') {
             json = 1;
         } else {
-            return mt_usage(usage, c == 'h');
+            return mt_usage(mt_usage_check, c == 'h');
         }
     }
     if (optind != argc - 1 || (!lim[0].given && !lim[1].given && !lim[2].given))
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_check, 0);
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);
     if (rc)

@@ -51,7 +51,7 @@ static void json_point(const char *key, const struct point *p)
            (long long)p->seq, (double)p->ns / 1e9, (long long)p->bytes, (long long)p->count);
 }
 
-static const char usage[] =
+const char mt_usage_diff[] =
     "usage: memtap diff --from A --to B [--top N] [--native] [--json] TRACE|DB\n"
     "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n";
 
@@ -74,11 +74,11 @@ int mt_cmd_diff(int argc, char **argv)
         switch (c) {
         case 'f': a.spec = optarg; break;
         case 't': b.spec = optarg; break;
-        default: return mt_usage(usage, c == 'h');
+        default: return mt_usage(mt_usage_diff, c == 'h');
         }
     }
     if (optind != argc - 1 || !a.spec || !b.spec)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_diff, 0);
     int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);

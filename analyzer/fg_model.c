@@ -197,13 +197,15 @@ uint8_t mt_fg_frame_class(const char *kind, const char *file, const char *functi
     if (!kind || strcmp(kind, "native") != 0) {
         int import = starts_with(file, "<frozen importlib.") ||
                      starts_with(file, "<frozen zipimport>") ||
-                     (file && (strstr(file, "/importlib/_bootstrap") || strstr(file, "/zipimport.py")));
+                     (file && strstr(file, "/importlib/_bootstrap")) ||
+                     (file && strstr(file, "/zipimport.py"));
         return import ? MT_FG_IMPORT : 0;
     }
     const char *base = module ? strrchr(module, '/') : NULL;
     base = base ? base + 1 : module;
+    size_t digits = base ? strspn(base + (starts_with(base, "python") ? 6 : 0), "0123456789.") : 0;
     int interp = starts_with(base, "libpython") || /* and python3, python3.11: */
-                 (starts_with(base, "python") && strspn(base + 6, "0123456789.") == strlen(base + 6)) ||
+                 (starts_with(base, "python") && digits == strlen(base + 6)) ||
                  (function && (strcmp(function, "_start") == 0 ||
                                strcmp(function, "__libc_start_main") == 0 ||
                                strcmp(function, "__libc_start_call_main") == 0));

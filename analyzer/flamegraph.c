@@ -260,9 +260,10 @@ static void default_output(const char *input, char *out, size_t cap)
     mt_path_replace_ext(input, db ? ".db" : ".memtap", ".html", out, cap);
 }
 
-static const char usage[] =
-    "usage: memtap flamegraph [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
-    "                         [--hide-native] [--hide-imports] [--hide-interpreter]\n"
+const char mt_usage_flamegraph[] =
+    "usage: memtap flamegraph [-o|--output FILE] [--view peak|leaks|diff|total]\n"
+    "                         [--from A --to B] [--hide-native] [--hide-imports]\n"
+    "                         [--hide-interpreter]\n"
     "                         [--format html|folded] TRACE|DB\n"
     "  --hide-*: leave out native frames, Python's import machinery (importlib),\n"
     "  or the interpreter's own C frames (libpython, python, C start-up)\n"
@@ -302,11 +303,11 @@ int mt_cmd_flamegraph(int argc, char **argv)
             o.view = (enum view)found;
             break;
         }
-        default: return mt_usage(usage, c == 'h');
+        default: return mt_usage(mt_usage_flamegraph, c == 'h');
         }
     }
     if (optind != argc - 1)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_flamegraph, 0);
     if ((o.from || o.to) && o.view != VIEW_DIFF) {
         mt_error("flamegraph: --from and --to go with --view diff");
         return MT_EXIT_USAGE;

@@ -101,9 +101,11 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  ... %d more sites (--top)\n", grow->n - top);
 }
 
+const char mt_usage_leaks[] =
+    "usage: memtap leaks [--top N] [--native] [--json] TRACE|DB\n";
+
 int mt_cmd_leaks(int argc, char **argv)
 {
-    static const char usage[] = "usage: memtap leaks [--top N] [--native] [--json] TRACE|DB\n";
     struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},     {"top", required_argument, NULL, 'n'},
@@ -112,9 +114,9 @@ int mt_cmd_leaks(int argc, char **argv)
     int c, taken;
     while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
         if ((taken = mt_report_arg("leaks", c, optarg, &ra)) <= 0)
-            return taken < 0 ? MT_EXIT_USAGE : mt_usage(usage, c == 'h');
+            return taken < 0 ? MT_EXIT_USAGE : mt_usage(mt_usage_leaks, c == 'h');
     if (optind != argc - 1)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_leaks, 0);
     int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);

@@ -9,11 +9,13 @@
 #include "load.h"
 #include "util.h"
 
+const char mt_usage_load[] =
+    "usage: memtap load TRACE [-o|--output DB] [--force] [--quiet] [--all]\n"
+    "  --all: a row in allocations for every allocation (default: compact,"
+    " see docs/schema.md)\n";
+
 int mt_cmd_load(int argc, char **argv)
 {
-    static const char usage[] = "usage: memtap load TRACE [-o DB] [--force] [--quiet] [--all]\n"
-        "  --all: a row in allocations for every allocation (default: compact,"
-        " see docs/schema.md)\n";
     const char *out = NULL;
     int force = 0, quiet = 0, all = 0;
     static const struct option opts[] = {
@@ -28,11 +30,11 @@ int mt_cmd_load(int argc, char **argv)
         case 'f': force = 1; break;
         case 'q': quiet = 1; break;
         case 'a': all = 1; break;
-        default: return mt_usage(usage, c == 'h');
+        default: return mt_usage(mt_usage_load, c == 'h');
         }
     }
     if (optind != argc - 1)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_load, 0);
     char db_path[4096];
     if (out)
         snprintf(db_path, sizeof db_path, "%s", out);

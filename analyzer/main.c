@@ -8,32 +8,39 @@
 
 #define MT_VERSION "0.1.0"
 
+/* The commands, each with what it does; their options are in their own
+ * usage (commands.h), printed here as the commands print them. */
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *usage;
+    const char *does;
+} commands[] = {
+    {"run", mt_cmd_run, mt_usage_run, "trace every allocation of CMD into FILE"},
+    {"load", mt_cmd_load, mt_usage_load, "turn a trace into a SQLite database"},
+    {"summary", mt_cmd_summary, mt_usage_summary,
+     "duration, counts, heap and RSS peaks, top sites"},
+    {"peak", mt_cmd_peak, mt_usage_peak, "what was live at the heap peak (adds up to the peak)"},
+    {"leaks", mt_cmd_leaks, mt_usage_leaks, "unfreed at exit, and sites that grew steadily"},
+    {"diff", mt_cmd_diff, mt_usage_diff,
+     "what changed between two points (markers, times, start, peak, end)"},
+    {"check", mt_cmd_check, mt_usage_check,
+     "exit 1 when a memory budget is broken (for CI)"},
+    {"flamegraph", mt_cmd_flamegraph, mt_usage_flamegraph,
+     "an interactive HTML flamegraph (or folded stacks)"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *out)
 {
-    fputs("usage: memtap COMMAND [ARGS]\n"
+    fputs("usage: memtap COMMAND [ARGS]   (memtap COMMAND --help: that command alone)\n", out);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "\n%s: %s\n%s", commands[i].name, commands[i].does, commands[i].usage);
+    fputs("\nhelp: this text; version: print the version\n"
           "\n"
-          "  run [-o FILE] [--native|--no-native] [--] CMD [ARGS...]\n"
-          "                       trace every allocation of CMD into FILE\n"
-          "  load TRACE [-o DB] [--force]\n"
-          "                       turn a trace into a SQLite database\n"
-          "  summary TRACE|DB [--json] [--top N]\n"
-          "                       duration, counts, heap and RSS peaks, top sites\n"
-          "  peak TRACE|DB [--by line|function|file|stack] [--top N] [--native] [--json]\n"
-          "                       what was live at the heap peak (adds up to the peak)\n"
-          "  leaks TRACE|DB [--top N] [--native] [--json]\n"
-          "                       unfreed at exit, and sites that grew steadily\n"
-          "  diff TRACE|DB --from A --to B [--top N] [--native] [--json]\n"
-          "                       what changed between two points (markers, times,\n"
-          "                       start, peak, end)\n"
-          "  check TRACE|DB [--max-peak SIZE] [--max-leak SIZE] [--max-rss SIZE]\n"
-          "                       exit 1 when a memory budget is broken (for CI)\n"
-          "  flamegraph TRACE|DB [-o FILE] [--view peak|leaks|diff|total] [--from A --to B]\n"
-          "             [--hide-native] [--format html|folded]\n"
-          "                       an interactive HTML flamegraph (or folded stacks)\n"
-          "  help                 this text\n"
-          "  version              print the version\n"
-          "\n"
-          "Exit status: 0 ok, 1 error, 2 usage error; `run` exits as CMD did.\n"
+          "Exit status: 0 ok, 1 error, 2 usage error. `run` exits as CMD did (128+N when a\n"
+          "signal N killed it), 125 when memtap itself failed and CMD did not run, 126\n"
+          "when CMD could not be executed, 127 when it was not found.\n"
           "The database schema is described in docs/schema.md.\n",
           out);
 }
@@ -45,13 +52,7 @@ int main(int argc, char **argv)
         return MT_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    static const struct {
-        const char *name;
-        int (*fn)(int, char **);
-    } commands[] = {{"run", mt_cmd_run},     {"load", mt_cmd_load}, {"summary", mt_cmd_summary},
-                    {"peak", mt_cmd_peak},   {"leaks", mt_cmd_leaks}, {"diff", mt_cmd_diff},
-                    {"check", mt_cmd_check}, {"flamegraph", mt_cmd_flamegraph}};
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    for (size_t i = 0; i < NCOMMANDS; i++)
         if (strcmp(cmd, commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -34,7 +34,7 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
                   cols, mt_site_frame_column(native), group);
 }
 
-static const char usage[] =
+const char mt_usage_peak[] =
     "usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json] TRACE|DB\n";
 
 int mt_cmd_peak(int argc, char **argv)
@@ -60,11 +60,11 @@ int mt_cmd_peak(int argc, char **argv)
             by = (enum by)found;
             break;
         }
-        default: return mt_usage(usage, c == 'h');
+        default: return mt_usage(mt_usage_peak, c == 'h');
         }
     }
     if (optind != argc - 1)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_peak, 0);
     int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);

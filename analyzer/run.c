@@ -188,10 +188,10 @@ static void report(const char *output, int status)
                 output, output);
 }
 
-static const char usage[] =
+const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
-    "  -o FILE              trace file (default: CMD.PID.memtap; never overwritten)\n"
+    "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten)\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
     "  --pymalloc MODE      Python's small blocks: 'blocks' records each one (default);\n"
@@ -220,7 +220,7 @@ int mt_cmd_run(int argc, char **argv)
         case 'P':
             if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
                 mt_error("run: --pymalloc wants 'blocks' or 'arenas', not '%s'", optarg);
-                return MT_EXIT_USAGE;
+                return MT_EXIT_RUN;
             }
             o.pymalloc_arenas = strcmp(optarg, "arenas") == 0;
             break;
@@ -228,43 +228,43 @@ int mt_cmd_run(int argc, char **argv)
             o.depth = atoi(optarg);
             if (o.depth < 1 || o.depth > 1024) {
                 mt_error("run: --depth wants a number from 1 to 1024");
-                return MT_EXIT_USAGE;
+                return MT_EXIT_RUN;
             }
             break;
         case 's':
             o.sample_ms = atoi(optarg);
             if (o.sample_ms < 0 || o.sample_ms > 60000) {
                 mt_error("run: --sample-ms wants a number from 0 to 60000");
-                return MT_EXIT_USAGE;
+                return MT_EXIT_RUN;
             }
             break;
         case 'S':
             o.snapshot_signal = parse_signal(optarg);
             if (!o.snapshot_signal) {
                 mt_error("run: --snapshot-signal: '%s' is not a signal a program can catch", optarg);
-                return MT_EXIT_USAGE;
+                return MT_EXIT_RUN;
             }
             break;
-        default: return mt_usage(usage, c == 'h');
+        default: return mt_usage(mt_usage_run, c == 'h') ? MT_EXIT_RUN : MT_EXIT_OK;
         }
     }
     if (optind >= argc)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_run, 0) ? MT_EXIT_RUN : MT_EXIT_OK;
     char **cmd = argv + optind;
     char shim[PATH_MAX];
     if (find_shim(shim, sizeof shim) != 0) {
         mt_error("run: cannot find libmemtap.so (looked beside memtap and in ../lib/memtap)");
-        return MT_EXIT_FAIL;
+        return MT_EXIT_RUN;
     }
     char output[PATH_MAX] = "";
     if (o.output) {
         if (absolute(o.output, output, sizeof output) != 0) {
             mt_error("run: %s: cannot resolve path", o.output);
-            return MT_EXIT_FAIL;
+            return MT_EXIT_RUN;
         }
         if (mt_path_exists(output)) {
             mt_error("run: %s: already exists; memtap never overwrites a trace", o.output);
-            return MT_EXIT_FAIL;
+            return MT_EXIT_RUN;
         }
     }
     uint64_t session = 0;
@@ -275,7 +275,7 @@ int mt_cmd_run(int argc, char **argv)
     child_pid = fork();
     if (child_pid < 0) {
         mt_error("run: fork: %s", strerror(errno));
-        return MT_EXIT_FAIL;
+        return MT_EXIT_RUN;
     }
     if (child_pid == 0) {
         char mine[PATH_MAX];
@@ -311,7 +311,7 @@ int mt_cmd_run(int argc, char **argv)
     while (waitpid(child_pid, &status, 0) < 0) {
         if (errno != EINTR) {
             mt_error("run: waitpid: %s", strerror(errno));
-            return MT_EXIT_FAIL;
+            return MT_EXIT_RUN;
         }
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)

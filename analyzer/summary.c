@@ -50,9 +50,11 @@ static void json_known(const char *key, int64_t v)
         printf(", \"%s\": %lld", key, (long long)v);
 }
 
+const char mt_usage_summary[] =
+    "usage: memtap summary [--json] [--top N] TRACE|DB\n";
+
 int mt_cmd_summary(int argc, char **argv)
 {
-    static const char usage[] = "usage: memtap summary [--json] [--top N] TRACE|DB\n";
     struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'}, {"top", required_argument, NULL, 'n'},
@@ -60,9 +62,9 @@ int mt_cmd_summary(int argc, char **argv)
     int c, taken;
     while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
         if ((taken = mt_report_arg("summary", c, optarg, &ra)) <= 0)
-            return taken < 0 ? MT_EXIT_USAGE : mt_usage(usage, c == 'h');
+            return taken < 0 ? MT_EXIT_USAGE : mt_usage(mt_usage_summary, c == 'h');
     if (optind != argc - 1)
-        return mt_usage(usage, 0);
+        return mt_usage(mt_usage_summary, 0);
     int json = ra.json, top = ra.top;
     sqlite3 *db;
     int rc = mt_db_open_input(argv[optind], &db);

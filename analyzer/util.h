@@ -8,6 +8,11 @@
 
 /* Exit statuses of every command. */
 enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2 };
+/* `memtap run`'s own failure (a usage mistake, an existing -o, no shim):
+ * CMD did not run. Not 1 or 2, which CMD may exit with: 125, as env,
+ * timeout and nohup say "the launcher failed" (126, 127: CMD could not
+ * be executed, was not found; as a shell says). */
+enum { MT_EXIT_RUN = 125 };
 
 /* Prints a command's usage text: on stdout when asked for (--help, returns
  * MT_EXIT_OK), on stderr after a usage mistake (returns MT_EXIT_USAGE). */

@@ -16,11 +16,17 @@ f=$(ls sh.*.memtap | head -n 1)
 check "default trace mode" "$(stat -c %a "$f")" 600
 echo precious >existing
 "$MT" run -o existing true 2>err
-check "existing file: refused" "$?" 1
+check "existing file: refused, with memtap's own status" "$?" 125
 check "existing file: untouched" "$(cat existing)" precious
 ln -s existing link
 "$MT" run -o link true 2>err
-check "symlink: refused" "$?" 1
+check "symlink: refused, with memtap's own status" "$?" 125
+"$MT" run --depth 0 true 2>err
+check "run's usage mistake: memtap's own status, not CMD's" "$?" 125
+"$MT" run --help >out 2>err
+check "run --help: exit 0" "$?" 0
+grep -q -- "--snapshot-signal" out
+check "run --help: on stdout, with every option" "$?" 0
 check "symlink target untouched" "$(cat existing)" precious
 # A symlink planted where the shim itself would create the file (launcher
 # check bypassed by setting the environment by hand): the shim refuses.

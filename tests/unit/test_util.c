@@ -34,7 +34,8 @@ static void json_escaping(void **state)
     json("\x01", "\"\\u0001\"");
     json(NULL, "null");
     /* UTF-8 passes as it is; any byte that is not part of it is U+FFFD */
-    json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+    json("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+         "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
     json("caf\xe9", "\"caf\\ufffd\"");
     json("\xc3", "\"\\ufffd\"");                  /* cut short at the end */
     json("\xc3(", "\"\\ufffd(\"");                /* cut short by an ASCII byte */
