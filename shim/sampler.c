@@ -34,7 +34,6 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -149,21 +148,21 @@ static int start_thread(void)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits it */
     stop_requested = 0;
-    /* A small stack of our own, aside: glibc would map it among the
-     * program's mappings, and a default one (8 MiB) splits them (aside.c
-     * says why that costs); and aside, its pages count as memtap's own in
-     * the samples, not the program's. The thread needs a few KiB. One
-     * mapping for every start (a stopped thread was joined). */
-    static void *stack;
-    if (!stack) {
-        void *m = mt_map_aside(SAMPLER_STACK, PROT_READ | PROT_WRITE);
-        stack = m == MAP_FAILED ? NULL : m;
-    }
+    /* A small stack: glibc maps a thread's stack among the program's own
+     * mappings, and a default one (8 MiB) splits them (aside.c says why
+     * that costs). The thread needs a few KiB. Not a stack of ours (aside,
+     * where it would count as memtap's in the samples): with a stack it
+     * did not allocate, glibc frees the thread's TLS blocks in ways the
+     * program's allocations then see (unmatched frees after a fork). */
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    if (!stack || pthread_attr_setstack(&attr, stack, SAMPLER_STACK) != 0)
-        pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+    pthread_attr_setstacksize(&attr, SAMPLER_STACK);
+    /* What glibc allocates for the thread (its TLS vector) is memtap's, and
+     * is freed by the join (stop_thread): neither is the program's. */
+    int was = mt_self.guard;
+    mt_self.guard = 1;
     int rc = pthread_create(&sampler_thread, &attr, sampler_main, NULL);
+    mt_self.guard = was;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc == 0) {
@@ -179,7 +178,10 @@ static void stop_thread(void)
         return;
     stop_requested = 1;
     futex_wake();
+    int was = mt_self.guard;
+    mt_self.guard = 1; /* the join frees what pthread_create allocated for it */
     pthread_join(sampler_thread, NULL);
+    mt_self.guard = was;
     mt_sampler_running = 0;
 }
 
