@@ -1,5 +1,5 @@
 # rss.sh - the RSS memtap reports is the program's: memtap's own resident
-# memory (its tables, the trace pages mapped in, its sampler's stack) is
+# memory (its tables, the trace pages mapped in) is
 # measured by the shim and left out. For each shared workload (copies in
 # tests/data/workloads), the reported RSS peak is within 2 MiB of the
 # untraced run's maxrss, measured in this test; without leaving memtap's
