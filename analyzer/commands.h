@@ -12,10 +12,12 @@ int mt_cmd_leaks(int argc, char **argv);
 int mt_cmd_diff(int argc, char **argv);
 int mt_cmd_check(int argc, char **argv);
 int mt_cmd_flamegraph(int argc, char **argv);
+int mt_cmd_pack(int argc, char **argv);
 
 /* Each command's usage, every option it takes: printed by the command for
  * --help or a usage mistake, and by `memtap help` (main.c). */
 extern const char mt_usage_run[], mt_usage_load[], mt_usage_summary[], mt_usage_peak[],
-    mt_usage_leaks[], mt_usage_diff[], mt_usage_check[], mt_usage_flamegraph[];
+    mt_usage_leaks[], mt_usage_diff[], mt_usage_check[], mt_usage_flamegraph[],
+    mt_usage_pack[];
 
 #endif

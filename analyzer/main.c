@@ -28,6 +28,7 @@ static const struct {
      "exit 1 when a memory budget is broken (for CI)"},
     {"flamegraph", mt_cmd_flamegraph, mt_usage_flamegraph,
      "an interactive HTML flamegraph (or folded stacks)"},
+    {"pack", mt_cmd_pack, mt_usage_pack, "compress traces written with run --no-pack"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -21,6 +21,7 @@
 
 #include "commands.h"
 #include "mt_trace_format.h"
+#include "pack.h"
 #include "util.h"
 
 static pid_t child_pid;
@@ -82,6 +83,7 @@ struct run_options {
     int pymalloc_arenas;
     int depth, sample_ms;
     int snapshot_signal; /* 0: none */
+    int no_pack;         /* leave the trace as written */
 };
 
 /* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
@@ -190,7 +192,8 @@ static void report(const char *output, int status)
 
 const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
-    "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--] CMD [ARGS...]\n"
+    "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
+    "                  [--] CMD [ARGS...]\n"
     "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten)\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
@@ -199,23 +202,27 @@ const char mt_usage_run[] =
     "                       tools see them: far fewer events, less overhead\n"
     "  --depth N            frames per stack (default 128)\n"
     "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
-    "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n";
+    "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n"
+    "  --no-pack            leave the trace as written (default: compressed once CMD\n"
+    "                       is done, 2.5-25x smaller; every command reads both)\n";
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
         {"sample-ms", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'},
         {"snapshot-signal", required_argument, NULL, 'S'},
         {"pymalloc", required_argument, NULL, 'P'},
+        {"no-pack", no_argument, NULL, 'K'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o.output = optarg; break;
         case 'N': o.native = 1; break;
+        case 'K': o.no_pack = 1; break;
         case 'n': o.native = 0; break;
         case 'P':
             if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
@@ -316,6 +323,11 @@ int mt_cmd_run(int argc, char **argv)
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
                       && !mt_path_exists(output);
+    if (!exec_failed && !o.no_pack && mt_path_exists(output)) {
+        char why[512];
+        if (mt_trace_pack(output, NULL, NULL, why, sizeof why) != 0)
+            mt_error("run: the trace stays as written, not compressed: %s", why);
+    }
     if (!exec_failed)
         report(output, status);
     if (WIFSIGNALED(status))

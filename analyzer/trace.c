@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pack.h"
 #include "util.h"
 
 struct cursor {
@@ -168,6 +169,21 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return fail(err, errlen, EINVAL, "%s: not a regular file", path);
+    }
+    /* Packed at rest (pack.h): read from the trace as written, unpacked. */
+    struct mt_file_header h;
+    if ((size_t)st.st_size > MT_HEADER_SIZE && pread(fd, &h, sizeof h, 0) == sizeof h &&
+        memcmp(h.magic, MT_MAGIC, 8) == 0 && (h.flags & MT_HDR_PACKED)) {
+        char why[256];
+        int raw, rc = mt_trace_unpack(fd, path, &raw, why, sizeof why);
+        close(fd);
+        if (rc)
+            return fail(err, errlen, rc, "%s: %s", path, why);
+        fd = raw;
+        if (fstat(fd, &st) != 0) {
+            close(fd);
+            return fail(err, errlen, EIO, "%s: cannot read the unpacked trace", path);
+        }
     }
     struct mt_trace *t = calloc(1, sizeof *t);
     if (!t) {

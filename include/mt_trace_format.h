@@ -14,6 +14,13 @@
  * The file grows in chunks of whole segments and is zero-filled when it grows
  * (fallocate), so an unwritten byte always reads as 0.
  *
+ * Packed (at rest): once the program is done, `memtap run` compresses the
+ * trace (analyzer/pack.c): the header as written, with MT_HDR_PACKED set,
+ * then everything after it (the whole segments) as one zstd frame whose
+ * content size is given. A reader unpacks it to the layout above (into a
+ * file of its own) and reads that. Until then, and if the launcher is
+ * killed, the trace stays as written, SIGKILL-safe as above.
+ *
  * Header (struct mt_file_header, little endian, fixed offsets):
  *   off size field
  *     0    8 magic            "MEMTAPv\0"
@@ -23,7 +30,8 @@
  *    20    4 flags            MT_HDR_CLOSED once the writer finished cleanly;
  *                                MT_HDR_PYMALLOC_ARENAS: CPython's small blocks
  *                                were recorded as pymalloc's arenas, not one by one
- *                                (set when memtap's hooks for that installed)
+ *                                (set when memtap's hooks for that installed);
+ *                                MT_HDR_PACKED: the rest is compressed (above)
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
@@ -127,6 +135,7 @@
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
 #define MT_HDR_CLOSED 1u
 #define MT_HDR_PYMALLOC_ARENAS 2u
+#define MT_HDR_PACKED 4u
 #define MT_FRAME_PYTHON (1ull << 63)
 /* Marker the shim writes when a Python program ends, before the interpreter
  * tears down: the loader's "exit" point. */

@@ -2,7 +2,7 @@
 # each give one clear line on stderr and a non-zero exit, never a crash:
 # with the normal build and, when present, the sanitizer build.
 . "$(dirname "$0")/common.bash"
-"$MT" run -o "$T/good.memtap" "$PROGS/prog_known" 2>/dev/null
+"$MT" run --no-pack -o "$T/good.memtap" "$PROGS/prog_known" 2>/dev/null
 head -c 100000 "$T/good.memtap" >"$T/truncated.memtap"
 head -c 2000 "$T/good.memtap" >"$T/short.memtap"
 head -c 300000 /dev/urandom >"$T/random.memtap"

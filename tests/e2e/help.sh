@@ -6,7 +6,7 @@
 "$MT" help >"$T/help" 2>&1
 check "memtap help: exit 0" "$?" 0
 for pair in run:run load:load_cmd summary:summary peak:peak leaks:leaks diff:diff check:check \
-            flamegraph:flamegraph; do
+            flamegraph:flamegraph pack:pack_cmd; do
     cmd=${pair%%:*}
     src=$MT_ROOT/analyzer/${pair#*:}.c
     "$MT" "$cmd" --help >"$T/$cmd" 2>"$T/$cmd.err"
