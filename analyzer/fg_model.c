@@ -89,7 +89,7 @@ static int add_point(struct mt_fg_model *m, uint32_t *cap, int64_t seq, int64_t 
         *cap = ncap;
     }
     m->points[m->npoints++] =
-        (struct mt_fg_point){seq, ns, rss, kind, label ? strdup(label) : NULL};
+        (struct mt_fg_point){seq, ns, rss, -1, kind, label ? strdup(label) : NULL};
     return 0;
 }
 
@@ -116,7 +116,8 @@ static int load_points(sqlite3 *db, const int64_t *chosen, const int64_t *chosen
     sqlite3_stmt *st;
     int64_t nsamples = mt_query_int(db, "SELECT count(*) FROM samples");
     int64_t chunk = nsamples / MT_FG_SAMPLE_POINTS + 1;
-    if (mt_prepare(db, "SELECT seq, ns, rss_bytes, heap_bytes FROM samples ORDER BY seq, ns", &st))
+    if (mt_prepare(db, "SELECT seq, ns, rss_bytes, heap_bytes, coalesce(rss_anon_bytes, -1)"
+                       " FROM samples ORDER BY seq, ns", &st))
         return MT_EXIT_FAIL;
     int64_t i = 0, best_heap = -1;
     struct mt_fg_point best = {0};
@@ -127,12 +128,14 @@ static int load_points(sqlite3 *db, const int64_t *chosen, const int64_t *chosen
             best.seq = sqlite3_column_int64(st, 0);
             best.ns = sqlite3_column_int64(st, 1);
             best.rss = sqlite3_column_int64(st, 2);
+            best.rss_anon = sqlite3_column_int64(st, 4);
         }
         if (++i % chunk == 0 || i == nsamples) {
             if (add_point(m, &cap, best.seq, best.ns, best.rss, MT_FG_SAMPLE, NULL)) {
                 sqlite3_finalize(st);
                 return MT_EXIT_FAIL;
             }
+            m->points[m->npoints - 1].rss_anon = best.rss_anon;
             best_heap = -1;
         }
     }
@@ -155,13 +158,16 @@ static int load_points(sqlite3 *db, const int64_t *chosen, const int64_t *chosen
         return MT_EXIT_FAIL;
     qsort(m->points, m->npoints, sizeof *m->points, by_seq);
     /* Special points take the RSS of the latest sample before them. */
-    int64_t rss = 0;
+    int64_t rss = 0, anon = -1;
     for (uint32_t k = 0; k < m->npoints; k++) {
         struct mt_fg_point *p = &m->points[k];
-        if (p->kind == MT_FG_SAMPLE)
+        if (p->kind == MT_FG_SAMPLE) {
             rss = p->rss;
-        else
+            anon = p->rss_anon;
+        } else {
             p->rss = rss;
+            p->rss_anon = anon;
+        }
         if (p->kind == MT_FG_PEAK)
             m->peak_point = k;
         if (p->kind == MT_FG_EXIT)

@@ -27,6 +27,7 @@ enum mt_fg_point_kind {
 
 struct mt_fg_point {
     int64_t seq, ns, rss; /* rss: of the latest sample at or before seq */
+    int64_t rss_anon;     /* its anonymous part; -1: not in the trace (before format 6) */
     int kind;
     char *label; /* markers only */
 };

@@ -178,7 +178,7 @@ static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m
         fprintf(out, "%s[%lld,%.6f,%lld,%d,", i ? "," : "", (long long)p->seq, (double)p->ns / 1e9,
                 (long long)p->rss, p->kind);
         mt_json_string(out, p->label);
-        fputc(']', out);
+        fprintf(out, ",%lld]", (long long)p->rss_anon);
     }
     fputs("],\n\"groups\": [", out);
     for (uint32_t i = 0; i < m->ngroups; i++) {

@@ -236,6 +236,12 @@
       g.stroke();
     }
     line((i) => P[i][2], '#e07b00', (p) => p[3] === KIND.sample);
+    /* RSS's anonymous part (heap, stacks: what the heap can explain); the
+     * rest of RSS is file-backed and shared memory. Traces before format 6
+     * do not have it (-1). */
+    g.setLineDash([4, 3]);
+    line((i) => P[i][5], '#b8860b', (p) => p[3] === KIND.sample && p[5] >= 0);
+    g.setLineDash([]);
     line((i) => heap[i], '#1f6fb2', null);
     g.font = '10px sans-serif'; g.textBaseline = 'top';
     for (let i = 0; i < P.length; i++) {

@@ -38,6 +38,13 @@ check "C: never writes through a symlink" "$? $([ -e "$T/elsewhere.html" ] && ec
 
 # ---- C: the page -----------------------------------------------------------
 html=$("$MT" flamegraph "$T/c.memtap")
+# the timeline's samples carry RSS's anonymous part, within RSS
+check "page: samples with RSS's anonymous part, 0 <= anon <= RSS" "$(python3 -c '
+import json, re, sys
+page = open(sys.argv[1], encoding="utf-8").read()
+d = json.loads(re.search(r"<script id=\"memtap-data\"[^>]*>(.*?)</script>", page, re.S).group(1))
+samples = [p for p in d["points"] if p[3] == 1]  # MT_FG_SAMPLE
+print("ok" if samples and all(0 <= p[5] <= p[2] for p in samples) else "bad: %r" % samples[:3])' "$html")" ok
 check "C: html written beside the trace" "$html" "$T/c.html"
 check "C: html is private" "$(stat -c %a "$html")" 600
 check "C: html needs no network" "$(grep -Eci '(src|href)=["'"'"']?(https?:)?//' "$html")" 0
