@@ -211,6 +211,7 @@
   })();
   const tMax = Math.max(D.durationS, P.length ? P[P.length - 1][1] : 0, 1e-9);
   let drag = null;
+  let labels = []; /* the labels drawn on the timeline, for tests */
   function drawTimeline() {
     const width = tl.clientWidth || 800, height = 120, dpr = window.devicePixelRatio || 1;
     tl.width = width * dpr; tl.height = height * dpr;
@@ -243,19 +244,38 @@
     line((i) => P[i][5], '#b8860b', (p) => p[3] === KIND.sample && p[5] >= 0);
     g.setLineDash([]);
     line((i) => heap[i], '#1f6fb2', null);
-    g.font = '10px sans-serif'; g.textBaseline = 'top';
+    /* y axis: a few values, faint lines across */
+    g.font = '10px sans-serif'; g.textBaseline = 'middle';
+    for (const f of [0.25, 0.5, 0.75, 1]) {
+      g.strokeStyle = '#eee'; g.lineWidth = 1;
+      g.beginPath(); g.moveTo(4, Y(f * yMax)); g.lineTo(width - 4, Y(f * yMax)); g.stroke();
+      g.fillStyle = '#777'; g.fillText(human(f * yMax), 6, Y(f * yMax));
+    }
+    /* Labels of markers and of the peak: each on the first row where it
+     * does not overlap one already drawn, and kept inside the canvas at the
+     * right edge. A label with no free row among four is left out (its line
+     * stays; its name is in the tooltip and the point lists). */
+    g.textBaseline = 'top';
+    const rows = [[], [], [], []];
+    labels = [];
     for (let i = 0; i < P.length; i++) {
       const p = P[i];
       if (p[3] !== KIND.marker && p[3] !== KIND.peak) continue;
       const x = X(p[1]);
-      g.strokeStyle = p[3] === KIND.peak ? '#c00' : '#6a3d9a';
+      g.strokeStyle = p[3] === KIND.peak ? '#c00' : '#6a3d9a'; g.lineWidth = 1.5;
       g.beginPath(); g.moveTo(x, 0); g.lineTo(x, height - 12); g.stroke();
+      const text = p[3] === KIND.peak ? 'peak ' + human(heap[i]) : String(p[4]);
+      const w = g.measureText(text).width;
+      const left = Math.max(0, Math.min(x + 2, width - w - 2));
+      const row = rows.findIndex((r) => r.every(([a, b]) => left > b + 4 || left + w < a - 4));
+      if (row < 0) continue;
+      rows[row].push([left, left + w]);
+      labels.push({ text, x: left, y: 2 + row * 11, w, h: 11, width });
       g.fillStyle = g.strokeStyle;
-      g.fillText(p[3] === KIND.peak ? 'peak ' + human(heap[i]) : String(p[4]), x + 2, 2 + (i % 3) * 11);
+      g.fillText(text, left, 2 + row * 11);
     }
     g.fillStyle = '#555'; g.textBaseline = 'bottom';
     g.fillText('0 s', 4, height); g.fillText(tMax.toFixed(3) + ' s', width - 60, height);
-    g.fillText('max ' + human(yMax), 4, 12);
   }
   function timeAt(ev) {
     const b = tl.getBoundingClientRect();
@@ -370,5 +390,6 @@
     rects: () => rects.map((r) => ({ name: r.name, x: r.x, y: r.y, w: r.w, h: r.h, bytes: r.bytes })),
     zoomName: () => (state.zoom ? nodeName(state.zoom) : 'all'),
     total: () => total[0],
+    labels: () => labels,
   };
 })();

@@ -130,6 +130,8 @@ def main():
     ap.add_argument("--range", action="store_true")
     ap.add_argument("--screenshot")
     ap.add_argument("--hostile", action="append", default=[])
+    ap.add_argument("--labels", action="append", default=[],
+                    help="a timeline label that must be drawn whole, apart from the others")
     a = ap.parse_args()
     if not shutil.which("chromedriver") or not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
         print("SKIP: chromium/chromedriver not installed (scripts/install-deps installs them)")
@@ -200,6 +202,16 @@ def main():
                        {"type": "pointerUp", "button": 0}])
             check("timeline range selects the range view", d.js("return window.memtapPage.state.view;"), "range")
             check("range over the whole run shows the peak", d.js("return window.memtapPage.total();"), a.total)
+        if a.labels:
+            drawn = d.js("return window.memtapPage.labels();")
+            names = [l["text"] for l in drawn]
+            for want in a.labels:
+                check(f"timeline label drawn: {want}", want in names, True)
+            inside = all(l["x"] >= 0 and l["x"] + l["w"] <= l["width"] for l in drawn)
+            check("timeline labels inside the canvas", inside, True)
+            apart = all(a_ is b_ or a_["y"] != b_["y"] or a_["x"] + a_["w"] <= b_["x"] or
+                        b_["x"] + b_["w"] <= a_["x"] for a_ in drawn for b_ in drawn)
+            check("timeline labels do not overlap", apart, True)
         check("no alert at the end", no_alert(d), "none")
         check("no console errors", severe_logs(d), [])
     finally:

@@ -85,6 +85,26 @@ if [ $have_browser = 1 ]; then
     check "hostile: page checks in Chromium" "${PIPESTATUS[0]}" 0
 fi
 
+# ---- Timeline labels: markers a millisecond apart, one at the right edge -----
+cat >"$T/marks.py" <<'PY'
+import time
+import memtap
+keep = [bytearray(1000) for _ in range(1000)]
+memtap.marker("first-of-two")
+memtap.marker("second-of-two")
+time.sleep(0.3)
+keep += [bytearray(1000) for _ in range(1000)]
+memtap.marker("the-last-marker-at-the-right-edge")
+PY
+"$MT" run -o "$T/marks.memtap" -- "$py" "$T/marks.py" >/dev/null 2>&1
+check "marks: traced" "$?" 0
+html=$("$MT" flamegraph "$T/marks.memtap")
+if [ $have_browser = 1 ]; then
+    $BROWSER "$html" --total "$(q "$T/marks.db" "SELECT value FROM meta WHERE key = 'peak_bytes'")"         --labels first-of-two --labels second-of-two --labels the-last-marker-at-the-right-edge |
+        sed 's/^/marks page: /'
+    check "marks: labels apart and whole in Chromium" "${PIPESTATUS[0]}" 0
+fi
+
 # ---- Scale: 2^17 distinct stacks ---------------------------------------------
 cat >"$T/many.py" <<'PY'
 import sys
