@@ -74,13 +74,23 @@ static int write_allocation(struct loader *L, const struct mt_live *a, int freed
 
 /* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
  * added; capacity doubles from `first`. Returns 0 or ENOMEM. */
-static int grow_to_hold(void **arr, uint32_t *cap, uint32_t i, size_t elem, uint32_t first)
+/* Grows *arr (of *cap elements of elem bytes, zeroed) to hold index i.
+ * limit: what the trace can hold (an id from the file beyond it is
+ * corruption, never an allocation: EINVAL). */
+static int grow_to_hold(void **arr, uint32_t *cap, uint32_t i, size_t elem, uint32_t first,
+                        uint64_t limit)
 {
     if (i < *cap)
         return 0;
-    uint32_t n = *cap ? *cap : first;
+    if ((uint64_t)i >= limit || i == UINT32_MAX)
+        return EINVAL;
+    uint64_t n = *cap ? *cap : first;
     while (n <= i)
         n *= 2;
+    if (n > limit)
+        n = limit;
+    if (n > UINT32_MAX)
+        n = UINT32_MAX;
     char *a = realloc(*arr, (size_t)n * elem);
     if (!a)
         return ENOMEM;
@@ -93,7 +103,7 @@ static int grow_to_hold(void **arr, uint32_t *cap, uint32_t i, size_t elem, uint
 static struct realloc_stash *stash_of(struct loader *L, uint32_t thread)
 {
     void *arr = L->stash;
-    if (grow_to_hold(&arr, &L->nstash, thread, sizeof *L->stash, 16))
+    if (grow_to_hold(&arr, &L->nstash, thread, sizeof *L->stash, 16, UINT32_MAX))
         return NULL;
     L->stash = arr;
     return &L->stash[thread];
@@ -264,8 +274,13 @@ static int on_stack(struct loader *L, const struct mt_event *ev)
     if (ev->stack == 0)
         return 0;
     void *arr = L->nodes;
-    if (grow_to_hold(&arr, &L->nnodes, ev->stack, sizeof *L->nodes, 1024))
-        return ENOMEM;
+    int rc = grow_to_hold(&arr, &L->nnodes, ev->stack, sizeof *L->nodes, 1024,
+                          mt_trace_id_limit(L->trace));
+    if (rc) {
+        if (rc == EINVAL)
+            mt_error("corrupt trace: stack id %u, more than the file can hold", ev->stack);
+        return rc;
+    }
     L->nodes = arr;
     struct node *nd = &L->nodes[ev->stack];
     nd->parent = ev->parent;
@@ -306,8 +321,13 @@ static int on_pyframe(struct loader *L, const struct mt_event *ev)
 {
     uint32_t id = ev->stack;
     void *arr = L->pyframes;
-    if (grow_to_hold(&arr, &L->npyframes, id, sizeof *L->pyframes, 1024))
-        return ENOMEM;
+    int rc = grow_to_hold(&arr, &L->npyframes, id, sizeof *L->pyframes, 1024,
+                          mt_trace_id_limit(L->trace));
+    if (rc) {
+        if (rc == EINVAL)
+            mt_error("corrupt trace: Python frame id %u, more than the file can hold", id);
+        return rc;
+    }
     L->pyframes = arr;
     struct pyframe *f = &L->pyframes[id];
     free(f->file);
@@ -364,7 +384,7 @@ static int on_sample(struct loader *L, const struct mt_event *ev, uint64_t befor
         rc = mt_keep_checkpoint(&L->keep, L->last_seq, 0);
     void *clock = L->clock;
     if (!rc)
-        rc = grow_to_hold(&clock, &L->cap_clock, L->nclock, sizeof *L->clock, 1024);
+        rc = grow_to_hold(&clock, &L->cap_clock, L->nclock, sizeof *L->clock, 1024, UINT32_MAX);
     if (rc)
         return rc;
     L->clock = clock;

@@ -143,7 +143,9 @@ int mt_load_write_stacks(struct loader *L)
                                   " native_site_frame_id) VALUES (?, ?, ?, ?, ?)",
                                   -1, &st, NULL) != SQLITE_OK)
         rc = mt_load_sql_fail(L, "prepare stacks");
-    /* A parent is always created before its child, so its id is smaller:
+    /* A parent is always created before its child, so its id is smaller
+     * (a corrupt trace's parent that is not is cut: the stack ends there,
+     * and the table never holds a cycle for the reports' walks to follow):
      * one ascending pass finds every stack's site: the innermost Python
      * frame when there is one (a mixed stack's leaf is interpreter C code),
      * else the innermost native frame outside the allocator. */
@@ -158,7 +160,7 @@ int mt_load_write_stacks(struct loader *L)
         py_site[id] = python ? n->frame : py_up;
         uint32_t shown = py_site[id] ? py_site[id] : site[id] ? site[id] : n->frame;
         sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, n->parent);
+        sqlite3_bind_int64(st, 2, n->parent < id ? n->parent : 0);
         sqlite3_bind_int64(st, 3, n->frame);
         sqlite3_bind_int64(st, 4, shown);
         if (site[id])

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema.h"
 #include "util.h"
 
 int mt_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
@@ -141,12 +142,13 @@ void mt_print_stack(FILE *out, sqlite3 *db, int64_t stack_id, int native, int js
     sqlite3_stmt *st;
     /* The walk of view stack_frames, from this one stack: SQLite does not
      * push the stack's id into the view's recursion, which then walks
-     * every stack of the trace for each one printed. */
+     * every stack of the trace for each one printed. Bounded, as the view
+     * is: a hand-edited table may hold a cycle. */
     const char *sql =
         "WITH RECURSIVE walk(depth, node, frame_id) AS"
         " (SELECT 0, parent, frame_id FROM stacks WHERE id = ?1"
         "  UNION ALL SELECT w.depth + 1, s.parent, s.frame_id"
-        "  FROM walk w JOIN stacks s ON s.id = w.node)"
+        "  FROM walk w JOIN stacks s ON s.id = w.node WHERE w.depth < " MT_STACK_WALK_MAX ")"
         " SELECT n.name, n.kind FROM walk w JOIN frame_names n ON n.id = w.frame_id"
         " WHERE ?2 OR n.kind = 'python' OR NOT EXISTS"
         " (SELECT 1 FROM walk x JOIN frames f ON f.id = x.frame_id WHERE f.kind = 'python')"

@@ -63,7 +63,7 @@ const char mt_schema_views[] =
     "CREATE VIEW stack_frames AS WITH RECURSIVE walk(stack_id, depth, node, frame_id) AS"
     " (SELECT id, 0, parent, frame_id FROM stacks"
     "  UNION ALL SELECT w.stack_id, w.depth + 1, s.parent, s.frame_id"
-    "  FROM walk w JOIN stacks s ON s.id = w.node)"
+    "  FROM walk w JOIN stacks s ON s.id = w.node WHERE w.depth < " MT_STACK_WALK_MAX ")"
     " SELECT stack_id, depth, frame_id FROM walk;\n"
     "CREATE VIEW allocation_sites AS SELECT a.*, f.function, f.file, f.line"
     " FROM allocations a LEFT JOIN stacks s ON s.id = a.stack_id"

@@ -3,6 +3,11 @@
 #ifndef MT_SCHEMA_H
 #define MT_SCHEMA_H
 
+/* How deep the walks of a stack's frames go (SQL, as text): past any stack
+ * the shim writes (2 x 1024 frames), short of forever on a table with a
+ * cycle (a hand-edited database). */
+#define MT_STACK_WALK_MAX "4096"
+
 #define MT_SCHEMA_VERSION 5 /* 5: samples without memtap's own RSS, its parts */
 
 /* Tables, created before loading. */

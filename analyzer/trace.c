@@ -115,14 +115,21 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
         if (sh.magic != MT_SEGMENT_MAGIC) {
             /* Never claimed, or claimed and the writer died before the
              * magic: no record can follow either way. */
-            if (sh.magic != 0 || !all_zero(s + sizeof sh, s + MT_SEGMENT_SIZE))
+            if (sh.magic != 0 || !all_zero(s + sizeof sh, s + MT_SEGMENT_SIZE)) {
+                free(last);
                 return fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
                             (unsigned long long)(s - t->map));
+            }
             continue;
         }
-        if (sh.thread >= (1u << 24))
+        /* Thread indexes are handed out in order, and each thread that has
+         * one claimed a segment: an index of the file's segment count or
+         * more is corruption (and would size the cursors by it). */
+        if (sh.thread >= (1u << 24) || sh.thread >= t->nseg) {
+            free(last);
             return fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
                         (unsigned long long)(s - t->map));
+        }
         if (sh.thread >= cap) {
             uint32_t ncap = cap ? cap : 64;
             while (ncap <= sh.thread)
@@ -227,6 +234,11 @@ const struct mt_file_header *mt_trace_header(const struct mt_trace *t)
 const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t)
 {
     return &t->stats;
+}
+
+uint64_t mt_trace_id_limit(const struct mt_trace *t)
+{
+    return t->stats.segments * (MT_SEGMENT_SIZE / 2) + 1;
 }
 
 double mt_trace_fraction_read(const struct mt_trace *t)

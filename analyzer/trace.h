@@ -80,6 +80,10 @@ int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt
 const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t);
 
 /* The share of the trace's segments mt_trace_read has reached, 0 to 1. */
+/* An upper bound on the ids (of stacks, Python frames) the trace can hold:
+ * each is defined by one record of 2 bytes or more in its segments. */
+uint64_t mt_trace_id_limit(const struct mt_trace *t);
+
 double mt_trace_fraction_read(const struct mt_trace *t);
 
 void mt_trace_close(struct mt_trace *t);
