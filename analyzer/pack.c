@@ -56,9 +56,10 @@ static int write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
-/* Compresses body (n bytes) after hdr into fd. */
-static int compress_into(int fd, const struct mt_file_header *hdr, const unsigned char *body,
-                         size_t n, char *err, size_t errlen)
+/* Compresses what follows the header of raw (n bytes, read in chunks: the
+ * memory it takes does not grow with the trace) after hdr into fd. */
+static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, char *err,
+                         size_t errlen)
 {
     unsigned char head[MT_HEADER_SIZE];
     memcpy(head, hdr, MT_HEADER_SIZE);
@@ -70,33 +71,45 @@ static int compress_into(int fd, const struct mt_file_header *hdr, const unsigne
     if (rc)
         return fail(err, errlen, rc, "cannot write: %s", strerror(rc));
     ZSTD_CCtx *cc = ZSTD_createCCtx();
-    unsigned char *out = malloc(CHUNK);
-    if (!cc || !out) {
+    unsigned char *out = malloc(CHUNK), *in_buf = malloc(CHUNK);
+    if (!cc || !out || !in_buf) {
         ZSTD_freeCCtx(cc);
         free(out);
+        free(in_buf);
         return fail(err, errlen, ENOMEM, "out of memory");
     }
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, PACK_LEVEL);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, 2); /* refused by a build without threads */
     ZSTD_CCtx_setPledgedSrcSize(cc, n);
-    ZSTD_inBuffer in = {body, n, 0};
-    size_t left;
-    do {
-        ZSTD_outBuffer o = {out, CHUNK, 0};
-        left = ZSTD_compressStream2(cc, &o, &in, ZSTD_e_end);
-        if (ZSTD_isError(left)) {
-            rc = fail(err, errlen, EIO, "compression failed: %s", ZSTD_getErrorName(left));
+    size_t done = 0;
+    int last = 0;
+    while (!rc && !last) {
+        size_t want = n - done < CHUNK ? n - done : CHUNK;
+        ssize_t got = want ? pread(raw, in_buf, want, (off_t)(MT_HEADER_SIZE + done)) : 0;
+        if (got < 0 || (size_t)got != want) {
+            rc = fail(err, errlen, got < 0 ? errno : EIO, "cannot read the trace");
             break;
         }
-        rc = write_all(fd, out, o.pos);
-        if (rc) {
-            fail(err, errlen, rc, "cannot write: %s", strerror(rc));
-            break;
-        }
-    } while (left != 0);
+        done += want;
+        last = done == n;
+        ZSTD_inBuffer in = {in_buf, want, 0};
+        size_t left;
+        do { /* until this chunk is taken (and, at the end, the frame is whole) */
+            ZSTD_outBuffer o = {out, CHUNK, 0};
+            left = ZSTD_compressStream2(cc, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+            if (ZSTD_isError(left)) {
+                rc = fail(err, errlen, EIO, "compression failed: %s", ZSTD_getErrorName(left));
+                break;
+            }
+            rc = write_all(fd, out, o.pos);
+            if (rc)
+                fail(err, errlen, rc, "cannot write: %s", strerror(rc));
+        } while (!rc && (last ? left != 0 : in.pos < in.size));
+    }
     ZSTD_freeCCtx(cc);
     free(out);
+    free(in_buf);
     return rc;
 }
 
@@ -125,25 +138,24 @@ int mt_trace_pack(const char *path, uint64_t *before, uint64_t *after, char *err
         return rc;
     }
     size_t size = (size_t)st.st_size;
-    unsigned char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return fail(err, errlen, errno, "%s: cannot map: %s", path, strerror(errno));
-    madvise(map, size, MADV_SEQUENTIAL);
+    unsigned char head[MT_HEADER_SIZE];
+    if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
+        close(fd);
+        return fail(err, errlen, EIO, "%s: cannot read its header", path);
+    }
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.packing-XXXXXX", path) >= (int)sizeof tmp) {
-        munmap(map, size);
+        close(fd);
         return fail(err, errlen, ENAMETOOLONG, "%s: path too long", path);
     }
     int out = mkostemp(tmp, O_CLOEXEC); /* 0600, a new file: never an existing one */
     if (out < 0) {
         rc = errno;
-        munmap(map, size);
+        close(fd);
         return fail(err, errlen, rc, "%s: %s", tmp, strerror(rc));
     }
-    rc = compress_into(out, (const struct mt_file_header *)(const void *)map,
-                       map + MT_HEADER_SIZE, size - MT_HEADER_SIZE, err, errlen);
-    munmap(map, size);
+    rc = compress_into(out, head, fd, size - MT_HEADER_SIZE, err, errlen);
+    close(fd);
     struct stat packed;
     if (!rc && fstat(out, &packed) != 0)
         rc = fail(err, errlen, errno, "%s: %s", tmp, strerror(errno));
@@ -196,24 +208,25 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
     size_t size = (size_t)st.st_size;
     if (size <= MT_HEADER_SIZE)
         return fail(err, errlen, EINVAL, "packed trace cut short (%zu bytes)", size);
-    unsigned char *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, packed_fd, 0);
-    if (map == MAP_FAILED)
-        return fail(err, errlen, errno, "cannot map: %s", strerror(errno));
-    madvise(map, size, MADV_SEQUENTIAL);
-    const unsigned char *in_start = map + MT_HEADER_SIZE;
-    size_t in_size = size - MT_HEADER_SIZE;
-    unsigned long long want = ZSTD_getFrameContentSize(in_start, in_size);
-    int rc = 0;
-    if (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN ||
-        want % MT_SEGMENT_SIZE != 0)
-        rc = fail(err, errlen, EINVAL, "corrupt packed trace (its compressed part's header)");
-    int fd = rc ? -1 : scratch_file(path);
-    if (!rc && fd < 0)
-        rc = fail(err, errlen, errno, "no file to unpack the trace into: %s", strerror(errno));
     unsigned char head[MT_HEADER_SIZE];
+    unsigned char *in_buf = malloc(CHUNK), *out = malloc(CHUNK);
+    ZSTD_DCtx *dc = ZSTD_createDCtx();
+    int rc = 0, fd = -1;
+    if (!in_buf || !out || !dc)
+        rc = fail(err, errlen, ENOMEM, "out of memory");
+    /* the compressed part's stated size, from the start of its frame */
+    ssize_t first = rc ? 0 : pread(packed_fd, in_buf, CHUNK, MT_HEADER_SIZE);
+    unsigned long long want =
+        first > 0 ? ZSTD_getFrameContentSize(in_buf, (size_t)first) : ZSTD_CONTENTSIZE_ERROR;
+    if (!rc && (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN ||
+                want % MT_SEGMENT_SIZE != 0))
+        rc = fail(err, errlen, EINVAL, "corrupt packed trace (its compressed part's header)");
+    if (!rc && pread(packed_fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+        rc = fail(err, errlen, EIO, "cannot read the header");
+    if (!rc && (fd = scratch_file(path)) < 0)
+        rc = fail(err, errlen, errno, "no file to unpack the trace into: %s", strerror(errno));
     if (!rc) {
         struct mt_file_header h;
-        memcpy(head, map, sizeof head);
         memcpy(&h, head, sizeof h);
         h.flags &= ~MT_HDR_PACKED;
         memcpy(head, &h, sizeof h);
@@ -221,21 +234,48 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
         if (rc)
             fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
     }
-    ZSTD_DCtx *dc = rc ? NULL : ZSTD_createDCtx();
-    unsigned char *out = rc ? NULL : malloc(CHUNK);
-    if (!rc && (!dc || !out))
-        rc = fail(err, errlen, ENOMEM, "out of memory");
-    ZSTD_inBuffer in = {in_start, in_size, 0};
+    /* Read in chunks: the memory this takes does not grow with the trace. */
+    size_t at = MT_HEADER_SIZE, left = 1;
     unsigned long long got = 0;
-    size_t left = 1;
+    while (!rc && at < size) {
+        ssize_t n = pread(packed_fd, in_buf, CHUNK, (off_t)at);
+        if (n <= 0) {
+            rc = fail(err, errlen, n < 0 ? errno : EIO, "cannot read the packed trace");
+            break;
+        }
+        at += (size_t)n;
+        ZSTD_inBuffer in = {in_buf, (size_t)n, 0};
+        while (!rc && in.pos < in.size) {
+            if (left == 0) {
+                rc = fail(err, errlen, EINVAL, "corrupt packed trace: bytes after its end");
+                break;
+            }
+            ZSTD_outBuffer o = {out, CHUNK, 0};
+            left = ZSTD_decompressStream(dc, &o, &in);
+            if (ZSTD_isError(left)) {
+                rc = fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
+                break;
+            }
+            got += o.pos;
+            if (got > want) {
+                rc = fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
+                break;
+            }
+            rc = write_all(fd, out, o.pos);
+            if (rc)
+                fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+        }
+    }
+    /* what the decoder still holds once the input is all read */
     while (!rc && left != 0) {
+        ZSTD_inBuffer in = {in_buf, 0, 0};
         ZSTD_outBuffer o = {out, CHUNK, 0};
         left = ZSTD_decompressStream(dc, &o, &in);
         if (ZSTD_isError(left)) {
             rc = fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
             break;
         }
-        if (o.pos == 0 && left != 0 && in.pos == in.size) {
+        if (o.pos == 0) {
             rc = fail(err, errlen, EINVAL, "packed trace cut short");
             break;
         }
@@ -248,12 +288,11 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
         if (rc)
             fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
     }
-    if (!rc && (got != want || in.pos != in.size))
-        rc = fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes, %zu extra)",
-                  got, want, in.size - in.pos);
+    if (!rc && got != want)
+        rc = fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes)", got, want);
     ZSTD_freeDCtx(dc);
     free(out);
-    munmap(map, size);
+    free(in_buf);
     if (rc) {
         if (fd >= 0)
             close(fd);

@@ -13,7 +13,8 @@ for pair in run:run load:load_cmd summary:summary peak:peak leaks:leaks diff:dif
     check "$cmd --help: exit 0" "$?" 0
     opts=$(grep -o '{"[a-z-]*", *\(no\|required\|optional\)_argument' "$src" | sed 's/{"\([a-z-]*\)".*/\1/' |
            grep -v '^help$')
-    check_cmp "$cmd: options found in its source" "$(echo "$opts" | grep -c .)" -gt 0
+    [ "$cmd" = pack ] || # (pack takes none but --help)
+        check_cmp "$cmd: options found in its source" "$(echo "$opts" | grep -c .)" -gt 0
     missing=""
     for o in $opts; do
         grep -q -- "--$o\b" "$T/$cmd" || missing="$missing --$o"

@@ -8,7 +8,7 @@
 find_pythons
 prog=$MT_ROOT/tests/data/py_arenas.py
 "$MT" run --pymalloc objects -o "$T/bad.memtap" true >/dev/null 2>"$T/bad.err"
-check "--pymalloc objects: a usage error" "$?" 2
+check "--pymalloc objects: a usage error, memtap run's own status" "$?" 125
 check "--pymalloc objects: said why" "$(grep -c "wants 'blocks' or 'arenas'" "$T/bad.err")" 1
 check "--pymalloc objects: no trace" "$([ -e "$T/bad.memtap" ] && echo made || echo none)" none
 # not a Python: the option does nothing, and the trace does not claim it
