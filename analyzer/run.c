@@ -204,7 +204,7 @@ const char mt_usage_run[] =
     "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
     "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n"
     "  --no-pack            leave the trace as written (default: compressed once CMD\n"
-    "                       is done, 2.5-25x smaller; every command reads both)\n";
+    "                       is done, 1.2-17x smaller; every command reads both)\n";
 
 int mt_cmd_run(int argc, char **argv)
 {
