@@ -115,7 +115,7 @@ for py in "${pythons[@]}"; do
 done
 
 # ---- leaky.py: the cache line is the first growth candidate ------------
-leaky="$SHARED/bench/workloads/leaky.py"
+leaky="$WORKLOADS/leaky.py"
 if [ -f "$leaky" ]; then
     line=$(grep -n 'never evicted: the leak' "$leaky" | cut -d: -f1)
     py=${pythons[0]}

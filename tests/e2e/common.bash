@@ -5,6 +5,8 @@ set -u
 MT="$MT_BUILD/memtap"
 PROGS="$MT_BUILD/tests"
 SHARED="$MT_ROOT/../shared"
+# the shared workloads, copied (tests run without ../shared)
+WORKLOADS="$MT_ROOT/tests/data/workloads"
 # (without its directory, every file would land in / and old ones be read)
 T=$(mktemp -d "$MT_OUT/$(basename "$0" .sh).XXXXXX") || { echo "FAIL: no directory in MT_OUT=$MT_OUT"; exit 1; }
 failures=0

@@ -7,8 +7,8 @@
 # RSS covers the heap peak, and with --native each array's stack holds
 # numpy's C code inner to its Python lines (also with --pymalloc arenas).
 . "$(dirname "$0")/common.bash"
-src="$SHARED/bench/workloads/numpy_arrays.py"
-[ -f "$src" ] || skip "shared workload numpy_arrays.py not found"
+src="$WORKLOADS/numpy_arrays.py"
+[ -f "$src" ] || skip "workload numpy_arrays.py not found in $WORKLOADS"
 find_pythons
 with_numpy=()
 without=()

@@ -5,8 +5,8 @@
 # present; the other workloads, whose end state is small, on the first and
 # last interpreter found (time: each tracemalloc run is 5-40x slower).
 . "$(dirname "$0")/common.bash"
-W="$SHARED/bench/workloads"
-[ -d "$W" ] || skip "shared workloads not found at $W"
+W="$WORKLOADS"
+[ -d "$W" ] || skip "workloads not found at $W"
 find_pythons
 last=$((${#pythons[@]} - 1))
 for i in "${!pythons[@]}"; do
