@@ -269,7 +269,7 @@ static uint32_t frame_id(struct loader *L, uint64_t pc)
     return id;
 }
 
-static int on_stack(struct loader *L, const struct mt_event *ev)
+int mt_load_on_stack(struct loader *L, const struct mt_event *ev)
 {
     if (ev->stack == 0)
         return 0;
@@ -289,7 +289,7 @@ static int on_stack(struct loader *L, const struct mt_event *ev)
     return nd->frame ? 0 : ENOMEM;
 }
 
-static int on_module(struct loader *L, const struct mt_event *ev)
+int mt_load_on_module(struct loader *L, const struct mt_event *ev)
 {
     for (int i = 0; i < L->nmodules; i++)
         if (L->modules[i].base == ev->addr && strlen(L->modules[i].path) == ev->text_len &&
@@ -317,7 +317,7 @@ static int on_module(struct loader *L, const struct mt_event *ev)
     return 0;
 }
 
-static int on_pyframe(struct loader *L, const struct mt_event *ev)
+int mt_load_on_pyframe(struct loader *L, const struct mt_event *ev)
 {
     uint32_t id = ev->stack;
     void *arr = L->pyframes;
@@ -433,13 +433,13 @@ static int on_event(struct loader *L, const struct mt_event *ev)
         rc = 0; /* its realloc-free was not seen (torn): nothing to undo */
         break;
     case MT_EV_STACK:
-        rc = on_stack(L, ev);
+        rc = mt_load_on_stack(L, ev);
         break;
     case MT_EV_MODULE:
-        rc = on_module(L, ev);
+        rc = mt_load_on_module(L, ev);
         break;
     case MT_EV_PYFRAME:
-        rc = on_pyframe(L, ev);
+        rc = mt_load_on_pyframe(L, ev);
         break;
     case MT_EV_THREAD: {
         struct mt_row r = {.kind = MT_ROW_THREAD,
@@ -489,7 +489,10 @@ static int on_event_ahead(void *ctx, const struct mt_event *ev)
         rc = on_event(L, &L->ahead[L->ahead_used++ % AHEAD]);
     if (ev->kind <= MT_EV_REALLOC_UNDO) /* an allocation or a free: a block's address */
         mt_livemap_prefetch(&L->live, ev->addr);
-    L->ahead[L->ahead_put++ % AHEAD] = *ev;
+    struct mt_event *e = &L->ahead[L->ahead_put++ % AHEAD];
+    *e = *ev;
+    if (L->seq_base && e->seq) /* a forked child's: from its fork (load_inherit.c) */
+        e->seq = e->seq > L->seq_base ? e->seq - L->seq_base : 1;
     return rc;
 }
 
@@ -562,6 +565,11 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"threads", NULL, (int64_t)ts->threads},
         {"events", NULL, (int64_t)ts->events},
         {"compact", NULL, !L->keep.all},
+        {"forked", NULL, (h->flags & MT_HDR_FORKED) != 0},
+        {"inherited_count", NULL, (int64_t)L->inherited_count},
+        {"inherited_bytes", NULL, (int64_t)L->inherited_bytes},
+        {"start_ticks", NULL, (int64_t)h->start_ticks},
+        {"exit_status", NULL, (h->flags & MT_HDR_EXIT_STATUS) ? (int64_t)h->exit_status : -1},
         {"allocation_rows", NULL, (int64_t)L->rows},
     };
     int rc = 0;
@@ -600,6 +608,9 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     if (!rc)
         rc = mt_dbwriter_start(&L->rows_out, L->db, mt_dbwriter_worth_a_thread(), L->err,
                                sizeof L->err);
+    if (rc)
+        return rc;
+    rc = mt_load_inherit(L, trace_path);
     if (rc)
         return rc;
     char why[512];
@@ -677,9 +688,9 @@ static void loader_free(struct loader *L)
  * closed trace); 0 for a trace that was not closed. */
 static uint64_t planned_exit(const struct mt_file_header *h)
 {
-    if (h->exit_seq)
-        return h->exit_seq;
-    return (h->flags & MT_HDR_CLOSED) ? h->end_seq : 0;
+    uint64_t e = h->exit_seq ? h->exit_seq : (h->flags & MT_HDR_CLOSED) ? h->end_seq : 0;
+    uint64_t base = (h->flags & MT_HDR_FORKED) ? h->fork_seq : 0;
+    return e > base ? e - base : 0;
 }
 
 /* One pass: the trace into a new database at tmp. Returns 0, EAGAIN with

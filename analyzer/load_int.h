@@ -1,5 +1,6 @@
 /* load_int.h - the loader's state, shared by the files of `memtap load`:
- * load.c (the stream: events, live blocks, rows, metadata) and
+ * load.c (the stream: events, live blocks, rows, metadata),
+ * load_inherit.c (a forked child's heap at its start) and
  * load_tables.c (after the stream: frames, stacks, modules, per-stack
  * totals). Private to them; load.h is the command's contract. */
 #ifndef MT_LOAD_INT_H
@@ -71,6 +72,8 @@ struct loader {
     uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
     uint64_t heap, peak, peak_seq, peak_ns;
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
+    uint64_t seq_base; /* a forked child's fork seq: its seqs count from there */
+    uint64_t inherited_count, inherited_bytes; /* its parent's blocks at the fork */
     char err[512];
 };
 
@@ -79,6 +82,17 @@ int mt_load_sql_fail(struct loader *L, const char *what);
 
 /* Steps and resets st (an insert): 0, or EIO with the message in L->err. */
 int mt_load_step(struct loader *L, sqlite3_stmt *st);
+
+/* Definitions from the stream (load.c), for load_inherit.c too. */
+int mt_load_on_stack(struct loader *L, const struct mt_event *ev);
+int mt_load_on_module(struct loader *L, const struct mt_event *ev);
+int mt_load_on_pyframe(struct loader *L, const struct mt_event *ev);
+
+/* A forked child's trace (MT_HDR_FORKED): its parent's live blocks at the
+ * fork, live at seq 0, and the definitions it shares with the parent, from
+ * the parent's trace in the same run (load_inherit.c). Nothing for another
+ * trace. 0, or an errno with L->err set. */
+int mt_load_inherit(struct loader *L, const char *trace_path);
 
 /* The tables written after the stream (load_tables.c); each returns 0 or
  * an errno with L->err set. */

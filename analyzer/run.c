@@ -5,6 +5,7 @@
  * are its own: the launcher never reads or writes them.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -84,6 +85,7 @@ struct run_options {
     int depth, sample_ms;
     int snapshot_signal; /* 0: none */
     int no_pack;         /* leave the trace as written */
+    int no_children;     /* trace the first process alone */
 };
 
 /* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
@@ -151,6 +153,8 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
     snprintf(buf, sizeof buf, "%llx", (unsigned long long)session);
     setenv("MEMTAP_SESSION", buf, 1);
     setenv_long("MEMTAP_ROOT_PID", getpid());
+    if (!o->no_children)
+        setenv_long("MEMTAP_CHILDREN", 1);
     if (o->native >= 0)
         setenv_long("MEMTAP_NATIVE", o->native);
     if (o->pymalloc_arenas)
@@ -190,11 +194,61 @@ static void report(const char *output, int status)
                 output, output);
 }
 
+/* The other processes' traces (RUN.d): packed when closed (one still
+ * running, that outlived the first process, stays as written), counted
+ * on stderr; the directory removed when no process wrote one. */
+static void finish_children(const char *output, int no_pack)
+{
+    char dir[PATH_MAX];
+    if (mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, output) != 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    unsigned traced = 0, open_still = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        size_t n = strlen(e->d_name);
+        if (n < 8 || strcmp(e->d_name + n - 7, ".memtap") != 0 ||
+            mt_fmt(path, sizeof path, "%s/%s", dir, e->d_name) != 0)
+            continue;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct mt_file_header h;
+        ssize_t got = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
+        if (fd >= 0)
+            close(fd);
+        if (got != (ssize_t)sizeof h || memcmp(h.magic, MT_MAGIC, 8) != 0)
+            continue;
+        traced++;
+        if (!(h.flags & MT_HDR_CLOSED)) {
+            open_still++;
+            continue;
+        }
+        char why[512];
+        if (!no_pack && !(h.flags & MT_HDR_PACKED) &&
+            mt_trace_pack(path, NULL, NULL, why, sizeof why) != 0)
+            mt_error("run: %s stays as written, not compressed: %s", path, why);
+    }
+    closedir(d);
+    if (!traced) {
+        rmdir(dir);
+        return;
+    }
+    fprintf(stderr, "memtap: and %u other process%s of the run in %s", traced,
+            traced == 1 ? "" : "es", dir);
+    if (open_still)
+        fprintf(stderr, " (%u not closed: killed, or still running)", open_still);
+    fputc('\n', stderr);
+}
+
 const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
-    "                  [--] CMD [ARGS...]\n"
-    "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten)\n"
+    "                  [--no-children] [--] CMD [ARGS...]\n"
+    "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten);\n"
+    "                       every other process of the run writes FILE.d/PID.memtap\n"
+    "  --no-children        trace CMD's process alone, not the processes it starts\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
     "  --pymalloc MODE      Python's small blocks: 'blocks' records each one (default);\n"
@@ -208,7 +262,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -216,6 +270,7 @@ int mt_cmd_run(int argc, char **argv)
         {"snapshot-signal", required_argument, NULL, 'S'},
         {"pymalloc", required_argument, NULL, 'P'},
         {"no-pack", no_argument, NULL, 'K'},
+        {"no-children", no_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -223,6 +278,7 @@ int mt_cmd_run(int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'N': o.native = 1; break;
         case 'K': o.no_pack = 1; break;
+        case 'C': o.no_children = 1; break;
         case 'n': o.native = 0; break;
         case 'P':
             if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
@@ -273,6 +329,12 @@ int mt_cmd_run(int argc, char **argv)
             mt_error("run: %s: already exists; memtap never overwrites a trace", o.output);
             return MT_EXIT_RUN;
         }
+        char dir[PATH_MAX];
+        if (!o.no_children && mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, output) == 0 &&
+            mt_path_exists(dir)) {
+            mt_error("run: %s: already exists; memtap never overwrites a trace", dir);
+            return MT_EXIT_RUN;
+        }
     }
     uint64_t session = 0;
     if (getrandom(&session, sizeof session, 0) != (ssize_t)sizeof session || session == 0)
@@ -290,7 +352,14 @@ int mt_cmd_run(int argc, char **argv)
             fprintf(stderr, "memtap: run: the current directory's path is too long\n");
             _exit(126);
         }
-        set_child_env(shim, o.output ? output : mine, session, &o);
+        const char *out = o.output ? output : mine;
+        char dir[PATH_MAX];
+        if (!o.no_children && (mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, out) != 0 ||
+                               mkdir(dir, 0700) != 0)) {
+            fprintf(stderr, "memtap: run: %s" MT_RUN_DIR_SUFFIX ": %s\n", out, strerror(errno));
+            _exit(MT_EXIT_RUN);
+        }
+        set_child_env(shim, out, session, &o);
         execvp(cmd[0], cmd);
         int e = errno;
         if (e == ENOENT)
@@ -330,6 +399,8 @@ int mt_cmd_run(int argc, char **argv)
     }
     if (!exec_failed)
         report(output, status);
+    if (!o.no_children)
+        finish_children(output, o.no_pack);
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);

@@ -31,7 +31,8 @@
  *                                MT_HDR_PYMALLOC_ARENAS: CPython's small blocks
  *                                were recorded as pymalloc's arenas, not one by one
  *                                (set when memtap's hooks for that installed);
- *                                MT_HDR_PACKED: the rest is compressed (above)
+ *                                MT_HDR_PACKED: the rest is compressed (above);
+ *                                MT_HDR_FORKED, MT_HDR_EXIT_STATUS (below)
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
@@ -51,6 +52,28 @@
  *                                Traces before it have 0. A reader may plan
  *                                with it and must check it against the
  *                                markers it reads.
+ *  3184    8 fork_seq         (version 7+) a forked child's: the sequence
+ *                                number at the fork. The child's blocks at
+ *                                its start are its parent's live blocks up to
+ *                                it (MT_HDR_FORKED). 0 otherwise.
+ *  3192    4 fork_last_stack  the last stack node id and the last Python
+ *  3196    4 fork_last_pyframe  frame id the parent had handed out at the
+ *                                fork: ids up to them are defined in the
+ *                                parent's trace, the child's own are above
+ *  3200    8 start_ticks      this process's start time (field 22 of
+ *                                /proc/PID/stat): a pid with its start time
+ *                                names one process, across exec
+ *  3208    8 parent_start_ticks  the parent's, for a forked child: with ppid
+ *                                it names the parent's trace
+ *  3216    4 exit_status      what the process passed to exit or _exit
+ *                                (MT_HDR_EXIT_STATUS says it is set)
+ *
+ * Process trees: `memtap run` traces every descendant (unless told not
+ * to): the first process writes the run's trace, RUN; each other process
+ * its own, in the directory RUN.d, named PID.memtap (PID.N.memtap when a
+ * pid came back during the run). An exec keeps its process's trace file
+ * and starts it afresh (the old program's heap is gone); a fork starts the
+ * child's file with fork_seq and the id watermarks set.
  *
  * Segments
  * --------
@@ -129,13 +152,16 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 6u /* 6: SAMPLE with RSS parts and memtap's own */
+#define MT_FORMAT_VERSION 7u /* 7: process trees (fork_seq ... exit_status) */
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
 #define MT_HDR_CLOSED 1u
 #define MT_HDR_PYMALLOC_ARENAS 2u
 #define MT_HDR_PACKED 4u
+#define MT_HDR_FORKED 8u      /* a forked child: fork_seq and the watermarks are set */
+#define MT_HDR_EXIT_STATUS 16u /* exit_status is set */
+#define MT_RUN_DIR_SUFFIX ".d" /* RUN.d: the other processes' traces */
 #define MT_FRAME_PYTHON (1ull << 63)
 /* Marker the shim writes when a Python program ends, before the interpreter
  * tears down: the loader's "exit" point. */
@@ -173,10 +199,18 @@ struct mt_file_header {
     char exe[MT_EXE_MAX];
     char cmdline[MT_CMDLINE_MAX];
     uint64_t exit_seq;
+    uint64_t fork_seq;
+    uint32_t fork_last_stack;
+    uint32_t fork_last_pyframe;
+    uint64_t start_ticks;
+    uint64_t parent_start_ticks;
+    uint32_t exit_status;
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
 _Static_assert(offsetof(struct mt_file_header, exit_seq) == 3176, "header layout");
+_Static_assert(offsetof(struct mt_file_header, fork_seq) == 3184, "header layout");
+_Static_assert(offsetof(struct mt_file_header, exit_status) == 3216, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

@@ -77,6 +77,7 @@ void mt_resolve_real(void)
     r.malloc_usable_size = (size_t(*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
     r.dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
     r.exit_now = (void (*)(int))dlsym(RTLD_NEXT, "_exit");
+    r.exit = (void (*)(int))dlsym(RTLD_NEXT, "exit");
     if (!r.malloc || !r.calloc || !r.realloc || !r.free) {
         /* Nothing sensible to fall back to: there is no allocator below us. */
         static const char msg[] = "memtap: cannot find the real malloc\n";
@@ -94,6 +95,7 @@ void mt_resolve_real(void)
     mt_real.malloc_usable_size = r.malloc_usable_size;
     mt_real.dlclose = r.dlclose;
     mt_real.exit_now = r.exit_now;
+    mt_real.exit = r.exit;
     /* free last: it is the "resolved" flag every entry point tests. */
     __atomic_store_n(&mt_real.free, r.free, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);

@@ -2,12 +2,21 @@
  *
  * Start-up runs in the constructor, under the recursion guard, before the
  * program's main (but possibly after some of its allocations: every hook
- * works before this runs, untraced). Only the process the launcher started
- * is traced (MEMTAP_ROOT_PID): its exec'd successors (same pid) continue the
- * trace, other descendants inherit LD_PRELOAD but record nothing.
+ * works before this runs, untraced). The process the launcher started
+ * (MEMTAP_ROOT_PID) is traced, and with MEMTAP_CHILDREN every descendant
+ * too, each into a trace of its own (trace_file.c names them): an exec'd
+ * program starts its process's trace afresh; other descendants inherit
+ * LD_PRELOAD and, without MEMTAP_CHILDREN, record nothing.
  *
- * fork: the child stops tracing at once and never writes to the parent's
- * file (the mapping is shared with the parent). Documented in README.
+ * fork: the child never writes to the parent's file (the mapping is
+ * shared with the parent). Following children, it switches to a file of
+ * its own at once, in the fork's child handler (writer.c), with the fork
+ * point in its header: the loader gives it its parent's live blocks from
+ * there. Not following, it stops tracing. Documented in README.
+ *
+ * How a process ended: exit and _exit record the status they are given
+ * (a return from main reaches exit inside libc, unseen: the launcher and
+ * the parent know it).
  *
  * Exit: exit() runs the destructor (mt_stop). _exit and _Exit run nothing,
  * yet programs end by them (dash does, and Python's os._exit): their trace
@@ -18,6 +27,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,7 +37,23 @@ static pid_t traced_pid; /* the process whose trace this is */
 
 static void after_fork_child(void)
 {
-    mt_writer_forget_after_fork();
+    if (!mt_enabled)
+        return;
+    struct mt_fork_point at = {
+        .seq = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED),
+        .last_stack = mt_stacks_last_id(),
+        .last_pyframe = mt_py_last_frame_id(),
+    };
+    if (!mt_opt.children || mt_writer_follow_fork(&at) != 0) {
+        mt_writer_forget_after_fork();
+        return;
+    }
+    traced_pid = getpid();
+    struct mt_thread *t = &mt_self;
+    int was = t->guard;
+    t->guard = 1;
+    mt_record_sample(t);
+    t->guard = was;
 }
 
 __attribute__((constructor)) static void mt_start(void)
@@ -36,7 +62,8 @@ __attribute__((constructor)) static void mt_start(void)
     t->guard = 1;
     mt_resolve_real();
     mt_options_load();
-    if (!mt_opt.output || (mt_opt.root_pid && mt_opt.root_pid != (long)getpid()))
+    if (!mt_opt.output ||
+        (mt_opt.root_pid && mt_opt.root_pid != (long)getpid() && !mt_opt.children))
         goto out;
     mt_modules_init();
     int python = mt_py_detect();
@@ -132,14 +159,28 @@ static __attribute__((noreturn)) void exit_now(int status)
         syscall(SYS_exit_group, status);
 }
 
+__attribute__((visibility("default"), noreturn)) void exit(int status)
+{
+    if (mt_enabled && getpid() == traced_pid)
+        mt_writer_exit_status(status);
+    mt_resolve_real();
+    if (mt_real.exit)
+        mt_real.exit(status);
+    exit_now(status);
+}
+
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
 {
+    if (mt_enabled && getpid() == traced_pid)
+        mt_writer_exit_status(status);
     close_before_exit();
     exit_now(status);
 }
 
 __attribute__((visibility("default"), noreturn)) void _Exit(int status)
 {
+    if (mt_enabled && getpid() == traced_pid)
+        mt_writer_exit_status(status);
     close_before_exit();
     exit_now(status);
 }

@@ -14,6 +14,7 @@
  * api.c        the public API of include/memtap.h
  * sampler.c    the background sampler thread and the snapshot signal
  * sequence.c   the global event sequence (owned by one thread when it can)
+ * trace_file.c which file a process's trace goes to (process trees)
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -40,7 +41,8 @@
 struct mt_options {
     const char *output;   /* MEMTAP_OUTPUT: trace path; NULL = do not trace */
     uint64_t session;     /* MEMTAP_SESSION: nonce of this launcher run */
-    long root_pid;        /* MEMTAP_ROOT_PID: only this pid is traced */
+    long root_pid;        /* MEMTAP_ROOT_PID: the run's first process */
+    int children;         /* MEMTAP_CHILDREN: trace the other processes too */
     int native;           /* MEMTAP_NATIVE: 1 native stacks, 0 none, -1 auto */
     int native_fallback;  /* auto in Python: native stacks where no Python frame runs */
     int pymalloc_arenas;  /* MEMTAP_PYMALLOC_ARENAS: CPython's small blocks as arenas */
@@ -73,6 +75,7 @@ struct mt_real {
     size_t (*malloc_usable_size)(void *);
     int (*dlclose)(void *);
     void (*exit_now)(int); /* _exit */
+    void (*exit)(int);
 };
 extern struct mt_real mt_real;
 
@@ -170,6 +173,31 @@ void mt_writer_prefault(void);
 /* Forked child: never touch the parent's mapping again. */
 void mt_writer_forget_after_fork(void);
 
+/* Where a forked child starts: the sequence number and the last stack and
+ * Python frame ids handed out at the fork. */
+struct mt_fork_point {
+    uint64_t seq;
+    uint32_t last_stack, last_pyframe;
+};
+
+/* Forked child, following: unmaps the parent's trace and opens the
+ * child's own (trace_file.c names it), with the fork point in its header.
+ * Runs in the child right after fork, before any other thread exists.
+ * Returns 0 or an errno code (then call mt_writer_forget_after_fork). */
+int mt_writer_follow_fork(const struct mt_fork_point *at);
+
+/* Records what the process passed to exit or _exit (async-signal-safe). */
+void mt_writer_exit_status(int status);
+
+/* ---- trace_file.c ----------------------------------------------------- */
+
+/* This process's start time in clock ticks since boot (0 if unknown). */
+uint64_t mt_start_ticks(void);
+
+/* Creates (or, after an exec, reuses) this process's trace file and puts
+ * its name in path. Returns the fd, or -1 with errno set. */
+int mt_trace_file_open(char *path, size_t cap, uint64_t ticks);
+
 /* Record writers (an event's two, inline: record.h). Each takes the
  * calling thread's state; the caller holds the recursion guard. Failures
  * disable tracing and never reach the caller. */
@@ -203,6 +231,9 @@ extern struct mt_sequence mt_seq;
 
 /* Registers for membarrier; call once before tracing starts. */
 void mt_seq_init(void);
+
+/* Forked child: the counter in shared mode (the owner may not exist). */
+void mt_seq_after_fork(void);
 /* Ownership is never given from now on (a thread beyond the slots). */
 void mt_seq_forbid_owner(void);
 /* How many times a thread became the owner (MEMTAP_DEBUG). */
@@ -324,6 +355,9 @@ int mt_marker_internal(const char *label);
 
 /* Prepares the interning tables and libunwind. Returns 0 or errno. */
 int mt_stacks_init(void);
+
+/* The last stack node id handed out (a fork's watermark). */
+uint32_t mt_stacks_last_id(void);
 
 /* Where a native walk starts: an instruction and the stack and frame
  * registers there. MT_REGS_HERE takes them at the point it is written (in
@@ -480,6 +514,9 @@ int mt_py_code_table_full(void);
 /* Whether a Python frame found no slot in the frame table (every
  * generation full): stacks then lack it (said at exit). */
 int mt_py_frames_lost(void);
+
+/* The last Python frame id handed out (a fork's watermark). */
+uint32_t mt_py_last_frame_id(void);
 
 /* Whether this is a CPython 3.12+ (known at start-up): the only processes
  * whose stacks may run through its perf trampolines (eh_frame.c). */

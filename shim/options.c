@@ -32,6 +32,7 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_OUTPUT", OPT_STRING, &mt_opt.output, 0, 0},
     {"MEMTAP_SESSION", OPT_U64, &mt_opt.session, 0, 0},
     {"MEMTAP_ROOT_PID", OPT_INT, &mt_opt.root_pid, 0, 1L << 30},
+    {"MEMTAP_CHILDREN", OPT_INT, &mt_opt.children, 0, 1},
     {"MEMTAP_NATIVE", OPT_INT, &mt_opt.native, 0, 1},
     {"MEMTAP_PYMALLOC_ARENAS", OPT_INT, &mt_opt.pymalloc_arenas, 0, 1},
     {"MEMTAP_DEPTH", OPT_INT, &mt_opt.max_depth, 1, 1024},

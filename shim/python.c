@@ -137,6 +137,11 @@ static struct mt_table pyframe_table;
 static uint32_t next_pyframe;
 static int pyframes_lost; /* a frame found no slot: its stacks lack it */
 
+uint32_t mt_py_last_frame_id(void)
+{
+    return __atomic_load_n(&next_pyframe, __ATOMIC_RELAXED);
+}
+
 /* Code objects seen in stacks ("code objects" below explains), growing by
  * generations too: 12k in the first (256 KiB), 4.1M in all five. */
 #define CODE_SLOTS (1u << 14)

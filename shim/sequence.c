@@ -86,6 +86,17 @@ void mt_seq_init(void)
         policy.forbidden = 1;
 }
 
+void mt_seq_after_fork(void)
+{
+    /* The owner may be a thread the child does not have: shared mode, and
+     * a fresh registration (the child is a new address space). */
+    mt_seq.owner = MT_SEQ_SHARED;
+    policy.run_needed = RUN_MIN;
+    if (!policy.forbidden &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+        policy.forbidden = 1;
+}
+
 uint64_t mt_seq_owner_changes(void)
 {
     return __atomic_load_n(&policy.changes, __ATOMIC_RELAXED);

@@ -66,6 +66,11 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
     return mt_stack_mix(h, v);
 }
 
+uint32_t mt_stacks_last_id(void)
+{
+    return __atomic_load_n(&next_node_id, __ATOMIC_RELAXED);
+}
+
 int mt_stacks_init(void)
 {
     if (mt_table_init(&node_table, sizeof(struct node_slot), NODE_SLOTS) ||

@@ -501,27 +501,6 @@ void mt_record_marker(struct mt_thread *t, const char *label)
 
 /* ---- open / close / fork ---------------------------------------------- */
 
-/* An existing file is reused only when it is this very process's trace
- * from before an exec (same session, same pid): the launcher's shell
- * wrappers (pyenv's, say) exec the real program in the same process. */
-static int reopen_own_trace(const char *path)
-{
-    int fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct mt_file_header h;
-    struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
-        memcmp(h.magic, MT_MAGIC, 8) == 0 && mt_opt.session != 0 &&
-        h.session == mt_opt.session && h.pid == (uint64_t)getpid() &&
-        ftruncate(fd, 0) == 0)
-        return fd;
-    close(fd);
-    errno = EEXIST;
-    return -1;
-}
-
 static void read_file(const char *path, char *out, size_t cap)
 {
     memset(out, 0, cap);
@@ -534,41 +513,13 @@ static void read_file(const char *path, char *out, size_t cap)
         out[n] = out[n + 1] = 0;
 }
 
-int mt_writer_open(void)
-{
-    page_size = sysconf(_SC_PAGESIZE);
-    int fd = open(mt_opt.output, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0 && errno == EEXIST)
-        fd = reopen_own_trace(mt_opt.output);
-    if (fd < 0) {
-        int e = errno;
-        mt_say("not tracing: cannot create ", mt_opt.output,
-               e == EEXIST ? ": file exists" : e == ELOOP ? ": is a symlink" : "");
-        return e;
-    }
-    trace_fd = fd;
-    /* Counters sit in anonymous memory, untouched until a thread uses its
-     * slot; NORESERVE keeps them from counting against overcommit. */
-    counters = mt_map_aside(COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE);
-    /* Address space only; where it is limited, a smaller trace at most. */
-    for (reserved = RESERVE_BYTES; reserved >= RESERVE_MIN; reserved /= 2) {
-        base = mt_map_aside(reserved, PROT_NONE);
-        if (base != MAP_FAILED)
-            break;
-    }
-    int rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
-    if (rc) {
-        mt_say("not tracing: cannot map the trace file ", mt_opt.output, "");
-        close(fd);
-        trace_fd = -1;
-        return rc;
-    }
-    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    struct statfs fs;
-    trace_on_tmpfs = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
-    mt_seq_init();
+static char trace_path[MT_PATH_MAX]; /* this process's trace file */
+static uint64_t own_ticks;           /* its start time (mt_start_ticks) */
 
-    header = (struct mt_file_header *)base;
+/* The header of a new trace, magic last: a reader never sees a half-filled
+ * header as valid. */
+static void fill_header(void)
+{
     header->version = MT_FORMAT_VERSION;
     header->header_size = MT_HEADER_SIZE;
     header->segment_size = MT_SEGMENT_SIZE;
@@ -580,14 +531,107 @@ int mt_writer_open(void)
     header->session = mt_opt.session;
     header->native_stacks = (uint32_t)mt_opt.native;
     header->max_depth = (uint32_t)mt_opt.max_depth;
+    header->start_ticks = own_ticks;
     ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
     header->exe[n > 0 ? n : 0] = 0;
     read_file("/proc/self/cmdline", header->cmdline, MT_CMDLINE_MAX);
-    /* The magic last: a reader never sees a half-filled header as valid. */
     __atomic_signal_fence(__ATOMIC_RELEASE);
     memcpy(header->magic, MT_MAGIC, 8);
     sampler.next_sample_ns = 0;
+}
+
+static int open_file(void)
+{
+    own_ticks = mt_start_ticks();
+    int fd = mt_trace_file_open(trace_path, sizeof trace_path, own_ticks);
+    if (fd < 0) {
+        int e = errno;
+        mt_say("not tracing: cannot create ", trace_path,
+               e == EEXIST ? ": file exists" : e == ELOOP ? ": is a symlink" : "");
+        return e;
+    }
+    trace_fd = fd;
+    struct statfs fs;
+    trace_on_tmpfs = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
     return 0;
+}
+
+int mt_writer_open(void)
+{
+    page_size = sysconf(_SC_PAGESIZE);
+    int rc = open_file();
+    if (rc)
+        return rc;
+    /* Counters sit in anonymous memory, untouched until a thread uses its
+     * slot; NORESERVE keeps them from counting against overcommit. */
+    counters = mt_map_aside(COUNTER_SLOTS * sizeof *counters, PROT_READ | PROT_WRITE);
+    /* Address space only; where it is limited, a smaller trace at most. */
+    for (reserved = RESERVE_BYTES; reserved >= RESERVE_MIN; reserved /= 2) {
+        base = mt_map_aside(reserved, PROT_NONE);
+        if (base != MAP_FAILED)
+            break;
+    }
+    rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
+    if (rc) {
+        mt_say("not tracing: cannot map the trace file ", trace_path, "");
+        close(trace_fd);
+        trace_fd = -1;
+        return rc;
+    }
+    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    mt_seq_init();
+    header = (struct mt_file_header *)base;
+    fill_header();
+    return 0;
+}
+
+/* A forked child: the same reserved range, now mapping a file of its own.
+ * The parent's pages are unmapped first (a MAP_FIXED anonymous mapping over
+ * all of them), so nothing the child does can reach the parent's file. */
+int mt_writer_follow_fork(const struct mt_fork_point *at)
+{
+    size_t had = mapped;
+    uint32_t threads = mt_thread_count();
+    close(trace_fd);
+    trace_fd = -1;
+    if (mmap(base, had, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+             0) == MAP_FAILED)
+        return errno;
+    mapped = 0;
+    grow_lock = 0; /* a thread of the parent may have held it: it is not here */
+    next_segment = 0;
+    next_thread = 0;
+    memset(counters, 0, (size_t)threads * sizeof *counters);
+    prefault_done = prefault_last_frontier = 0;
+    uint64_t parent_ticks = own_ticks;
+    int rc = open_file();
+    if (!rc)
+        rc = grow_to(MT_HEADER_SIZE + GROW_MIN);
+    if (rc)
+        return rc;
+    if (status_fd >= 0) /* it shows the process that opened it: the parent */
+        close(status_fd);
+    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    mt_seq_after_fork();
+    fill_header();
+    header->fork_seq = at->seq;
+    header->fork_last_stack = at->last_stack;
+    header->fork_last_pyframe = at->last_pyframe;
+    header->parent_start_ticks = parent_ticks;
+    __atomic_fetch_or(&header->flags, MT_HDR_FORKED, __ATOMIC_RELAXED);
+    struct mt_thread *t = &mt_self;
+    t->state = MT_THREAD_NEW;
+    t->segment = NULL;
+    t->last_seq = at->seq;
+    return 0;
+}
+
+void mt_writer_exit_status(int status)
+{
+    if (!header)
+        return;
+    header->exit_status = (uint32_t)status;
+    __atomic_fetch_or(&header->flags, MT_HDR_EXIT_STATUS, __ATOMIC_RELAXED);
 }
 
 void mt_writer_flag(uint32_t flag)
