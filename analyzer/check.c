@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "db.h"
 #include "report.h"
+#include "tree.h"
 #include "util.h"
 
 struct limit {
@@ -23,7 +24,10 @@ struct limit {
 
 const char mt_usage_check[] =
     "usage: memtap check [--max-peak SIZE] [--max-leak SIZE]"
-    " [--max-rss SIZE] [--json] TRACE|DB (at least one limit)\n";
+    " [--max-rss SIZE] [--json] [--pid PID] TRACE|DB (at least one limit)\n"
+    "  a run of several processes: --max-peak checks each one's heap peak,\n"
+    "  --max-leak what they left unfreed together, --max-rss their RSS summed\n"
+    "  over time (--pid PID: one process alone)\n";
 
 int mt_cmd_check(int argc, char **argv)
 {
@@ -34,9 +38,11 @@ int mt_cmd_check(int argc, char **argv)
     static const struct option opts[] = {
         {"max-peak", required_argument, NULL, 0}, {"max-leak", required_argument, NULL, 1},
         {"max-rss", required_argument, NULL, 2},  {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"pid", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+    long pid = 0;
+    while ((c = getopt_long(argc, argv, "jp:h", opts, NULL)) != -1) {
         if (c >= 0 && c <= 2) {
             if (mt_parse_size(optarg, &lim[c].max) != 0) {
                 mt_error("check: %s: '%s' is not a size (say 300MB, 1.5GiB, 4096)",
@@ -46,6 +52,9 @@ int mt_cmd_check(int argc, char **argv)
             lim[c].given = optarg;
         } else if (c == 'j') {
             json = 1;
+        } else if (c == 'p') {
+            if ((pid = mt_parse_pid("check", optarg)) < 0)
+                return MT_EXIT_USAGE;
         } else {
             return mt_usage(mt_usage_check, c == 'h');
         }
@@ -53,12 +62,23 @@ int mt_cmd_check(int argc, char **argv)
     if (optind != argc - 1 || (!lim[0].given && !lim[1].given && !lim[2].given))
         return mt_usage(mt_usage_check, 0);
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], pid, &db);
     if (rc)
         return rc;
-    lim[0].value = mt_db_meta_int(db, "peak_bytes", 0);
-    lim[1].value = mt_db_meta_int(db, "live_at_exit_bytes", 0);
-    lim[2].value = mt_peak_rss(db);
+    int64_t procs = pid ? 0 : mt_tree_count(db);
+    if (procs > 1) {
+        double at;
+        lim[0].value = mt_query_int(db, "SELECT max(peak_bytes) FROM processes");
+        lim[0].what = "the largest heap peak of the run's processes";
+        lim[1].value = mt_query_int(db, "SELECT sum(live_at_end_bytes) FROM processes");
+        lim[1].what = "unfreed at exit in the run's processes";
+        lim[2].value = mt_tree_peak_rss(db, &at);
+        lim[2].what = "peak RSS of the run's processes together";
+    } else {
+        lim[0].value = mt_db_meta_int(db, "peak_bytes", 0);
+        lim[1].value = mt_db_meta_int(db, "live_at_exit_bytes", 0);
+        lim[2].value = mt_peak_rss(db);
+    }
     sqlite3_close(db);
 
     int broken = 0;

@@ -86,8 +86,7 @@ static int open_db(const char *path, sqlite3 **db)
     return MT_EXIT_OK;
 }
 
-/* A database made from this very trace file (same size and mtime)? */
-static int db_is_current(const char *db_path, const char *trace)
+int mt_db_is_current(const char *db_path, const char *trace)
 {
     struct stat st;
     sqlite3 *db;
@@ -122,7 +121,7 @@ int mt_db_open_input(const char *path, sqlite3 **db)
     }
     char db_path[4096];
     mt_db_path_for(path, db_path, sizeof db_path);
-    if (!db_is_current(db_path, path)) {
+    if (!mt_db_is_current(db_path, path)) {
         int replace = 0;
         if (mt_path_exists(db_path)) {
             /* Replace only a memtap database (a stale one of this trace). */

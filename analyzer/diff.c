@@ -14,6 +14,7 @@
 #include "db.h"
 #include "points.h"
 #include "report.h"
+#include "tree.h"
 #include "site_scan.h"
 #include "util.h"
 
@@ -52,20 +53,22 @@ static void json_point(const char *key, const struct point *p)
 }
 
 const char mt_usage_diff[] =
-    "usage: memtap diff --from A --to B [--top N] [--native] [--json] TRACE|DB\n"
-    "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n";
+    "usage: memtap diff --from A --to B [--top N] [--native] [--json] [--pid PID] TRACE|DB\n"
+    "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
+    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
 
 int mt_cmd_diff(int argc, char **argv)
 {
     struct mt_report_args ra = {.top = 20};
     struct point a = {0}, b = {0};
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"pid", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 'n'},
         {"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
         {"native", no_argument, NULL, 'N'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, taken;
-    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jn:p:h", opts, NULL)) != -1) {
         if ((taken = mt_report_arg("diff", c, optarg, &ra)) != 0) {
             if (taken < 0)
                 return MT_EXIT_USAGE;
@@ -81,7 +84,7 @@ int mt_cmd_diff(int argc, char **argv)
         return mt_usage(mt_usage_diff, 0);
     int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], ra.pid, &db);
     if (rc)
         return rc;
     rc = resolve(db, &a);

@@ -28,6 +28,7 @@
 #include "fg_model.h"
 #include "points.h"
 #include "report.h"
+#include "tree.h"
 #include "util.h"
 
 extern const char mt_asset_page_html[], mt_asset_page_js[], mt_asset_page_css[];
@@ -263,13 +264,14 @@ static void default_output(const char *input, char *out, size_t cap)
 const char mt_usage_flamegraph[] =
     "usage: memtap flamegraph [-o|--output FILE] [--view peak|leaks|diff|total]\n"
     "                         [--from A --to B] [--hide-native] [--hide-imports]\n"
-    "                         [--hide-interpreter]\n"
+    "                         [--hide-interpreter] [--pid PID]\n"
     "                         [--format html|folded] TRACE|DB\n"
     "  --hide-*: leave out native frames, Python's import machinery (importlib),\n"
     "  or the interpreter's own C frames (libpython, python, C start-up)\n"
     "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
     "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
-    "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n";
+    "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n"
+    "  --pid PID: one process of the run, not the first (memtap summary lists them)\n";
 
 int mt_cmd_flamegraph(int argc, char **argv)
 {
@@ -279,11 +281,17 @@ int mt_cmd_flamegraph(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"format", required_argument, NULL, 'F'}, {"hide-native", no_argument, NULL, 'H'},
         {"hide-imports", no_argument, NULL, 'I'}, {"hide-interpreter", no_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+        {"pid", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+    long pid = 0;
+    while ((c = getopt_long(argc, argv, "o:p:h", opts, NULL)) != -1) {
         switch (c) {
         case 'o': o.output = optarg; break;
+        case 'p':
+            if ((pid = mt_parse_pid("flamegraph", optarg)) < 0)
+                return MT_EXIT_USAGE;
+            break;
         case 'f': o.from = optarg; break;
         case 't': o.to = optarg; break;
         case 'H': o.hide |= MT_FG_NATIVE; break;
@@ -313,9 +321,13 @@ int mt_cmd_flamegraph(int argc, char **argv)
         return MT_EXIT_USAGE;
     }
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], pid, &db);
     if (rc)
         return rc;
+    int64_t procs = pid ? 0 : mt_tree_count(db);
+    if (procs > 1)
+        fprintf(stderr, "memtap: the first of the run's %lld processes; --pid PID for another"
+                        " (memtap summary lists them)\n", (long long)procs);
     /* The diff's two points, named as points.h says (default: start, end);
      * the model gets a point at each. */
     int64_t seq[2] = {0, 0}, ns[2] = {0, 0};

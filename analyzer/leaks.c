@@ -22,6 +22,7 @@
 #include "commands.h"
 #include "db.h"
 #include "report.h"
+#include "tree.h"
 #include "site_scan.h"
 #include "util.h"
 
@@ -32,10 +33,11 @@ static double steadiness(const struct mt_site *s)
     return floor(1000.0 * (double)s->extra[0] / (double)s->extra[1] + 0.5) / 1000.0;
 }
 
+/* The members of one process's object (no braces). */
 static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
                        int top, int native, double exit_s)
 {
-    printf("{\"exit_time_s\": %.6f, \"unfreed_bytes\": %lld, \"unfreed_count\": %lld,"
+    printf("\"exit_time_s\": %.6f, \"unfreed_bytes\": %lld, \"unfreed_count\": %lld,"
            " \"unfreed\": [",
            exit_s, (long long)unfreed->bytes, (long long)unfreed->count);
     for (int i = 0; i < unfreed->n && i < top; i++) {
@@ -56,7 +58,7 @@ static void print_json(sqlite3 *db, const struct mt_sites *unfreed, const struct
                (long long)s->extra[0], (long long)s->extra[1], (long long)s->extra[2],
                (long long)s->extra[3]);
     }
-    printf("]}\n");
+    printf("]");
 }
 
 static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct mt_sites *grow,
@@ -101,41 +103,100 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  ... %d more sites (--top)\n", grow->n - top);
 }
 
+/* One process's two lists (JSON: its object's members). */
+static int leaks_of(sqlite3 *db, const struct mt_report_args *ra)
+{
+    struct mt_sites unfreed = {0}, grow = {0};
+    int rc = mt_sites_query(
+        db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit", 1,
+        &unfreed);
+    if (!rc) /* view growth_sites, in one pass (site_scan.h says why) */
+        rc = mt_scan_growth(db, &grow);
+    if (!rc) {
+        double exit_s = (double)mt_db_meta_int(db, "exit_ns", 0) / 1e9;
+        if (ra->json)
+            print_json(db, &unfreed, &grow, ra->top, ra->native, exit_s);
+        else
+            print_text(db, &unfreed, &grow, ra->top, ra->native, exit_s);
+    }
+    mt_sites_free(&unfreed);
+    mt_sites_free(&grow);
+    return rc;
+}
+
+/* A run of several processes: after the first one's lists (above), each
+ * process's, in tree order (JSON: a "processes" list, the first included,
+ * and the run's total unfreed). */
+static int leaks_of_tree(sqlite3 *run, const struct mt_report_args *ra)
+{
+    sqlite3_stmt *st;
+    if (mt_prepare(run, "SELECT p.id, p.pid, p.ppid, p.command, p.db_path FROM processes p"
+                        " ORDER BY p.start_ns, p.id", &st) != 0)
+        return MT_EXIT_FAIL;
+    int rc = 0, n = 0;
+    if (ra->json)
+        printf(", \"processes\": [");
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int id = sqlite3_column_int(st, 0);
+        const char *cmd = (const char *)sqlite3_column_text(st, 3);
+        const char *path = (const char *)sqlite3_column_text(st, 4);
+        sqlite3 *db = run;
+        if (id != 1 && (rc = mt_db_open_input(path ? path : "", &db)) != 0)
+            break;
+        if (ra->json) {
+            printf("%s{\"pid\": %lld, \"ppid\": %lld, \"command\": ", n ? ", " : "",
+                   (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+            mt_json_string(stdout, cmd);
+            printf(", ");
+        } else if (id != 1) {
+            printf("\n== process %lld (parent %lld): %s\n", (long long)sqlite3_column_int64(st, 1),
+                   (long long)sqlite3_column_int64(st, 2), cmd ? cmd : "");
+        }
+        if (ra->json || id != 1)
+            rc = leaks_of(db, ra);
+        if (ra->json)
+            putchar('}');
+        if (db != run)
+            sqlite3_close(db);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (ra->json)
+        printf("], \"tree_unfreed_bytes\": %lld",
+               (long long)mt_query_int(run, "SELECT sum(live_at_end_bytes) FROM processes"));
+    return rc;
+}
+
 const char mt_usage_leaks[] =
-    "usage: memtap leaks [--top N] [--native] [--json] TRACE|DB\n";
+    "usage: memtap leaks [--top N] [--native] [--json] [--pid PID] TRACE|DB\n"
+    "  a run of several processes: each one's leaks (--pid PID: one alone)\n";
 
 int mt_cmd_leaks(int argc, char **argv)
 {
     struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},     {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"pid", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 'n'},
         {"native", no_argument, NULL, 'N'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int c, taken;
-    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "jn:p:h", opts, NULL)) != -1)
         if ((taken = mt_report_arg("leaks", c, optarg, &ra)) <= 0)
             return taken < 0 ? MT_EXIT_USAGE : mt_usage(mt_usage_leaks, c == 'h');
     if (optind != argc - 1)
         return mt_usage(mt_usage_leaks, 0);
-    int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], ra.pid, &db);
     if (rc)
         return rc;
-    struct mt_sites unfreed = {0}, grow = {0};
-    rc = mt_sites_query(db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit",
-                 1, &unfreed);
-    if (!rc) /* view growth_sites, in one pass (site_scan.h says why) */
-        rc = mt_scan_growth(db, &grow);
-    if (!rc) {
-        double exit_s = (double)mt_db_meta_int(db, "exit_ns", 0) / 1e9;
-        if (json)
-            print_json(db, &unfreed, &grow, top, native, exit_s);
-        else
-            print_text(db, &unfreed, &grow, top, native, exit_s);
-    }
-    mt_sites_free(&unfreed);
-    mt_sites_free(&grow);
+    int64_t procs = ra.pid ? 0 : mt_tree_count(db);
+    if (ra.json)
+        putchar('{');
+    rc = leaks_of(db, &ra);
+    if (!rc && procs > 1)
+        rc = leaks_of_tree(db, &ra);
+    if (ra.json)
+        printf("}\n");
     sqlite3_close(db);
     return rc;
 }

@@ -544,6 +544,7 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"pid", NULL, (int64_t)h->pid},
         {"ppid", NULL, (int64_t)h->ppid},
         {"start_realtime_ns", NULL, (int64_t)h->start_realtime_ns},
+        {"start_monotonic_ns", NULL, (int64_t)h->start_monotonic_ns},
         {"duration_ns", NULL, (int64_t)duration},
         {"closed", NULL, closed},
         {"native_stacks", NULL, h->native_stacks},
@@ -569,7 +570,10 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"inherited_count", NULL, (int64_t)L->inherited_count},
         {"inherited_bytes", NULL, (int64_t)L->inherited_bytes},
         {"start_ticks", NULL, (int64_t)h->start_ticks},
-        {"exit_status", NULL, (h->flags & MT_HDR_EXIT_STATUS) ? (int64_t)h->exit_status : -1},
+        {"exit_status", NULL,
+         (h->flags & (MT_HDR_EXIT_STATUS | MT_HDR_SIGNALED)) == MT_HDR_EXIT_STATUS
+             ? (int64_t)h->exit_status : -1},
+        {"exit_signal", NULL, (h->flags & MT_HDR_SIGNALED) ? (int64_t)h->exit_status : -1},
         {"allocation_rows", NULL, (int64_t)L->rows},
     };
     int rc = 0;
@@ -796,5 +800,5 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet,
                 secs > 0 ? (double)ts->events / secs / 1e6 : 0.0);
     }
     mt_trace_close(tr);
-    return MT_EXIT_OK;
+    return mt_load_tree(trace_path, db_path, quiet, all);
 }

@@ -9,4 +9,11 @@
  * exit status (MT_EXIT_*). */
 int mt_load(const char *trace_path, const char *db_path, int replace, int quiet, int all);
 
+/* The run's process tree into db_path, the database of its first process
+ * just loaded from trace_path (load_run.c): every other process's trace
+ * in RUN.d loaded into its own database (when missing or stale), and the
+ * tables processes and tree_samples written. mt_load calls it. Returns an
+ * exit status. */
+int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all);
+
 #endif

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "db.h"
 #include "report.h"
+#include "tree.h"
 #include "util.h"
 
 enum by { BY_LINE, BY_FUNCTION, BY_FILE, BY_STACK };
@@ -35,18 +36,21 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
 }
 
 const char mt_usage_peak[] =
-    "usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json] TRACE|DB\n";
+    "usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json]\n"
+    "                   [--pid PID] TRACE|DB\n"
+    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
 
 int mt_cmd_peak(int argc, char **argv)
 {
     struct mt_report_args ra = {.top = 20};
     enum by by = BY_LINE;
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},   {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"pid", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 'n'},
         {"by", required_argument, NULL, 'b'}, {"native", no_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},   {NULL, 0, NULL, 0}};
     int c, taken;
-    while ((c = getopt_long(argc, argv, "jn:b:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "jn:b:p:h", opts, NULL)) != -1) {
         if ((taken = mt_report_arg("peak", c, optarg, &ra)) != 0) {
             if (taken < 0)
                 return MT_EXIT_USAGE;
@@ -67,7 +71,7 @@ int mt_cmd_peak(int argc, char **argv)
         return mt_usage(mt_usage_peak, 0);
     int json = ra.json, top = ra.top, native = ra.native;
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], ra.pid, &db);
     if (rc)
         return rc;
     char sql[1024];

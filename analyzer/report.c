@@ -2,6 +2,7 @@
  * commands (see report.h). */
 #define _GNU_SOURCE
 #include "report.h"
+#include "tree.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -222,6 +223,7 @@ int mt_report_arg(const char *cmd, int c, const char *arg, struct mt_report_args
     case 'j': a->json = 1; return 1;
     case 'N': a->native = 1; return 1;
     case 'n': return (a->top = mt_parse_top(cmd, arg)) < 0 ? -1 : 1;
+    case 'p': return (a->pid = mt_parse_pid(cmd, arg)) < 0 ? -1 : 1;
     default: return 0;
     }
 }

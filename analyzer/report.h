@@ -78,10 +78,11 @@ int mt_parse_choice(const char *cmd, const char *option, const char *arg,
 int mt_parse_top(const char *cmd, const char *arg);
 
 /* The options the report commands share, as getopt_long returns them:
- * 'j' --json, 'n' --top N, 'N' --native (each command lists those it takes
+ * 'j' --json, 'n' --top N, 'N' --native, 'p' --pid (each command lists those it takes
  * in its option table). */
 struct mt_report_args {
     int json, top, native;
+    long pid; /* 'p' --pid: one process of a run (0: the run) */
 };
 
 /* Takes getopt's c into a if it is one of those: 1 when taken, 0 when c is

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,30 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
     if (o->snapshot_signal)
         setenv_long("MEMTAP_SNAPSHOT_SIGNAL", o->snapshot_signal);
     add_python_path(shim);
+}
+
+/* How the first process ended, as wait said, into its trace's header
+ * (before packing): the shim cannot see a return from main or a signal. */
+static void record_end(const char *output, int status)
+{
+    int fd = open(output, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    struct mt_file_header h;
+    if (fd < 0)
+        return;
+    if (pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h && memcmp(h.magic, MT_MAGIC, 8) == 0 &&
+        h.version >= 7 && !(h.flags & MT_HDR_PACKED)) {
+        uint32_t flags = h.flags | MT_HDR_EXIT_STATUS;
+        uint32_t code = WIFSIGNALED(status) ? (uint32_t)WTERMSIG(status)
+                                            : (uint32_t)WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+            flags |= MT_HDR_SIGNALED;
+        if (pwrite(fd, &code, sizeof code, offsetof(struct mt_file_header, exit_status)) !=
+                (ssize_t)sizeof code ||
+            pwrite(fd, &flags, sizeof flags, offsetof(struct mt_file_header, flags)) !=
+                (ssize_t)sizeof flags)
+            mt_error("run: %s: cannot record how the program ended: %s", output, strerror(errno));
+    }
+    close(fd);
 }
 
 static void report(const char *output, int status)
@@ -392,6 +417,8 @@ int mt_cmd_run(int argc, char **argv)
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
                       && !mt_path_exists(output);
+    if (!exec_failed)
+        record_end(output, status);
     if (!exec_failed && !o.no_pack && mt_path_exists(output)) {
         char why[512];
         if (mt_trace_pack(output, NULL, NULL, why, sizeof why) != 0)

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "db.h"
 #include "report.h"
+#include "tree.h"
 #include "util.h"
 
 struct rss_peak {
@@ -51,23 +52,27 @@ static void json_known(const char *key, int64_t v)
 }
 
 const char mt_usage_summary[] =
-    "usage: memtap summary [--json] [--top N] TRACE|DB\n";
+    "usage: memtap summary [--json] [--top N] [--pid PID] TRACE|DB\n"
+    "  a run of several processes: the first one's figures, then the tree of\n"
+    "  processes with each one's, and their RSS summed over time\n"
+    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
 
 int mt_cmd_summary(int argc, char **argv)
 {
     struct mt_report_args ra = {.top = 10};
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"top", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"pid", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int c, taken;
-    while ((c = getopt_long(argc, argv, "jn:h", opts, NULL)) != -1)
+    while ((c = getopt_long(argc, argv, "jn:p:h", opts, NULL)) != -1)
         if ((taken = mt_report_arg("summary", c, optarg, &ra)) <= 0)
             return taken < 0 ? MT_EXIT_USAGE : mt_usage(mt_usage_summary, c == 'h');
     if (optind != argc - 1)
         return mt_usage(mt_usage_summary, 0);
     int json = ra.json, top = ra.top;
     sqlite3 *db;
-    int rc = mt_db_open_input(argv[optind], &db);
+    int rc = mt_db_open_process(argv[optind], ra.pid, &db);
     if (rc)
         return rc;
     int64_t allocs = mt_db_meta_int(db, "allocations", 0);
@@ -88,9 +93,11 @@ int mt_cmd_summary(int argc, char **argv)
     mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
     struct mt_sites sites;
     rc = mt_sites_query(db, "SELECT function, file, line, bytes, count FROM peak_sites", 0, &sites);
-    sqlite3_close(db);
-    if (rc)
+    int64_t procs = ra.pid ? 0 : mt_tree_count(db);
+    if (rc) {
+        sqlite3_close(db);
         return rc;
+    }
     int shown = sites.n < top ? sites.n : top;
 
     if (json) {
@@ -110,6 +117,8 @@ int mt_cmd_summary(int argc, char **argv)
         json_known("peak_rss_file_bytes", rp.file);
         json_known("peak_rss_shmem_bytes", rp.shmem);
         json_known("memtap_rss_max_bytes", rp.own_max);
+        if (procs > 1)
+            mt_tree_json(db, stdout);
         printf(", \"top_sites\": [");
         for (int i = 0; i < shown; i++) {
             fputs(i ? ", " : "", stdout);
@@ -164,9 +173,20 @@ int mt_cmd_summary(int argc, char **argv)
             mt_site_print_name(stdout, &sites.v[i]);
             putchar('\n');
         }
+        if (procs > 1) {
+            double at;
+            int64_t tree_rss = mt_tree_peak_rss(db, &at);
+            printf("\nprocesses     %lld in the run (figures above: the first; --pid PID for"
+                   " another)\n", (long long)procs);
+            mt_tree_print(db, stdout);
+            printf("tree RSS peak %s at %.3f s: the processes' RSS summed (pages they share\n"
+                   "              count in each)\n",
+                   mt_human_bytes((uint64_t)tree_rss, b1, sizeof b1), at);
+        }
         printf("\nnext: memtap peak | leaks | diff --from A --to B | flamegraph  %s\n",
                argv[optind]);
     }
+    sqlite3_close(db);
     mt_sites_free(&sites);
     return MT_EXIT_OK;
 }

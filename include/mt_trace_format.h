@@ -66,7 +66,10 @@
  *  3208    8 parent_start_ticks  the parent's, for a forked child: with ppid
  *                                it names the parent's trace
  *  3216    4 exit_status      what the process passed to exit or _exit
- *                                (MT_HDR_EXIT_STATUS says it is set)
+ *                                (MT_HDR_EXIT_STATUS says it is set); the
+ *                                launcher sets it for the first process from
+ *                                what wait gave it, a signal's number with
+ *                                MT_HDR_SIGNALED
  *
  * Process trees: `memtap run` traces every descendant (unless told not
  * to): the first process writes the run's trace, RUN; each other process
@@ -161,6 +164,7 @@
 #define MT_HDR_PACKED 4u
 #define MT_HDR_FORKED 8u      /* a forked child: fork_seq and the watermarks are set */
 #define MT_HDR_EXIT_STATUS 16u /* exit_status is set */
+#define MT_HDR_SIGNALED 32u    /* with it: exit_status is the signal that killed it */
 #define MT_RUN_DIR_SUFFIX ".d" /* RUN.d: the other processes' traces */
 #define MT_FRAME_PYTHON (1ull << 63)
 /* Marker the shim writes when a Python program ends, before the interpreter

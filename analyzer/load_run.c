@@ -1,0 +1,191 @@
+/* load_run.c - a run's process tree in its first process's database.
+ *
+ * Each process of a run has a database of its own, loaded from its trace
+ * (RUN.db for RUN, RUN.d/PID.db for RUN.d/PID.memtap): every report on one
+ * process reads one database, the same way for a run of one process as
+ * for a tree. The tree is described in RUN.db by two tables:
+ *
+ *   processes     one row per process of the run (RUN's first), with its
+ *                 parent, command line, times, how it ended, its figures
+ *                 (heap peak, RSS peak, live at its end) and its database;
+ *   tree_samples  the tree's memory over time: at each time any process
+ *                 took a sample, the sum over the processes alive then of
+ *                 each one's latest sample (RSS and heap).
+ *
+ * Times are in nanoseconds from the first process's start (each trace
+ * counts from its own). The tree's RSS is the sum of the processes' RSS:
+ * a page two processes share (a forked child's copy-on-write pages before
+ * either writes them, a shared library) counts in each, so it is an upper
+ * bound of what a cgroup's memory limit sees.
+ */
+#define _GNU_SOURCE
+#include "load.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "run_files.h"
+#include "util.h"
+
+static const char tree_tables[] =
+    "DROP TABLE IF EXISTS processes; DROP TABLE IF EXISTS tree_samples;"
+    "CREATE TABLE processes(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, ppid INTEGER,"
+    " parent_id INTEGER, command TEXT, executable TEXT, start_ns INTEGER, end_ns INTEGER,"
+    " forked INTEGER, closed INTEGER, exit_status INTEGER, exit_signal INTEGER,"
+    " allocations INTEGER, bytes_allocated INTEGER, peak_bytes INTEGER, peak_ns INTEGER,"
+    " peak_rss_bytes INTEGER, live_at_end_bytes INTEGER, live_at_end_count INTEGER,"
+    " inherited_bytes INTEGER, unmatched_frees INTEGER, trace_path TEXT, db_path TEXT);"
+    "CREATE TABLE tree_samples(ns INTEGER PRIMARY KEY, rss_bytes INTEGER NOT NULL,"
+    " heap_bytes INTEGER NOT NULL, processes INTEGER NOT NULL);"
+    "CREATE TEMP TABLE all_samples(process INTEGER, ns INTEGER, rss INTEGER, heap INTEGER);";
+
+#define META(k) "(SELECT value FROM %1$s.meta WHERE key = '" k "')"
+
+/* The row of the process whose database is schema %1$s; id: its row. */
+static const char process_row[] =
+    "INSERT INTO processes(id, pid, ppid, command, executable, start_ns, end_ns, forked,"
+    " closed, exit_status, exit_signal, allocations, bytes_allocated, peak_bytes, peak_ns,"
+    " peak_rss_bytes, live_at_end_bytes, live_at_end_count, inherited_bytes,"
+    " unmatched_frees, trace_path, db_path) SELECT ?1, " META("pid") ", " META("ppid") ", "
+    META("command_line") ", " META("executable") ", " META("start_monotonic_ns") " - ?2, "
+    META("start_monotonic_ns") " - ?2 + " META("duration_ns") ", " META("forked") ", "
+    META("closed") ", nullif(" META("exit_status") ", -1), nullif(" META("exit_signal")
+    ", -1), " META("allocations") ", " META("bytes_allocated") ", " META("peak_bytes") ", "
+    META("start_monotonic_ns") " - ?2 + " META("peak_ns") ", (SELECT max(rss_bytes) FROM"
+    " %1$s.samples), " META("live_at_exit_bytes") ", " META("live_at_exit_count") ", "
+    META("inherited_bytes") ", " META("unmatched_frees") ", " META("trace_path") ", ?3;"
+    "INSERT INTO all_samples SELECT ?1, " META("start_monotonic_ns") " - ?2 + ns, rss_bytes,"
+    " heap_bytes FROM %1$s.samples;";
+
+/* After every row: parents (the latest process with the parent's pid that
+ * started before the child), then the tree's samples. */
+static const char tree_rows[] =
+    "UPDATE processes SET parent_id = (SELECT q.id FROM processes q WHERE q.pid ="
+    " processes.ppid AND q.start_ns <= processes.start_ns AND q.id != processes.id"
+    " ORDER BY q.start_ns DESC LIMIT 1);"
+    "CREATE INDEX temp.all_samples_at ON all_samples(process, ns);"
+    "INSERT INTO tree_samples SELECT t.ns, sum(s.rss), sum(s.heap), count(*)"
+    " FROM (SELECT DISTINCT ns FROM all_samples) t"
+    " JOIN processes pr ON pr.start_ns <= t.ns AND t.ns <= pr.end_ns"
+    " JOIN all_samples s ON s.process = pr.id AND s.ns = (SELECT max(ns) FROM all_samples"
+    "  WHERE process = pr.id AND ns <= t.ns)"
+    " GROUP BY t.ns;"
+    "DROP TABLE temp.all_samples;";
+
+static int sql_fail(sqlite3 *db, const char *what)
+{
+    mt_error("%s: %s", what, sqlite3_errmsg(db));
+    return EIO;
+}
+
+/* Adds the process of the database at path as row id: main's own, or
+ * another attached as p (one file attached twice would lock itself). */
+static int add_process(sqlite3 *db, int64_t id, int64_t base_ns, const char *path, int own)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (!own) {
+        if (sqlite3_prepare_v2(db, "ATTACH ? AS p", -1, &st, NULL) != SQLITE_OK)
+            return sql_fail(db, "attach");
+        sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sql_fail(db, path);
+        sqlite3_finalize(st);
+        if (rc)
+            return rc;
+    }
+    char text[sizeof process_row * 2];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(text, sizeof text, process_row, own ? "main" : "p");
+#pragma GCC diagnostic pop
+    const char *sql = text;
+    if (sqlite3_exec(db, "BEGIN;", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_fail(db, "begin");
+    while (!rc && *sql) {
+        const char *next;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, &next) != SQLITE_OK) {
+            rc = sql_fail(db, "processes");
+            break;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, base_ns);
+        sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = sql_fail(db, "processes");
+        sqlite3_finalize(st);
+        sql = next;
+    }
+    if (sqlite3_exec(db, rc ? "ROLLBACK;" : "COMMIT;", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = sql_fail(db, "commit");
+    if (!own && sqlite3_exec(db, "DETACH p", NULL, NULL, NULL) != SQLITE_OK && !rc)
+        rc = sql_fail(db, "detach");
+    return rc;
+}
+
+/* Each other process's database, loaded when it is missing or stale. */
+static int load_child(const char *trace, char *db_path, size_t cap, int all)
+{
+    mt_db_path_for(trace, db_path, cap);
+    if (mt_db_is_current(db_path, trace))
+        return 0;
+    return mt_load(trace, db_path, 1, 1, all);
+}
+
+int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all)
+{
+    char **paths;
+    size_t n;
+    int rc = mt_run_list(trace_path, &paths, &n);
+    if (rc) {
+        mt_error("%s: %s", trace_path, strerror(rc));
+        return MT_EXIT_FAIL;
+    }
+    sqlite3 *db;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        rc = sql_fail(db, db_path);
+        sqlite3_close(db);
+        mt_run_list_free(paths, n);
+        return MT_EXIT_FAIL;
+    }
+    int64_t base_ns = mt_db_meta_int(db, "start_monotonic_ns", 0);
+    char *msg = NULL;
+    if (sqlite3_exec(db, tree_tables, NULL, NULL, &msg) != SQLITE_OK) {
+        mt_error("%s: %s", db_path, msg ? msg : "error");
+        rc = EIO;
+    }
+    sqlite3_free(msg);
+    size_t skipped = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char child_db[4096];
+        if (i == 0)
+            snprintf(child_db, sizeof child_db, "%s", db_path);
+        else if (load_child(paths[i], child_db, sizeof child_db, all) != 0) {
+            skipped++; /* said by mt_load; the rest of the tree still loads */
+            continue;
+        }
+        char shown[4096];
+        rc = add_process(db, (int64_t)(i + 1), base_ns,
+                         realpath(child_db, shown) ? shown : child_db, i == 0);
+    }
+    if (!rc && sqlite3_exec(db, "BEGIN;", NULL, NULL, &msg) == SQLITE_OK &&
+        sqlite3_exec(db, tree_rows, NULL, NULL, &msg) != SQLITE_OK) {
+        mt_error("%s: %s", db_path, msg ? msg : "error");
+        sqlite3_free(msg);
+        rc = EIO;
+    }
+    if (!rc && sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sql_fail(db, db_path);
+    sqlite3_close(db);
+    if (!rc && !quiet && n > 1)
+        fprintf(stderr, "memtap: the run has %zu other process%s: their databases are in %s%s\n",
+                n - 1, n == 2 ? "" : "es", trace_path, MT_RUN_DIR_SUFFIX);
+    if (skipped)
+        mt_warn("%zu process%s of the run did not load (above): left out of its tree", skipped,
+                skipped == 1 ? "" : "es");
+    mt_run_list_free(paths, n);
+    return rc ? MT_EXIT_FAIL : MT_EXIT_OK;
+}

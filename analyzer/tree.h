@@ -1,0 +1,29 @@
+/* tree.h - a run's process tree in reports: the processes table and the
+ * tree's samples of RUN.db (load_run.c writes them). */
+#ifndef MT_TREE_H
+#define MT_TREE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Processes in the run (0 when the database has no processes table). */
+int64_t mt_tree_count(sqlite3 *db);
+
+/* The tree's highest summed RSS and its time in seconds (0 when none). */
+int64_t mt_tree_peak_rss(sqlite3 *db, double *at_s);
+
+/* The processes as an indented tree, with each one's figures (text). */
+void mt_tree_print(sqlite3 *db, FILE *out);
+
+/* `, "processes": [...], "tree_peak_rss_bytes": N, ...` (JSON members). */
+void mt_tree_json(sqlite3 *db, FILE *out);
+
+/* Parses --pid's value; -1 after printing why it is not a pid. */
+long mt_parse_pid(const char *cmd, const char *arg);
+
+/* Opens what path names, as mt_db_open_input; with pid > 0, the database
+ * of that process of the run instead. Prints errors. MT_EXIT_*. */
+int mt_db_open_process(const char *path, long pid, sqlite3 **db);
+
+#endif
