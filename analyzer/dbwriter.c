@@ -19,7 +19,7 @@
 #define BLOCK_ROWS 1024
 #define BLOCKS 8
 #define BATCH 64
-#define KINDS 9
+#define KINDS (MT_ROW_CHILD_EXIT + 1)
 
 struct block {
     struct mt_row rows[BLOCK_ROWS];
@@ -55,6 +55,7 @@ static const struct {
                       "INSERT INTO stack_slices(stack_id, thread_id, slice, delta_bytes,"
                       " delta_count) VALUES (?,?,?,?,?)"},
     [MT_ROW_POINT] = {1, 0, "INSERT INTO points(seq) VALUES (?)"},
+    [MT_ROW_CHILD_EXIT] = {2, 0, "INSERT INTO child_exits(pid, status) VALUES (?,?)"},
 };
 
 struct mt_dbwriter {

@@ -30,6 +30,7 @@ enum mt_row_kind {
     MT_ROW_SPAN,       /* stack_id, thread_id, from_seq, to_seq, bytes, count */
     MT_ROW_SLICE,      /* stack_id, thread_id, slice, delta_bytes, delta_count */
     MT_ROW_POINT,      /* seq */
+    MT_ROW_CHILD_EXIT, /* pid, status */
 };
 
 #define MT_ROW_COLS 9

@@ -452,6 +452,11 @@ static int on_event(struct loader *L, const struct mt_event *ev)
     case MT_EV_SAMPLE:
         rc = on_sample(L, ev, before);
         break;
+    case MT_EV_CHILD_EXIT: {
+        struct mt_row r = {.kind = MT_ROW_CHILD_EXIT, .col = {(int64_t)ev->tid, ev->status}};
+        rc = mt_dbwriter_put(L->rows_out, &r);
+        break;
+    }
     case MT_EV_MARKER:
         rc = mt_keep_checkpoint(&L->keep, L->last_seq, 1);
         if (rc)

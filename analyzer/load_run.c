@@ -41,7 +41,8 @@ static const char tree_tables[] =
     " inherited_bytes INTEGER, unmatched_frees INTEGER, trace_path TEXT, db_path TEXT);"
     "CREATE TABLE tree_samples(ns INTEGER PRIMARY KEY, rss_bytes INTEGER NOT NULL,"
     " heap_bytes INTEGER NOT NULL, processes INTEGER NOT NULL);"
-    "CREATE TEMP TABLE all_samples(process INTEGER, ns INTEGER, rss INTEGER, heap INTEGER);";
+    "CREATE TEMP TABLE all_samples(process INTEGER, ns INTEGER, rss INTEGER, heap INTEGER);"
+    "CREATE TEMP TABLE all_exits(parent INTEGER, pid INTEGER, status INTEGER);";
 
 #define META(k) "(SELECT value FROM %1$s.meta WHERE key = '" k "')"
 
@@ -59,14 +60,23 @@ static const char process_row[] =
     " %1$s.samples), " META("live_at_exit_bytes") ", " META("live_at_exit_count") ", "
     META("inherited_bytes") ", " META("unmatched_frees") ", " META("trace_path") ", ?3;"
     "INSERT INTO all_samples SELECT ?1, " META("start_monotonic_ns") " - ?2 + ns, rss_bytes,"
-    " heap_bytes FROM %1$s.samples;";
+    " heap_bytes FROM %1$s.samples;"
+    "INSERT INTO all_exits SELECT ?1, pid, status FROM %1$s.child_exits ORDER BY rowid;";
 
 /* After every row: parents (the latest process with the parent's pid that
- * started before the child), then the tree's samples. */
+ * started before the child); how each ended, as its parent's wait said
+ * when the parent reaped it (a signal, or a return from main, the process
+ * cannot record itself); then the tree's samples. */
 static const char tree_rows[] =
     "UPDATE processes SET parent_id = (SELECT q.id FROM processes q WHERE q.pid ="
     " processes.ppid AND q.start_ns <= processes.start_ns AND q.id != processes.id"
     " ORDER BY q.start_ns DESC LIMIT 1);"
+    "UPDATE processes SET exit_status = CASE WHEN w.status & 127 = 0 THEN w.status >> 8 & 255"
+    " END, exit_signal = CASE WHEN w.status & 127 != 0 THEN w.status & 127 END"
+    " FROM (SELECT parent, pid, status FROM all_exits e WHERE e.rowid = (SELECT max(rowid)"
+    "  FROM all_exits f WHERE f.parent = e.parent AND f.pid = e.pid)) w"
+    " WHERE w.parent = processes.parent_id AND w.pid = processes.pid;"
+    "DROP TABLE temp.all_exits;"
     "CREATE INDEX temp.all_samples_at ON all_samples(process, ns);"
     "INSERT INTO tree_samples SELECT t.ns, sum(s.rss), sum(s.heap), count(*)"
     " FROM (SELECT DISTINCT ns FROM all_samples) t"

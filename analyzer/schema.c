@@ -33,6 +33,7 @@ const char mt_schema_tables[] =
     " bucket INTEGER NOT NULL, count INTEGER NOT NULL,"
     " PRIMARY KEY (stack_id, thread_id, bucket)) WITHOUT ROWID;\n"
     "CREATE TABLE clock(ns INTEGER NOT NULL, seq INTEGER NOT NULL);\n"
+    "CREATE TABLE child_exits(pid INTEGER NOT NULL, status INTEGER NOT NULL);\n"
     "CREATE TABLE points(seq INTEGER PRIMARY KEY);\n"
     "CREATE TABLE peak_live(stack_id INTEGER NOT NULL, thread_id INTEGER NOT NULL,"
     " bytes INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (stack_id, thread_id))"

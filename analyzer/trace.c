@@ -352,6 +352,12 @@ static void decode_module(struct decoder *d, struct mt_event *ev)
     ev->build_id = get_bytes(d, &ev->build_id_len, MT_BUILD_ID_MAX);
 }
 
+static void decode_child_exit(struct decoder *d, struct mt_event *ev)
+{
+    ev->tid = get(d);
+    ev->status = (uint32_t)get(d);
+}
+
 static void decode_pyframe(struct decoder *d, struct mt_event *ev)
 {
     ev->stack = (uint32_t)get(d);
@@ -470,6 +476,10 @@ static int advance(struct mt_trace *t, struct cursor *c,
         } else if (kind == MT_REC_MODULE) {
             ev->kind = MT_EV_MODULE;
             decode_module(&d, ev);
+            ordered = 0;
+        } else if (kind == MT_REC_CHILD_EXIT) {
+            ev->kind = MT_EV_CHILD_EXIT;
+            decode_child_exit(&d, ev);
             ordered = 0;
         } else {
             snprintf(err, errlen, "corrupt trace: unknown record kind 0x%02x at offset %llu",

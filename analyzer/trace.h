@@ -24,6 +24,7 @@ enum mt_event_kind { /* the kinds that carry a block's address come first */
     MT_EV_PYFRAME,
     MT_EV_SAMPLE,
     MT_EV_MARKER,
+    MT_EV_CHILD_EXIT,
 };
 
 /* One record. Only the fields of its kind are set (kind, thread and seq
@@ -40,7 +41,8 @@ struct mt_event {
     uint32_t stack;        /* ALLOC: stack id; STACK: node id */
     uint32_t parent;       /* STACK */
     uint64_t frame;        /* STACK */
-    uint64_t tid;          /* THREAD */
+    uint64_t tid;          /* THREAD; CHILD_EXIT: the child's pid */
+    uint32_t status;       /* CHILD_EXIT: its wait status */
     uint64_t ns;           /* SAMPLE: since start */
     uint64_t rss;          /* SAMPLE: the process's RSS, memtap's own included */
     uint64_t rss_file, rss_shmem; /* SAMPLE: its file-backed and shared parts (the rest

@@ -78,12 +78,17 @@ void mt_tree_print(sqlite3 *db, FILE *out)
         snprintf(pid, sizeof pid, "%*s%lld", 2 * (depth < 6 ? depth : 6), "",
                  (long long)sqlite3_column_int64(st, C_PID));
         ended(st, how, sizeof how);
-        const char *cmd = (const char *)sqlite3_column_text(st, C_CMD);
-        fprintf(out, "  %-14s %10s %10s %12s  %-9s %s%.60s\n", pid,
+        const char *text = (const char *)sqlite3_column_text(st, C_CMD);
+        char cmd[64];
+        size_t n = 0;
+        for (; text && text[n] && n < sizeof cmd - 1; n++) /* one line: controls as spaces */
+            cmd[n] = (unsigned char)text[n] < 0x20 ? ' ' : text[n];
+        cmd[n] = 0;
+        fprintf(out, "  %-14s %10s %10s %12s  %-9s %s%s\n", pid,
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_PEAK), b1, sizeof b1),
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_RSS), b2, sizeof b2),
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_LIVE), b3, sizeof b3), how,
-                sqlite3_column_int(st, C_FORKED) ? "(fork) " : "", cmd ? cmd : "");
+                sqlite3_column_int(st, C_FORKED) ? "(fork) " : "", cmd);
     }
     sqlite3_finalize(st);
 }

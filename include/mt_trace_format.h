@@ -119,6 +119,9 @@
  *                             (not ordered)
  *   MT_REC_PYFRAME            id, line, file_len, file, func_len, function
  *                             (not ordered)
+ *   MT_REC_CHILD_EXIT         pid, wait status (version 7+): the process
+ *                             reaped a child that ended (exit status or
+ *                             signal, as wait encodes them) (not ordered)
  *   MT_REC_SAMPLE             seq_delta, ns since start, rss bytes, then
  *                             (version 6+) its file-backed and shared-memory
  *                             parts, and memtap's own anonymous, file-backed
@@ -257,6 +260,7 @@ enum mt_record_kind {
     MT_REC_THREAD = 0x31,
     MT_REC_MODULE = 0x32,
     MT_REC_PYFRAME = 0x33,
+    MT_REC_CHILD_EXIT = 0x34,
     MT_REC_SAMPLE = 0x40,
     MT_REC_MARKER = 0x41,
     MT_REC_SEQ_NEXT = 0x80, /* flag on ALLOC/FREE-family kinds: seq_delta 1, omitted */

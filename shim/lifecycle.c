@@ -61,6 +61,7 @@ __attribute__((constructor)) static void mt_start(void)
     struct mt_thread *t = &mt_self;
     t->guard = 1;
     mt_resolve_real();
+    mt_children_init();
     mt_options_load();
     if (!mt_opt.output ||
         (mt_opt.root_pid && mt_opt.root_pid != (long)getpid() && !mt_opt.children))

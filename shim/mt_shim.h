@@ -15,6 +15,7 @@
  * sampler.c    the background sampler thread and the snapshot signal
  * sequence.c   the global event sequence (owned by one thread when it can)
  * trace_file.c which file a process's trace goes to (process trees)
+ * children.c   how the children ended: the wait family
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -76,6 +77,7 @@ struct mt_real {
     int (*dlclose)(void *);
     void (*exit_now)(int); /* _exit */
     void (*exit)(int);
+
 };
 extern struct mt_real mt_real;
 
@@ -194,6 +196,11 @@ void mt_writer_exit_status(int status);
 /* This process's start time in clock ticks since boot (0 if unknown). */
 uint64_t mt_start_ticks(void);
 
+/* ---- children.c ------------------------------------------------------- */
+
+/* Looks up the real wait family (constructor, under the guard). */
+void mt_children_init(void);
+
 /* Creates (or, after an exec, reuses) this process's trace file and puts
  * its name in path. Returns the fd, or -1 with errno set. */
 int mt_trace_file_open(char *path, size_t cap, uint64_t ticks);
@@ -206,6 +213,7 @@ void mt_record_stack_node(struct mt_thread *t, uint32_t id, uint32_t parent,
 void mt_record_module(struct mt_thread *t, uint64_t base, const char *path,
                       const unsigned char *build_id, size_t build_id_len);
 void mt_record_marker(struct mt_thread *t, const char *label);
+void mt_record_child_exit(struct mt_thread *t, uint64_t pid, uint32_t status);
 void mt_record_sample(struct mt_thread *t);
 
 /* Says one line on stderr (write(2), no stdio), prefixed "memtap: ". */

@@ -480,6 +480,17 @@ void mt_record_pyframe(struct mt_thread *t, uint32_t id, int line, const char *f
     mt_commit(t, p, MT_REC_PYFRAME, q);
 }
 
+void mt_record_child_exit(struct mt_thread *t, uint64_t pid, uint32_t status)
+{
+    unsigned char *p = mt_room(t, 1 + 10 + 5);
+    if (!p)
+        return;
+    unsigned char *q = p + 1;
+    q = mt_put_varint(q, pid);
+    q = mt_put_varint(q, status);
+    mt_commit(t, p, MT_REC_CHILD_EXIT, q);
+}
+
 void mt_record_marker(struct mt_thread *t, const char *label)
 {
     size_t n = strnlen(label, MT_LABEL_MAX - 1);
