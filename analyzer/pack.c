@@ -12,10 +12,10 @@
  */
 #define _GNU_SOURCE
 #include "pack.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +29,6 @@
 #define PACK_LEVEL 1
 #define CHUNK (1u << 20)
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static int write_all(int fd, const void *buf, size_t n)
 {
@@ -69,14 +58,14 @@ static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, ch
     memcpy(head, &h, sizeof h);
     int rc = write_all(fd, head, sizeof head);
     if (rc)
-        return fail(err, errlen, rc, "cannot write: %s", strerror(rc));
+        return mt_fail(err, errlen, rc, "cannot write: %s", strerror(rc));
     ZSTD_CCtx *cc = ZSTD_createCCtx();
     unsigned char *out = malloc(CHUNK), *in_buf = malloc(CHUNK);
     if (!cc || !out || !in_buf) {
         ZSTD_freeCCtx(cc);
         free(out);
         free(in_buf);
-        return fail(err, errlen, ENOMEM, "out of memory");
+        return mt_fail(err, errlen, ENOMEM, "out of memory");
     }
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, PACK_LEVEL);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
@@ -88,7 +77,7 @@ static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, ch
         size_t want = n - done < CHUNK ? n - done : CHUNK;
         ssize_t got = want ? pread(raw, in_buf, want, (off_t)(MT_HEADER_SIZE + done)) : 0;
         if (got < 0 || (size_t)got != want) {
-            rc = fail(err, errlen, got < 0 ? errno : EIO, "cannot read the trace");
+            rc = mt_fail(err, errlen, got < 0 ? errno : EIO, "cannot read the trace");
             break;
         }
         done += want;
@@ -99,12 +88,12 @@ static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, ch
             ZSTD_outBuffer o = {out, CHUNK, 0};
             left = ZSTD_compressStream2(cc, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
             if (ZSTD_isError(left)) {
-                rc = fail(err, errlen, EIO, "compression failed: %s", ZSTD_getErrorName(left));
+                rc = mt_fail(err, errlen, EIO, "compression failed: %s", ZSTD_getErrorName(left));
                 break;
             }
             rc = write_all(fd, out, o.pos);
             if (rc)
-                fail(err, errlen, rc, "cannot write: %s", strerror(rc));
+                mt_fail(err, errlen, rc, "cannot write: %s", strerror(rc));
         } while (!rc && (last ? left != 0 : in.pos < in.size));
     }
     ZSTD_freeCCtx(cc);
@@ -117,18 +106,18 @@ int mt_trace_pack(const char *path, uint64_t *before, uint64_t *after, char *err
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, errno, "%s: %s", path, strerror(errno));
+        return mt_fail(err, errlen, errno, "%s: %s", path, strerror(errno));
     struct stat st;
     struct mt_file_header h;
     int rc = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        rc = fail(err, errlen, EINVAL, "%s: not a regular file", path);
+        rc = mt_fail(err, errlen, EINVAL, "%s: not a regular file", path);
     else if ((size_t)st.st_size < MT_HEADER_SIZE || pread(fd, &h, sizeof h, 0) != sizeof h ||
              memcmp(h.magic, MT_MAGIC, 8) != 0)
-        rc = fail(err, errlen, EINVAL, "%s: not a memtap trace", path);
+        rc = mt_fail(err, errlen, EINVAL, "%s: not a memtap trace", path);
     else if (!(h.flags & MT_HDR_PACKED) &&
              ((size_t)st.st_size - MT_HEADER_SIZE) % MT_SEGMENT_SIZE != 0)
-        rc = fail(err, errlen, EINVAL, "%s: not a whole number of segments", path);
+        rc = mt_fail(err, errlen, EINVAL, "%s: not a whole number of segments", path);
     if (before)
         *before = rc ? 0 : (uint64_t)st.st_size;
     if (after)
@@ -141,34 +130,34 @@ int mt_trace_pack(const char *path, uint64_t *before, uint64_t *after, char *err
     unsigned char head[MT_HEADER_SIZE];
     if (pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head) {
         close(fd);
-        return fail(err, errlen, EIO, "%s: cannot read its header", path);
+        return mt_fail(err, errlen, EIO, "%s: cannot read its header", path);
     }
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.packing-XXXXXX", path) >= (int)sizeof tmp) {
         close(fd);
-        return fail(err, errlen, ENAMETOOLONG, "%s: path too long", path);
+        return mt_fail(err, errlen, ENAMETOOLONG, "%s: path too long", path);
     }
     int out = mkostemp(tmp, O_CLOEXEC); /* 0600, a new file: never an existing one */
     if (out < 0) {
         rc = errno;
         close(fd);
-        return fail(err, errlen, rc, "%s: %s", tmp, strerror(rc));
+        return mt_fail(err, errlen, rc, "%s: %s", tmp, strerror(rc));
     }
     rc = compress_into(out, head, fd, size - MT_HEADER_SIZE, err, errlen);
     close(fd);
     struct stat packed;
     if (!rc && fstat(out, &packed) != 0)
-        rc = fail(err, errlen, errno, "%s: %s", tmp, strerror(errno));
+        rc = mt_fail(err, errlen, errno, "%s: %s", tmp, strerror(errno));
     if (!rc && (uint64_t)packed.st_size >= (uint64_t)size) { /* no smaller: leave it */
         close(out);
         unlink(tmp);
         return 0;
     }
     if (!rc && fdatasync(out) != 0)
-        rc = fail(err, errlen, errno, "%s: %s", tmp, strerror(errno));
+        rc = mt_fail(err, errlen, errno, "%s: %s", tmp, strerror(errno));
     close(out);
     if (!rc && rename(tmp, path) != 0)
-        rc = fail(err, errlen, errno, "%s: %s", path, strerror(errno));
+        rc = mt_fail(err, errlen, errno, "%s: %s", path, strerror(errno));
     if (rc) {
         unlink(tmp);
         return rc;
@@ -204,27 +193,27 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
     *raw_fd = -1;
     struct stat st;
     if (fstat(packed_fd, &st) != 0)
-        return fail(err, errlen, errno, "cannot stat: %s", strerror(errno));
+        return mt_fail(err, errlen, errno, "cannot stat: %s", strerror(errno));
     size_t size = (size_t)st.st_size;
     if (size <= MT_HEADER_SIZE)
-        return fail(err, errlen, EINVAL, "packed trace cut short (%zu bytes)", size);
+        return mt_fail(err, errlen, EINVAL, "packed trace cut short (%zu bytes)", size);
     unsigned char head[MT_HEADER_SIZE];
     unsigned char *in_buf = malloc(CHUNK), *out = malloc(CHUNK);
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     int rc = 0, fd = -1;
     if (!in_buf || !out || !dc)
-        rc = fail(err, errlen, ENOMEM, "out of memory");
+        rc = mt_fail(err, errlen, ENOMEM, "out of memory");
     /* the compressed part's stated size, from the start of its frame */
     ssize_t first = rc ? 0 : pread(packed_fd, in_buf, CHUNK, MT_HEADER_SIZE);
     unsigned long long want =
         first > 0 ? ZSTD_getFrameContentSize(in_buf, (size_t)first) : ZSTD_CONTENTSIZE_ERROR;
     if (!rc && (want == ZSTD_CONTENTSIZE_ERROR || want == ZSTD_CONTENTSIZE_UNKNOWN ||
                 want % MT_SEGMENT_SIZE != 0))
-        rc = fail(err, errlen, EINVAL, "corrupt packed trace (its compressed part's header)");
+        rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace (its compressed part's header)");
     if (!rc && pread(packed_fd, head, sizeof head, 0) != (ssize_t)sizeof head)
-        rc = fail(err, errlen, EIO, "cannot read the header");
+        rc = mt_fail(err, errlen, EIO, "cannot read the header");
     if (!rc && (fd = scratch_file(path)) < 0)
-        rc = fail(err, errlen, errno, "no file to unpack the trace into: %s", strerror(errno));
+        rc = mt_fail(err, errlen, errno, "no file to unpack the trace into: %s", strerror(errno));
     if (!rc) {
         struct mt_file_header h;
         memcpy(&h, head, sizeof h);
@@ -232,7 +221,7 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
         memcpy(head, &h, sizeof h);
         rc = write_all(fd, head, sizeof head);
         if (rc)
-            fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+            mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
     }
     /* Read in chunks: the memory this takes does not grow with the trace. */
     size_t at = MT_HEADER_SIZE, left = 1;
@@ -240,30 +229,30 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
     while (!rc && at < size) {
         ssize_t n = pread(packed_fd, in_buf, CHUNK, (off_t)at);
         if (n <= 0) {
-            rc = fail(err, errlen, n < 0 ? errno : EIO, "cannot read the packed trace");
+            rc = mt_fail(err, errlen, n < 0 ? errno : EIO, "cannot read the packed trace");
             break;
         }
         at += (size_t)n;
         ZSTD_inBuffer in = {in_buf, (size_t)n, 0};
         while (!rc && in.pos < in.size) {
             if (left == 0) {
-                rc = fail(err, errlen, EINVAL, "corrupt packed trace: bytes after its end");
+                rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: bytes after its end");
                 break;
             }
             ZSTD_outBuffer o = {out, CHUNK, 0};
             left = ZSTD_decompressStream(dc, &o, &in);
             if (ZSTD_isError(left)) {
-                rc = fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
+                rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
                 break;
             }
             got += o.pos;
             if (got > want) {
-                rc = fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
+                rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
                 break;
             }
             rc = write_all(fd, out, o.pos);
             if (rc)
-                fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+                mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
         }
     }
     /* what the decoder still holds once the input is all read */
@@ -272,24 +261,24 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
         ZSTD_outBuffer o = {out, CHUNK, 0};
         left = ZSTD_decompressStream(dc, &o, &in);
         if (ZSTD_isError(left)) {
-            rc = fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
+            rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
             break;
         }
         if (o.pos == 0) {
-            rc = fail(err, errlen, EINVAL, "packed trace cut short");
+            rc = mt_fail(err, errlen, EINVAL, "packed trace cut short");
             break;
         }
         got += o.pos;
         if (got > want) {
-            rc = fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
+            rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
             break;
         }
         rc = write_all(fd, out, o.pos);
         if (rc)
-            fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+            mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
     }
     if (!rc && got != want)
-        rc = fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes)", got, want);
+        rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes)", got, want);
     ZSTD_freeDCtx(dc);
     free(out);
     free(in_buf);

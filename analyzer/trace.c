@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +41,6 @@ struct mt_trace {
     struct mt_trace_stats stats;
 };
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
 
 static const unsigned char *seg_start(const struct mt_trace *t, uint64_t k)
 {
@@ -62,22 +50,22 @@ static const unsigned char *seg_start(const struct mt_trace *t, uint64_t k)
 static int check_header(struct mt_trace *t, char *err, size_t errlen)
 {
     if (t->size == 0)
-        return fail(err, errlen, EINVAL, "empty file, not a memtap trace");
+        return mt_fail(err, errlen, EINVAL, "empty file, not a memtap trace");
     if (t->size < sizeof(struct mt_file_header) || memcmp(t->map, MT_MAGIC, 8) != 0)
-        return fail(err, errlen, EINVAL, "not a memtap trace (bad magic)");
+        return mt_fail(err, errlen, EINVAL, "not a memtap trace (bad magic)");
     memcpy(&t->header, t->map, sizeof t->header);
     const struct mt_file_header *h = &t->header;
     if (h->version > MT_FORMAT_VERSION)
-        return fail(err, errlen, ENOTSUP,
+        return mt_fail(err, errlen, ENOTSUP,
                     "trace format version %u is newer than this memtap reads (%u): "
                     "use a newer memtap",
                     h->version, MT_FORMAT_VERSION);
     if (h->version == 0 || h->header_size != MT_HEADER_SIZE ||
         h->segment_size != MT_SEGMENT_SIZE)
-        return fail(err, errlen, EINVAL, "corrupt trace header (version %u, sizes %u/%u)",
+        return mt_fail(err, errlen, EINVAL, "corrupt trace header (version %u, sizes %u/%u)",
                     h->version, h->header_size, h->segment_size);
     if (t->size < MT_HEADER_SIZE || (t->size - MT_HEADER_SIZE) % MT_SEGMENT_SIZE != 0)
-        return fail(err, errlen, EINVAL,
+        return mt_fail(err, errlen, EINVAL,
                     "truncated trace: %zu bytes is not a whole number of segments", t->size);
     t->header.exe[MT_EXE_MAX - 1] = 0;
     t->header.cmdline[MT_CMDLINE_MAX - 1] = t->header.cmdline[MT_CMDLINE_MAX - 2] = 0;
@@ -98,7 +86,7 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
     t->nseg = (t->size - MT_HEADER_SIZE) / MT_SEGMENT_SIZE;
     t->seg_next = malloc((t->nseg + 1) * sizeof *t->seg_next);
     if (!t->seg_next)
-        return fail(err, errlen, ENOMEM, "out of memory");
+        return mt_fail(err, errlen, ENOMEM, "out of memory");
     uint32_t cap = 0;
     int64_t *last = NULL;
     for (uint64_t k = 0; k < t->nseg; k++) {
@@ -117,7 +105,7 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
              * magic: no record can follow either way. */
             if (sh.magic != 0 || !all_zero(s + sizeof sh, s + MT_SEGMENT_SIZE)) {
                 free(last);
-                return fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
+                return mt_fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
                             (unsigned long long)(s - t->map));
             }
             continue;
@@ -127,7 +115,7 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
          * more is corruption (and would size the cursors by it). */
         if (sh.thread >= (1u << 24) || sh.thread >= t->nseg) {
             free(last);
-            return fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
+            return mt_fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
                         (unsigned long long)(s - t->map));
         }
         if (sh.thread >= cap) {
@@ -140,7 +128,7 @@ static int index_segments(struct mt_trace *t, char *err, size_t errlen)
                 free(c ? (void *)c : (void *)t->cursors);
                 t->cursors = NULL;
                 free(l ? l : last);
-                return fail(err, errlen, ENOMEM, "out of memory");
+                return mt_fail(err, errlen, ENOMEM, "out of memory");
             }
             for (uint32_t i = cap; i < ncap; i++) {
                 memset(&c[i], 0, sizeof c[i]);
@@ -171,11 +159,11 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, errno, "%s: %s", path, strerror(errno));
+        return mt_fail(err, errlen, errno, "%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, EINVAL, "%s: not a regular file", path);
+        return mt_fail(err, errlen, EINVAL, "%s: not a regular file", path);
     }
     /* Packed at rest (pack.h): read from the trace as written, unpacked. */
     struct mt_file_header h;
@@ -185,17 +173,17 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
         int raw, rc = mt_trace_unpack(fd, path, &raw, why, sizeof why);
         close(fd);
         if (rc)
-            return fail(err, errlen, rc, "%s: %s", path, why);
+            return mt_fail(err, errlen, rc, "%s: %s", path, why);
         fd = raw;
         if (fstat(fd, &st) != 0) {
             close(fd);
-            return fail(err, errlen, EIO, "%s: cannot read the unpacked trace", path);
+            return mt_fail(err, errlen, EIO, "%s: cannot read the unpacked trace", path);
         }
     }
     struct mt_trace *t = calloc(1, sizeof *t);
     if (!t) {
         close(fd);
-        return fail(err, errlen, ENOMEM, "out of memory");
+        return mt_fail(err, errlen, ENOMEM, "out of memory");
     }
     t->size = (size_t)st.st_size;
     if (t->size) {
@@ -204,7 +192,7 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
             int e = errno;
             close(fd);
             free(t);
-            return fail(err, errlen, e, "%s: cannot map: %s", path, strerror(e));
+            return mt_fail(err, errlen, e, "%s: cannot map: %s", path, strerror(e));
         }
         madvise(t->map, t->size, MADV_SEQUENTIAL);
     }
@@ -218,7 +206,7 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
     if (!rc && t->size > MT_HEADER_SIZE)
         madvise(t->map + MT_HEADER_SIZE, t->size - MT_HEADER_SIZE, MADV_DONTNEED);
     if (rc) {
-        fail(err, errlen, rc, "%s: %s", path, why);
+        mt_fail(err, errlen, rc, "%s: %s", path, why);
         mt_trace_close(t);
         return rc;
     }
@@ -542,7 +530,7 @@ int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt
 {
     struct cursor **heap = calloc(t->nthreads ? t->nthreads : 1, sizeof *heap);
     if (!heap)
-        return fail(err, errlen, ENOMEM, "out of memory");
+        return mt_fail(err, errlen, ENOMEM, "out of memory");
     size_t n = 0;
     int stop = 0, rc = 0;
     for (uint32_t i = 0; i < t->nthreads; i++) {

@@ -8,6 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int mt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 void mt_error(const char *fmt, ...)
 {
     va_list ap;

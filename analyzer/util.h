@@ -18,6 +18,11 @@ enum { MT_EXIT_RUN = 125 };
  * MT_EXIT_OK), on stderr after a usage mistake (returns MT_EXIT_USAGE). */
 int mt_usage(const char *text, int asked);
 
+/* Puts the formatted reason in err (errlen bytes) and returns code: the
+ * error path of functions that say why they failed in a caller's buffer. */
+int mt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Prints "memtap: <fmt>\n" on stderr. */
 void mt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "memtap: warning: <fmt>\n" on stderr. */
