@@ -188,6 +188,35 @@ static int scratch_file(const char *path)
     return memfd_create("memtap-trace", MFD_CLOEXEC);
 }
 
+/* One step of the decoder from *in into out, written to fd: 0, or an errno
+ * with the reason in err. *left: what the decoder says is still to come
+ * (0 at the frame's end); *got: the bytes unpacked so far, at most want. */
+struct unpacking {
+    ZSTD_DCtx *dc;
+    unsigned char *out;
+    int fd;
+    size_t left;
+    unsigned long long got, want;
+};
+
+static int unpack_step(struct unpacking *u, ZSTD_inBuffer *in, char *err, size_t errlen)
+{
+    ZSTD_outBuffer o = {u->out, CHUNK, 0};
+    u->left = ZSTD_decompressStream(u->dc, &o, in);
+    if (ZSTD_isError(u->left))
+        return mt_fail(err, errlen, EINVAL, "corrupt packed trace: %s",
+                       ZSTD_getErrorName(u->left));
+    if (o.pos == 0 && in->size == 0)
+        return mt_fail(err, errlen, EINVAL, "packed trace cut short");
+    u->got += o.pos;
+    if (u->got > u->want)
+        return mt_fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
+    int rc = write_all(u->fd, u->out, o.pos);
+    if (rc)
+        mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+    return rc;
+}
+
 int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, size_t errlen)
 {
     *raw_fd = -1;
@@ -224,8 +253,8 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
             mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
     }
     /* Read in chunks: the memory this takes does not grow with the trace. */
-    size_t at = MT_HEADER_SIZE, left = 1;
-    unsigned long long got = 0;
+    struct unpacking u = {dc, out, fd, 1, 0, want};
+    size_t at = MT_HEADER_SIZE;
     while (!rc && at < size) {
         ssize_t n = pread(packed_fd, in_buf, CHUNK, (off_t)at);
         if (n <= 0) {
@@ -235,50 +264,19 @@ int mt_trace_unpack(int packed_fd, const char *path, int *raw_fd, char *err, siz
         at += (size_t)n;
         ZSTD_inBuffer in = {in_buf, (size_t)n, 0};
         while (!rc && in.pos < in.size) {
-            if (left == 0) {
+            if (u.left == 0)
                 rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: bytes after its end");
-                break;
-            }
-            ZSTD_outBuffer o = {out, CHUNK, 0};
-            left = ZSTD_decompressStream(dc, &o, &in);
-            if (ZSTD_isError(left)) {
-                rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
-                break;
-            }
-            got += o.pos;
-            if (got > want) {
-                rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
-                break;
-            }
-            rc = write_all(fd, out, o.pos);
-            if (rc)
-                mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+            else
+                rc = unpack_step(&u, &in, err, errlen);
         }
     }
     /* what the decoder still holds once the input is all read */
-    while (!rc && left != 0) {
+    while (!rc && u.left != 0) {
         ZSTD_inBuffer in = {in_buf, 0, 0};
-        ZSTD_outBuffer o = {out, CHUNK, 0};
-        left = ZSTD_decompressStream(dc, &o, &in);
-        if (ZSTD_isError(left)) {
-            rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: %s", ZSTD_getErrorName(left));
-            break;
-        }
-        if (o.pos == 0) {
-            rc = mt_fail(err, errlen, EINVAL, "packed trace cut short");
-            break;
-        }
-        got += o.pos;
-        if (got > want) {
-            rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace: more than its stated size");
-            break;
-        }
-        rc = write_all(fd, out, o.pos);
-        if (rc)
-            mt_fail(err, errlen, rc, "cannot unpack the trace: %s", strerror(rc));
+        rc = unpack_step(&u, &in, err, errlen);
     }
-    if (!rc && got != want)
-        rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes)", got, want);
+    if (!rc && u.got != want)
+        rc = mt_fail(err, errlen, EINVAL, "corrupt packed trace (%llu of %llu bytes)", u.got, want);
     ZSTD_freeDCtx(dc);
     free(out);
     free(in_buf);
