@@ -73,6 +73,28 @@ size_t mt_utf8_len(const unsigned char *p)
     return n;
 }
 
+/* Copies the character at p to out when it is printable ASCII or
+ * well-formed UTF-8, else writes bad (an escape for a control character or
+ * a byte that is not UTF-8). Returns how many bytes of p it took. */
+static size_t put_text_char(FILE *out, const unsigned char *p, const char *bad)
+{
+    if (*p < 0x20 || *p == 0x7F) {
+        fputs(bad, out);
+        return 1;
+    }
+    if (*p < 0x80) {
+        fputc(*p, out);
+        return 1;
+    }
+    size_t n = mt_utf8_len(p);
+    if (!n) {
+        fputs(bad, out);
+        return 1;
+    }
+    fwrite(p, 1, n, out);
+    return n;
+}
+
 void mt_json_string(FILE *out, const char *s)
 {
     if (!s) {
@@ -93,16 +115,8 @@ void mt_json_string(FILE *out, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7F) {
                 fprintf(out, "\\u%04x", *p);
-            } else if (*p < 0x80) {
-                fputc(*p, out);
             } else {
-                size_t n = mt_utf8_len(p);
-                if (n) {
-                    fwrite(p, 1, n, out);
-                    p += n - 1;
-                } else {
-                    fputs("\\ufffd", out); /* a byte that is not UTF-8 */
-                }
+                p += put_text_char(out, p, "\\ufffd") - 1; /* a byte that is not UTF-8 */
             }
         }
     }
@@ -118,20 +132,10 @@ void mt_html_text(FILE *out, const char *s)
         case '&': fputs("&amp;", out); break;
         case '"': fputs("&quot;", out); break;
         case '\'': fputs("&#39;", out); break;
-        default:
-            if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7F) {
-                fputs("\xEF\xBF\xBD", out); /* U+FFFD: HTML has no control characters */
-            } else if (*p < 0x80) {
-                fputc(*p, out);
-            } else {
-                size_t n = mt_utf8_len(p);
-                if (n) {
-                    fwrite(p, 1, n, out);
-                    p += n - 1;
-                } else {
-                    fputs("\xEF\xBF\xBD", out); /* U+FFFD for a byte that is not UTF-8 */
-                }
-            }
+        case '\t':
+        case '\n': fputc(*p, out); break;
+        default: /* U+FFFD for a control character (HTML has none) or a byte not UTF-8 */
+            p += put_text_char(out, p, "\xEF\xBF\xBD") - 1;
         }
     }
 }
