@@ -2,11 +2,9 @@
  * [--from A --to B] [--hide-native] [--hide-imports] [--hide-interpreter]
  * [--format html|folded]`.
  *
- * html (default): one self-contained page (analyzer/flamegraph/page.*,
- * embedded at build time) with the model of fg_model.h as JSON inside a
- * <script type="application/json"> element. Every string in the JSON has
- * <, > and & escaped (mt_json_string), so no name, path or label can end
- * the element, and the page only ever puts them into the DOM as text.
+ * html (default): one self-contained page (fg_page.c writes it) with the
+ * model of fg_model.h; for a run of several processes, the first one's
+ * and up to MAX_PARTS - 1 others', with a selector and the tree's RSS.
  *
  * folded: "frame;frame;...;leaf VALUE" per stack, root first, sorted, the
  * format flamegraph.pl, inferno and speedscope read. Views: peak (live at
@@ -26,12 +24,11 @@
 #include "commands.h"
 #include "db.h"
 #include "fg_model.h"
+#include "fg_page.h"
 #include "points.h"
 #include "report.h"
 #include "tree.h"
 #include "util.h"
-
-extern const char mt_asset_page_html[], mt_asset_page_js[], mt_asset_page_css[];
 
 static const char *const view_names[] = {"peak", "leaks", "diff", "total"};
 
@@ -39,6 +36,8 @@ static const char *const view_names[] = {"peak", "leaks", "diff", "total"};
  * the peak and the bytes allocated: a tenth of a pixel on a 1,000-pixel
  * graph, visible from a 10x zoom on. */
 #define MERGE_SHARE 10000
+/* Processes whose models one page holds (a run's first and 31 more). */
+#define MAX_PARTS 32
 enum view { VIEW_PEAK, VIEW_LEAKS, VIEW_DIFF, VIEW_TOTAL };
 
 struct fg_options {
@@ -144,94 +143,71 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
     return MT_EXIT_OK;
 }
 
-/* ---- html --------------------------------------------------------------- */
+/* ---- models ----------------------------------------------------------------- */
 
-static void write_json_model(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
-                             const struct mt_fg_merged *merged, const struct fg_options *o, int a,
-                             int b)
+/* One process's model for the view: its two points (diff: named as
+ * points.h says, default start and end; a name it does not have is an
+ * error), small frames merged for the page (folded output is exact). */
+static int build_part(sqlite3 *db, const struct fg_options *o, int folded, struct mt_fg_part *p)
 {
-    char cmd[4096];
-    mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
-    fputs("{\"version\": 1, \"command\": ", out);
-    mt_json_string(out, cmd);
-    fprintf(out, ", \"view\": \"%s\", \"from\": %d, \"to\": %d, \"hide\": %u,",
-            view_names[o->view], a, b, o->hide);
-    fprintf(out, " \"peakBytes\": %lld, \"exitBytes\": %lld, \"peakPoint\": %u, \"exitPoint\": %u,",
-            (long long)m->peak_bytes, (long long)m->exit_bytes, m->peak_point, m->exit_point);
-    fprintf(out, " \"durationS\": %.6f,", (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9);
-    fprintf(out, " \"merged\": [%u,%lld,%lld,%lld],\n\"frames\": [", merged->nodes,
-            (long long)merged->total_bytes, (long long)merged->peak_bytes,
-            (long long)merged->threshold);
-    for (uint32_t i = 0; i < m->nframes; i++) {
-        fputs(i ? ",[" : "[", out);
-        mt_json_string(out, m->frame_name[i] ? m->frame_name[i] : "");
-        fprintf(out, ",%d]", m->frame_class[i]);
+    memset(p, 0, sizeof *p);
+    p->db = db;
+    int64_t seq[2] = {0, 0}, ns[2] = {0, 0};
+    int rc = 0;
+    if (o->view == VIEW_DIFF) {
+        rc = mt_point_resolve(db, "flamegraph", o->from ? o->from : "start", &seq[0], &ns[0]);
+        if (!rc)
+            rc = mt_point_resolve(db, "flamegraph", o->to ? o->to : "end", &seq[1], &ns[1]);
     }
-    fputs("],\n\"parent\": [", out);
-    for (uint32_t i = 0; i < m->nnodes; i++)
-        fprintf(out, i ? ",%u" : "%u", m->parent[i]);
-    fputs("],\n\"frame\": [", out);
-    for (uint32_t i = 0; i < m->nnodes; i++)
-        fprintf(out, i ? ",%u" : "%u", m->frame[i]);
-    fputs("],\n\"points\": [", out);
-    for (uint32_t i = 0; i < m->npoints; i++) {
-        const struct mt_fg_point *p = &m->points[i];
-        fprintf(out, "%s[%lld,%.6f,%lld,%d,", i ? "," : "", (long long)p->seq, (double)p->ns / 1e9,
-                (long long)p->rss, p->kind);
-        mt_json_string(out, p->label);
-        fprintf(out, ",%lld]", (long long)p->rss_anon);
+    if (!rc)
+        rc = mt_fg_model_load(db, seq, ns, o->view == VIEW_DIFF ? 2 : 0, &p->m);
+    if (rc)
+        return rc;
+    p->a = 0;
+    p->b = (int)(o->view == VIEW_LEAKS ? p->m.exit_point : p->m.peak_point);
+    if (o->view == VIEW_DIFF) {
+        p->a = mt_fg_point_at(&p->m, seq[0]);
+        p->b = mt_fg_point_at(&p->m, seq[1]);
     }
-    fputs("],\n\"groups\": [", out);
-    for (uint32_t i = 0; i < m->ngroups; i++) {
-        const struct mt_fg_group *g = &m->groups[i];
-        fprintf(out, "%s%u,%u,%u,%u,%lld,%lld", i ? "," : "", g->node, g->thread, g->first,
-                g->last, (long long)g->bytes, (long long)g->count);
-    }
-    fputs("],\n\"totals\": [", out);
-    for (uint32_t i = 0; i < m->ntotals; i++) {
-        const struct mt_fg_group *g = &m->totals[i];
-        fprintf(out, "%s%u,%u,%lld,%lld", i ? "," : "", g->node, g->thread, (long long)g->bytes,
-                (long long)g->count);
-    }
-    fputs("],\n\"threads\": [", out);
-    for (uint32_t i = 0; i < m->nthreads; i++) {
-        fprintf(out, "%s[%u,%lld,", i ? "," : "", i, (long long)m->thread_tid[i]);
-        mt_json_string(out, m->thread_name[i]);
-        fputc(']', out);
-    }
-    fputs("]}", out);
+    if (!folded)
+        rc = mt_fg_model_merge_small(&p->m, MERGE_SHARE, &p->merged);
+    if (rc)
+        mt_fg_model_free(&p->m);
+    return rc;
 }
 
-static void write_html(FILE *out, sqlite3 *db, const struct mt_fg_model *m,
-                       const struct mt_fg_merged *merged, const struct fg_options *o, int a, int b)
+/* The run's other processes, in tree order, as many as fit (the page's
+ * selector lists the rest, one `--pid` away): each one's model. A process
+ * whose model cannot be built (a --from or --to it lacks) is left out.
+ * Returns how many were added. */
+static int add_processes(sqlite3 *run, const struct fg_options *o, struct mt_fg_part *parts,
+                         int room)
 {
-    const char *t = mt_asset_page_html;
-    while (*t) {
-        const char *at = strchr(t, '@');
-        if (!at) {
-            fputs(t, out);
-            break;
+    sqlite3_stmt *st;
+    if (mt_prepare(run, "SELECT db_path, pid FROM processes WHERE id > 1 ORDER BY start_ns, id",
+                   &st) != 0)
+        return 0;
+    int n = 0, left_out = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *path = (const char *)sqlite3_column_text(st, 0);
+        sqlite3 *db = NULL;
+        if (n == room) {
+            left_out++;
+            continue;
         }
-        fwrite(t, 1, (size_t)(at - t), out);
-        if (strncmp(at, "@CSS@", 5) == 0) {
-            fputs(mt_asset_page_css, out);
-            t = at + 5;
-        } else if (strncmp(at, "@JS@", 4) == 0) {
-            fputs(mt_asset_page_js, out);
-            t = at + 4;
-        } else if (strncmp(at, "@DATA@", 6) == 0) {
-            write_json_model(out, db, m, merged, o, a, b);
-            t = at + 6;
-        } else if (strncmp(at, "@TITLE@", 7) == 0) {
-            char cmd[512];
-            mt_db_meta_text(db, "command_line", cmd, sizeof cmd);
-            mt_html_text(out, cmd);
-            t = at + 7;
-        } else {
-            fputc('@', out);
-            t = at + 1;
+        if (!path || mt_db_open_input(path, &db) != 0 || build_part(db, o, 0, &parts[n]) != 0) {
+            mt_warn("flamegraph: process %lld left out of the page",
+                    (long long)sqlite3_column_int64(st, 1));
+            sqlite3_close(db);
+            continue;
         }
+        n++;
     }
+    sqlite3_finalize(st);
+    if (left_out)
+        fprintf(stderr, "memtap: the page holds %d of the run's processes; the %d others are one"
+                        " `memtap flamegraph --pid PID` away\n", n + 1, left_out);
+    return n;
 }
 
 /* Creates the report: a new file, or an existing regular file replaced;
@@ -324,51 +300,37 @@ int mt_cmd_flamegraph(int argc, char **argv)
     int rc = mt_db_open_process(argv[optind], pid, &db);
     if (rc)
         return rc;
-    int64_t procs = pid ? 0 : mt_tree_count(db);
-    if (procs > 1)
-        fprintf(stderr, "memtap: the first of the run's %lld processes; --pid PID for another"
-                        " (memtap summary lists them)\n", (long long)procs);
-    /* The diff's two points, named as points.h says (default: start, end);
-     * the model gets a point at each. */
-    int64_t seq[2] = {0, 0}, ns[2] = {0, 0};
-    if (o.view == VIEW_DIFF) {
-        rc = mt_point_resolve(db, "flamegraph", o.from ? o.from : "start", &seq[0], &ns[0]);
-        if (!rc)
-            rc = mt_point_resolve(db, "flamegraph", o.to ? o.to : "end", &seq[1], &ns[1]);
-    }
+    int folded = strcmp(o.format, "folded") == 0;
+    struct mt_fg_part parts[MAX_PARTS];
+    int nparts = 0;
+    rc = build_part(db, &o, folded, &parts[0]);
     if (rc) {
         sqlite3_close(db);
         return rc;
     }
-    struct mt_fg_model m;
-    rc = mt_fg_model_load(db, seq, ns, o.view == VIEW_DIFF ? 2 : 0, &m);
-    int a = 0, b = (int)m.peak_point;
-    if (o.view == VIEW_LEAKS)
-        b = (int)m.exit_point;
-    if (!rc && o.view == VIEW_DIFF) {
-        a = mt_fg_point_at(&m, seq[0]);
-        b = mt_fg_point_at(&m, seq[1]);
-    }
-    int folded = strcmp(o.format, "folded") == 0;
-    /* The page merges what it could not show (folded output is exact). */
-    struct mt_fg_merged merged = {0};
-    if (!rc && !folded)
-        rc = mt_fg_model_merge_small(&m, MERGE_SHARE, &merged);
+    nparts = 1;
+    int64_t procs = pid ? 0 : mt_tree_count(db);
+    if (procs > 1 && folded)
+        fprintf(stderr, "memtap: the first of the run's %lld processes; --pid PID for another"
+                        " (memtap summary lists them)\n", (long long)procs);
+    else if (procs > 1)
+        nparts += add_processes(db, &o, parts + 1, MAX_PARTS - 1);
     char path[4096];
     if (o.output)
         snprintf(path, sizeof path, "%s", o.output);
     else
         default_output(argv[optind], path, sizeof path);
-    FILE *out = NULL;
-    if (!rc)
-        out = folded && !o.output ? stdout : create_output(path);
-    if (!rc && !out)
+    FILE *out = folded && !o.output ? stdout : create_output(path);
+    if (!out)
         rc = MT_EXIT_FAIL;
     if (!rc) {
-        if (folded)
-            rc = write_folded(out, &m, &o, a, b);
-        else
-            write_html(out, db, &m, &merged, &o, a, b);
+        if (folded) {
+            rc = write_folded(out, &parts[0].m, &o, parts[0].a, parts[0].b);
+        } else {
+            struct mt_fg_page page = {view_names[o.view], o.hide, parts, nparts,
+                                      procs > 1 ? db : NULL};
+            mt_fg_page_write(out, &page);
+        }
         if (out != stdout ? fclose(out) != 0 : fflush(out) != 0) {
             mt_error("flamegraph: %s: write failed", folded && !o.output ? "stdout" : path);
             rc = MT_EXIT_FAIL;
@@ -376,7 +338,11 @@ int mt_cmd_flamegraph(int argc, char **argv)
             printf("%s\n", path);
         }
     }
-    mt_fg_model_free(&m);
+    for (int i = 0; i < nparts; i++) {
+        mt_fg_model_free(&parts[i].m);
+        if (parts[i].db != db)
+            sqlite3_close(parts[i].db);
+    }
     sqlite3_close(db);
     return rc;
 }

@@ -1,13 +1,21 @@
 /* page.js - the memtap flamegraph page: reads the model embedded by
  * `memtap flamegraph` (analyzer/fg_model.h explains it), draws the memory
  * timeline and the flamegraph on canvases, and handles views, zoom, search,
- * tooltips, the thread filter and range selection.
+ * tooltips, the thread filter and range selection. A run of several
+ * processes has a model per process (memtap-data-N; the first holds the
+ * list of processes and the tree's RSS): ?p=N in the page's address picks
+ * the one shown, and the process selector sets it.
  *
  * Safety: names, paths and labels from the trace only ever reach the page
  * as canvas text or through textContent, never as markup. */
 'use strict';
 (function () {
-  const D = JSON.parse(document.getElementById('memtap-data').textContent);
+  const D0 = JSON.parse(document.getElementById('memtap-data').textContent);
+  const shown = Number(new URLSearchParams(location.search).get('p')) || 0;
+  const more = shown > 0 && document.getElementById('memtap-data-' + shown);
+  const D = more ? JSON.parse(more.textContent) : D0;
+  /* the tree's RSS in this process's time: [t, rss] */
+  const TREE = (D0.tree || []).map(([t, v]) => [t - (D.startS || 0), v]);
   const $ = (id) => document.getElementById(id);
   const NODES = D.parent.length;
   const G = D.groups, T = D.totals, P = D.points;
@@ -220,6 +228,7 @@
     g.clearRect(0, 0, width, height);
     let yMax = 1;
     for (let i = 0; i < P.length; i++) yMax = Math.max(yMax, heap[i], P[i][2]);
+    for (const [, v] of TREE) yMax = Math.max(yMax, v);
     const X = (t) => 4 + (width - 8) * t / tMax, Y = (v) => height - 14 - (height - 30) * v / yMax;
     if (state.rangeT) {
       g.fillStyle = 'rgba(31,111,178,0.12)';
@@ -243,6 +252,16 @@
     g.setLineDash([4, 3]);
     line((i) => P[i][5], '#b8860b', (p) => p[3] === KIND.sample && p[5] >= 0);
     g.setLineDash([]);
+    if (TREE.length) { /* the run's processes together, dotted */
+      g.setLineDash([1, 3]); g.strokeStyle = '#e07b00'; g.lineWidth = 1.5; g.beginPath();
+      let first = true;
+      for (const [t, v] of TREE) {
+        if (t < 0 || t > tMax) continue;
+        if (first) g.moveTo(X(t), Y(v)); else g.lineTo(X(t), Y(v));
+        first = false;
+      }
+      g.stroke(); g.setLineDash([]);
+    }
     line((i) => heap[i], '#1f6fb2', null);
     /* y axis: a few values, faint lines across */
     g.font = '10px sans-serif'; g.textBaseline = 'middle';
@@ -340,6 +359,21 @@
     drawTimeline();
   }
   $('command').textContent = D.command;
+  if (D0.processes && D0.processes.length > 1) {
+    const sel = $('process');
+    for (const [part, pid, depth, cmd, peak] of D0.processes) {
+      const o = document.createElement('option');
+      o.value = String(part);
+      o.textContent = '\u00a0'.repeat(2 * Math.min(depth, 8)) + pid + ': ' + cmd.slice(0, 60) +
+        ' (peak ' + human(peak) + ')' + (part < 0 ? ': memtap flamegraph --pid ' + pid : '');
+      o.disabled = part < 0;
+      sel.appendChild(o);
+    }
+    sel.value = String(more ? shown : 0);
+    sel.addEventListener('change', () => { location.search = '?p=' + sel.value; });
+    $('process-box').hidden = false;
+    $('tree-legend').hidden = false;
+  }
   if (D.merged && D.merged[0] > 0)
     $('merged').textContent = '(' + D.merged[0] + ' frames too small to see, each under ' +
       human(D.merged[3]) + ', merged into "[N small frames]" boxes: ' + human(D.merged[1]) +
@@ -391,5 +425,6 @@
     zoomName: () => (state.zoom ? nodeName(state.zoom) : 'all'),
     total: () => total[0],
     labels: () => labels,
+    pid: () => D.pid,
   };
 })();

@@ -7,7 +7,11 @@ of failures. Exit 77 when chromium or chromedriver is missing.
 
 usage: browser_check.py HTML --total N [--zoom NAME] [--search TEXT
        --matched N] [--view VIEW=N ...] [--range] [--screenshot PNG]
-       [--hostile TEXT ...]
+       [--hostile TEXT ...] [--process PID=N ...]
+
+--process: a run of several processes; picks process PID in the page's
+selector and checks that the page shows that process's model, with total N
+in the view it opens on.
 """
 import argparse
 import base64
@@ -130,6 +134,7 @@ def main():
     ap.add_argument("--range", action="store_true")
     ap.add_argument("--screenshot")
     ap.add_argument("--hostile", action="append", default=[])
+    ap.add_argument("--process", action="append", default=[])
     ap.add_argument("--labels", action="append", default=[],
                     help="a timeline label that must be drawn whole, apart from the others")
     a = ap.parse_args()
@@ -212,6 +217,27 @@ def main():
             apart = all(a_ is b_ or a_["y"] != b_["y"] or a_["x"] + a_["w"] <= b_["x"] or
                         b_["x"] + b_["w"] <= a_["x"] for a_ in drawn for b_ in drawn)
             check("timeline labels do not overlap", apart, True)
+        for spec in a.process:
+            pid, want = (int(x) for x in spec.split("="))
+            found = d.js("const s = document.getElementById('process');"
+                         " const o = Array.from(s.options).find(o => o.textContent.trim()"
+                         ".startsWith(arguments[0] + ':') && !o.disabled);"
+                         " if (!o) return false; s.value = o.value;"
+                         " s.dispatchEvent(new Event('change')); return true;", str(pid))
+            check(f"process {pid} in the selector", found, True)
+            shown_pid = None
+            for _ in range(100):
+                time.sleep(0.05)
+                try:
+                    shown_pid = d.js("return window.memtapPage ? window.memtapPage.pid() : null;")
+                except Exception:
+                    shown_pid = None
+                if shown_pid == pid:
+                    break
+            check(f"process {pid}: the page shows its model", shown_pid, pid)
+            check(f"process {pid}: total", d.js("return window.memtapPage.total();"), want)
+            check(f"process {pid}: the tree's RSS in the legend",
+                  d.js("return !document.getElementById('tree-legend').hidden;"), True)
         check("no alert at the end", no_alert(d), "none")
         check("no console errors", severe_logs(d), [])
     finally:

@@ -75,6 +75,22 @@ check "summary --pid: says so" "$(grep -c 'no process 1 in this run' "$T/nopid.e
 "$MT" leaks --json "$T/tree.memtap" >"$T/leaks.json"
 check "leaks --json: each process, its leaks" \
       "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["processes"]), d["tree_unfreed_bytes"] == sum(p["unfreed_bytes"] for p in d["processes"]))' "$T/leaks.json")" "3 True"
+"$MT" flamegraph -o "$T/tree.html" "$T/tree.memtap" >/dev/null 2>"$T/fg.err"
+check "flamegraph: the tree's page" "$?" 0
+check "flamegraph: a model for each other process" "$(grep -c 'id="memtap-data-' "$T/tree.html")" 2
+python3 "$MT_ROOT/tests/data/browser_check.py" "$T/tree.html" \
+    --total "$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 1")" \
+    --process "$child=$((inh + 60000))" \
+    --process "$grand=$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 3")" >"$T/browser.out" 2>&1
+rc=$?
+sed 's/^/     /' "$T/browser.out"
+if [ $rc -eq 77 ]; then
+    echo "SKIP-ONE: the page in a browser: chromium not installed"
+else
+    check "flamegraph: the page's process selector, in Chromium" "$rc" 0
+fi
+"$MT" flamegraph --format folded --pid "$grand" "$T/tree.memtap" >"$T/grand.folded"
+check "flamegraph --pid: the grandchild's own stacks" "$(grep -c 'grand_leak' "$T/grand.folded")" 1
 "$MT" check --max-leak 1MB "$T/tree.memtap" >/dev/null
 check "check: the tree within its limits" "$?" 0
 "$MT" check --max-peak 150000 "$T/tree.memtap" >/dev/null 2>"$T/check.err"
