@@ -528,6 +528,9 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         cmdline[n++] = h->cmdline[i] ? h->cmdline[i] : ' ';
     cmdline[n] = 0;
     int closed = (h->flags & MT_HDR_CLOSED) != 0;
+    char exec_path[MT_EXEC_PATH_MAX] = "";
+    if ((h->flags & MT_HDR_EXECED) && h->version >= 7)
+        snprintf(exec_path, sizeof exec_path, "%.*s", (int)sizeof exec_path - 1, h->exec_path);
     uint64_t duration = closed && h->end_monotonic_ns > h->start_monotonic_ns
                             ? h->end_monotonic_ns - h->start_monotonic_ns
                             : L->max_ns;
@@ -579,6 +582,8 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
          (h->flags & (MT_HDR_EXIT_STATUS | MT_HDR_SIGNALED)) == MT_HDR_EXIT_STATUS
              ? (int64_t)h->exit_status : -1},
         {"exit_signal", NULL, (h->flags & MT_HDR_SIGNALED) ? (int64_t)h->exit_status : -1},
+        {"exec_path", exec_path, 0},
+        {"children", NULL, (h->flags & MT_HDR_CHILDREN) != 0},
         {"allocation_rows", NULL, (int64_t)L->rows},
     };
     int rc = 0;

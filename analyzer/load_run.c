@@ -8,6 +8,10 @@
  *   processes     one row per process of the run (RUN's first), with its
  *                 parent, command line, times, how it ended, its figures
  *                 (heap peak, RSS peak, live at its end) and its database;
+ *                 and one per child a traced process reaped that wrote no
+ *                 trace (traced 0: a static or setuid program, or one run
+ *                 without LD_PRELOAD), with how it ended (not with
+ *                 --no-children, where no other process writes one);
  *   tree_samples  the tree's memory over time: at each time any process
  *                 took a sample, the sum over the processes alive then of
  *                 each one's latest sample (RSS and heap).
@@ -38,7 +42,8 @@ static const char tree_tables[] =
     " forked INTEGER, closed INTEGER, exit_status INTEGER, exit_signal INTEGER,"
     " allocations INTEGER, bytes_allocated INTEGER, peak_bytes INTEGER, peak_ns INTEGER,"
     " peak_rss_bytes INTEGER, live_at_end_bytes INTEGER, live_at_end_count INTEGER,"
-    " inherited_bytes INTEGER, unmatched_frees INTEGER, trace_path TEXT, db_path TEXT);"
+    " inherited_bytes INTEGER, unmatched_frees INTEGER, trace_path TEXT, db_path TEXT,"
+    " traced INTEGER NOT NULL DEFAULT 1, exec_path TEXT);"
     "CREATE TABLE tree_samples(ns INTEGER PRIMARY KEY, rss_bytes INTEGER NOT NULL,"
     " heap_bytes INTEGER NOT NULL, processes INTEGER NOT NULL);"
     "CREATE TEMP TABLE all_samples(process INTEGER, ns INTEGER, rss INTEGER, heap INTEGER);"
@@ -51,14 +56,15 @@ static const char process_row[] =
     "INSERT INTO processes(id, pid, ppid, command, executable, start_ns, end_ns, forked,"
     " closed, exit_status, exit_signal, allocations, bytes_allocated, peak_bytes, peak_ns,"
     " peak_rss_bytes, live_at_end_bytes, live_at_end_count, inherited_bytes,"
-    " unmatched_frees, trace_path, db_path) SELECT ?1, " META("pid") ", " META("ppid") ", "
+    " unmatched_frees, trace_path, db_path, exec_path) SELECT ?1, " META("pid") ", " META("ppid") ", "
     META("command_line") ", " META("executable") ", " META("start_monotonic_ns") " - ?2, "
     META("start_monotonic_ns") " - ?2 + " META("duration_ns") ", " META("forked") ", "
     META("closed") ", nullif(" META("exit_status") ", -1), nullif(" META("exit_signal")
     ", -1), " META("allocations") ", " META("bytes_allocated") ", " META("peak_bytes") ", "
     META("start_monotonic_ns") " - ?2 + " META("peak_ns") ", (SELECT max(rss_bytes) FROM"
     " %1$s.samples), " META("live_at_exit_bytes") ", " META("live_at_exit_count") ", "
-    META("inherited_bytes") ", " META("unmatched_frees") ", " META("trace_path") ", ?3;"
+    META("inherited_bytes") ", " META("unmatched_frees") ", " META("trace_path") ", ?3,"
+    " nullif(" META("exec_path") ", '');"
     "INSERT INTO all_samples SELECT ?1, " META("start_monotonic_ns") " - ?2 + ns, rss_bytes,"
     " heap_bytes FROM %1$s.samples;"
     "INSERT INTO all_exits SELECT ?1, pid, status FROM %1$s.child_exits ORDER BY rowid;";
@@ -76,6 +82,15 @@ static const char tree_rows[] =
     " FROM (SELECT parent, pid, status FROM all_exits e WHERE e.rowid = (SELECT max(rowid)"
     "  FROM all_exits f WHERE f.parent = e.parent AND f.pid = e.pid)) w"
     " WHERE w.parent = processes.parent_id AND w.pid = processes.pid;"
+    /* children a traced process reaped that wrote no trace */
+    "INSERT INTO processes(pid, ppid, parent_id, traced, exit_status, exit_signal)"
+    " SELECT w.pid, p.pid, w.parent, 0, CASE WHEN w.status & 127 = 0 THEN w.status >> 8 & 255"
+    " END, CASE WHEN w.status & 127 != 0 THEN w.status & 127 END"
+    " FROM all_exits w JOIN processes p ON p.id = w.parent"
+    " WHERE w.rowid = (SELECT max(rowid) FROM all_exits f WHERE f.parent = w.parent"
+    "  AND f.pid = w.pid) AND NOT EXISTS (SELECT 1 FROM processes q WHERE q.pid = w.pid"
+    "  AND q.parent_id = w.parent)"
+    " AND (SELECT value FROM meta WHERE key = 'children') = 1;"
     "DROP TABLE temp.all_exits;"
     "CREATE INDEX temp.all_samples_at ON all_samples(process, ns);"
     "INSERT INTO tree_samples SELECT t.ns, sum(s.rss), sum(s.heap), count(*)"

@@ -47,11 +47,14 @@ static const char tree_order[] =
     " WHERE t.depth < 64)"
     " SELECT t.depth, p.pid, p.ppid, p.command, p.peak_bytes, p.peak_rss_bytes,"
     " p.live_at_end_bytes, p.exit_status, p.exit_signal, p.closed, p.forked,"
-    " p.start_ns, p.end_ns, p.inherited_bytes FROM t JOIN processes p ON p.id = t.id"
+    " p.start_ns, p.end_ns, p.inherited_bytes, p.traced, p.exec_path"
+    " FROM t JOIN processes p ON p.id = t.id"
     " ORDER BY t.path";
 
 enum { C_DEPTH, C_PID, C_PPID, C_CMD, C_PEAK, C_RSS, C_LIVE, C_STATUS, C_SIGNAL, C_CLOSED,
-       C_FORKED, C_START, C_END, C_INHERITED };
+       C_FORKED, C_START, C_END, C_INHERITED, C_TRACED, C_EXEC };
+
+#define UNTRACED "(no trace: a static or setuid program, or LD_PRELOAD removed)"
 
 static void ended(sqlite3_stmt *st, char *buf, size_t cap)
 {
@@ -79,16 +82,22 @@ void mt_tree_print(sqlite3 *db, FILE *out)
                  (long long)sqlite3_column_int64(st, C_PID));
         ended(st, how, sizeof how);
         const char *text = (const char *)sqlite3_column_text(st, C_CMD);
+        const char *exec = (const char *)sqlite3_column_text(st, C_EXEC);
         char cmd[64];
         size_t n = 0;
         for (; text && text[n] && n < sizeof cmd - 1; n++) /* one line: controls as spaces */
             cmd[n] = (unsigned char)text[n] < 0x20 ? ' ' : text[n];
         cmd[n] = 0;
-        fprintf(out, "  %-14s %10s %10s %12s  %-9s %s%s\n", pid,
+        if (!sqlite3_column_int(st, C_TRACED)) {
+            fprintf(out, "  %-14s %10s %10s %12s  %-9s %s\n", pid, "-", "-", "-", how, UNTRACED);
+            continue;
+        }
+        fprintf(out, "  %-14s %10s %10s %12s  %-9s %s%s%s%.200s%s\n", pid,
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_PEAK), b1, sizeof b1),
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_RSS), b2, sizeof b2),
                 mt_human_bytes((uint64_t)sqlite3_column_int64(st, C_LIVE), b3, sizeof b3), how,
-                sqlite3_column_int(st, C_FORKED) ? "(fork) " : "", cmd);
+                sqlite3_column_int(st, C_FORKED) ? "(fork) " : "", cmd,
+                exec ? ", then exec " : "", exec ? exec : "", exec ? " " UNTRACED : "");
     }
     sqlite3_finalize(st);
 }
@@ -112,6 +121,9 @@ void mt_tree_json(sqlite3 *db, FILE *out)
                     (long long)sqlite3_column_int64(st, C_PPID),
                     sqlite3_column_int(st, C_DEPTH));
             mt_json_string(out, (const char *)sqlite3_column_text(st, C_CMD));
+            fprintf(out, ", \"traced\": %s, \"exec_untraced\": ",
+                    sqlite3_column_int(st, C_TRACED) ? "true" : "false");
+            mt_json_string(out, (const char *)sqlite3_column_text(st, C_EXEC));
             fprintf(out, ", \"forked\": %s, \"start_time_s\": %.6f, \"end_time_s\": %.6f",
                     sqlite3_column_int(st, C_FORKED) ? "true" : "false",
                     (double)sqlite3_column_int64(st, C_START) / 1e9,

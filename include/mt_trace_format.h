@@ -32,7 +32,9 @@
  *                                were recorded as pymalloc's arenas, not one by one
  *                                (set when memtap's hooks for that installed);
  *                                MT_HDR_PACKED: the rest is compressed (above);
- *                                MT_HDR_FORKED, MT_HDR_EXIT_STATUS (below)
+ *                                MT_HDR_FORKED, MT_HDR_EXIT_STATUS, MT_HDR_SIGNALED,
+ *                                MT_HDR_EXECED (below); MT_HDR_CHILDREN: the
+ *                                run traces every process
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
@@ -70,6 +72,9 @@
  *                                launcher sets it for the first process from
  *                                what wait gave it, a signal's number with
  *                                MT_HDR_SIGNALED
+ *  3220  512 exec_path        (MT_HDR_EXECED) the program the process
+ *                                exec'd into, when that program wrote no
+ *                                trace of its own (a static or setuid one)
  *
  * Process trees: `memtap run` traces every descendant (unless told not
  * to): the first process writes the run's trace, RUN; each other process
@@ -168,6 +173,9 @@
 #define MT_HDR_FORKED 8u      /* a forked child: fork_seq and the watermarks are set */
 #define MT_HDR_EXIT_STATUS 16u /* exit_status is set */
 #define MT_HDR_SIGNALED 32u    /* with it: exit_status is the signal that killed it */
+#define MT_HDR_EXECED 64u      /* it exec'd exec_path, which did not take the trace over */
+#define MT_HDR_CHILDREN 128u   /* the run traces every process (not --no-children) */
+#define MT_EXEC_PATH_MAX 512
 #define MT_RUN_DIR_SUFFIX ".d" /* RUN.d: the other processes' traces */
 #define MT_FRAME_PYTHON (1ull << 63)
 /* Marker the shim writes when a Python program ends, before the interpreter
@@ -212,12 +220,14 @@ struct mt_file_header {
     uint64_t start_ticks;
     uint64_t parent_start_ticks;
     uint32_t exit_status;
+    char exec_path[MT_EXEC_PATH_MAX];
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
 _Static_assert(offsetof(struct mt_file_header, exit_seq) == 3176, "header layout");
 _Static_assert(offsetof(struct mt_file_header, fork_seq) == 3184, "header layout");
 _Static_assert(offsetof(struct mt_file_header, exit_status) == 3216, "header layout");
+_Static_assert(offsetof(struct mt_file_header, exec_path) == 3220, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

@@ -35,6 +35,11 @@
 
 static pid_t traced_pid; /* the process whose trace this is */
 
+long mt_traced_pid(void)
+{
+    return traced_pid;
+}
+
 static void after_fork_child(void)
 {
     if (!mt_enabled)
@@ -62,6 +67,7 @@ __attribute__((constructor)) static void mt_start(void)
     t->guard = 1;
     mt_resolve_real();
     mt_children_init();
+    mt_exec_init();
     mt_options_load();
     if (!mt_opt.output ||
         (mt_opt.root_pid && mt_opt.root_pid != (long)getpid() && !mt_opt.children))

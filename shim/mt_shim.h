@@ -16,6 +16,7 @@
  * sequence.c   the global event sequence (owned by one thread when it can)
  * trace_file.c which file a process's trace goes to (process trees)
  * children.c   how the children ended: the wait family
+ * exec.c       the trace of a process that execs another program
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -191,15 +192,30 @@ int mt_writer_follow_fork(const struct mt_fork_point *at);
 /* Records what the process passed to exit or _exit (async-signal-safe). */
 void mt_writer_exit_status(int status);
 
+/* Before an exec: closes the trace with the program's path in the header
+ * (MT_HDR_EXECED); after an exec that failed: opens it again. */
+void mt_writer_before_exec(const char *path);
+void mt_writer_exec_failed(void);
+
 /* ---- trace_file.c ----------------------------------------------------- */
 
 /* This process's start time in clock ticks since boot (0 if unknown). */
 uint64_t mt_start_ticks(void);
 
+/* ---- lifecycle.c ------------------------------------------------------ */
+
+/* The pid whose trace this process writes (0 before tracing starts). */
+long mt_traced_pid(void);
+
 /* ---- children.c ------------------------------------------------------- */
 
 /* Looks up the real wait family (constructor, under the guard). */
 void mt_children_init(void);
+
+/* ---- exec.c ----------------------------------------------------------- */
+
+/* Looks up the real exec functions (constructor, under the guard). */
+void mt_exec_init(void);
 
 /* Creates (or, after an exec, reuses) this process's trace file and puts
  * its name in path. Returns the fd, or -1 with errno set. */

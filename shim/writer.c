@@ -543,6 +543,8 @@ static void fill_header(void)
     header->native_stacks = (uint32_t)mt_opt.native;
     header->max_depth = (uint32_t)mt_opt.max_depth;
     header->start_ticks = own_ticks;
+    if (mt_opt.children)
+        header->flags |= MT_HDR_CHILDREN;
     ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
     header->exe[n > 0 ? n : 0] = 0;
     read_file("/proc/self/cmdline", header->cmdline, MT_CMDLINE_MAX);
@@ -635,6 +637,30 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
     t->segment = NULL;
     t->last_seq = at->seq;
     return 0;
+}
+
+void mt_writer_before_exec(const char *path)
+{
+    if (!header)
+        return;
+    size_t n = strnlen(path, MT_EXEC_PATH_MAX - 1);
+    memcpy(header->exec_path, path, n);
+    header->exec_path[n] = 0;
+    __atomic_fetch_or(&header->flags, MT_HDR_EXECED, __ATOMIC_RELAXED);
+    struct mt_thread *t = &mt_self;
+    int was = t->guard;
+    t->guard = 1;
+    mt_writer_close(1);
+    t->guard = was;
+}
+
+void mt_writer_exec_failed(void)
+{
+    if (!header || !(header->flags & MT_HDR_EXECED))
+        return;
+    __atomic_fetch_and(&header->flags, ~(MT_HDR_EXECED | MT_HDR_CLOSED), __ATOMIC_RELAXED);
+    header->exec_path[0] = 0;
+    __atomic_store_n(&mt_enabled, 1, __ATOMIC_SEQ_CST);
 }
 
 void mt_writer_exit_status(int status)

@@ -117,6 +117,21 @@ check "pipeline: prog_bigblock's exact heap peak" \
 check "pipeline: each under the shell" \
       "$(q "$db" "SELECT count(*) FROM processes p JOIN processes s ON s.id = p.parent_id WHERE p.command LIKE '%prog_%' AND p.id > 1 AND s.id = 1")" 2
 
+# ---- a child memtap cannot trace (a static binary) is listed, with why ----
+printf '#include <stdlib.h>\nint main(void) { return malloc(10) ? 4 : 1; }\n' >"$T/static.c"
+if gcc -static -o "$T/static" "$T/static.c" 2>/dev/null; then
+    run_and_load static sh -c "'$T/static'; '$T/static'; exec '$T/static'"
+    check "static: exit status as untraced" "$run_rc" 4
+    db=$T/static.db
+    check "static: the shell exec'd it, and says so" \
+          "$(q "$db" "SELECT exec_path || ' ' || closed || ' ' || exit_status FROM processes WHERE id = 1")" "$T/static 1 4"
+    check "static: each child run, listed as not traced, with its exit status" \
+          "$(q "$db" "SELECT group_concat(traced || ':' || exit_status, ' ') FROM processes WHERE id > 1")" "0:4 0:4"
+    check "static: summary says why" "$("$MT" summary "$T/static.memtap" | grep -c 'no trace: a static or setuid program')" 3
+else
+    echo "SKIP-ONE: no static libc (libc6-dev's libc.a) to build a static program"
+fi
+
 # ---- Python: prefork workers, a subprocess, Pools under each method ------
 find_pythons
 pre="$MT_ROOT/tests/data/py_prefork.py"
