@@ -104,8 +104,9 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
 }
 
 /* One process's two lists (JSON: its object's members). */
-static int leaks_of(sqlite3 *db, const struct mt_report_args *ra)
+static int leaks_of(sqlite3 *db, void *ctx)
 {
+    const struct mt_report_args *ra = ctx;
     struct mt_sites unfreed = {0}, grow = {0};
     int rc = mt_sites_query(
         db, "SELECT function, file, line, bytes, count, stack_id FROM unfreed_at_exit", 1,
@@ -121,49 +122,6 @@ static int leaks_of(sqlite3 *db, const struct mt_report_args *ra)
     }
     mt_sites_free(&unfreed);
     mt_sites_free(&grow);
-    return rc;
-}
-
-/* A run of several processes: after the first one's lists (above), each
- * process's, in tree order (JSON: a "processes" list, the first included,
- * and the run's total unfreed). */
-static int leaks_of_tree(sqlite3 *run, const struct mt_report_args *ra)
-{
-    sqlite3_stmt *st;
-    if (mt_prepare(run, "SELECT p.id, p.pid, p.ppid, p.command, p.db_path FROM processes p"
-                        " ORDER BY p.start_ns, p.id", &st) != 0)
-        return MT_EXIT_FAIL;
-    int rc = 0, n = 0;
-    if (ra->json)
-        printf(", \"processes\": [");
-    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
-        int id = sqlite3_column_int(st, 0);
-        const char *cmd = (const char *)sqlite3_column_text(st, 3);
-        const char *path = (const char *)sqlite3_column_text(st, 4);
-        sqlite3 *db = run;
-        if (id != 1 && (rc = mt_db_open_input(path ? path : "", &db)) != 0)
-            break;
-        if (ra->json) {
-            printf("%s{\"pid\": %lld, \"ppid\": %lld, \"command\": ", n ? ", " : "",
-                   (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
-            mt_json_string(stdout, cmd);
-            printf(", ");
-        } else if (id != 1) {
-            printf("\n== process %lld (parent %lld): %s\n", (long long)sqlite3_column_int64(st, 1),
-                   (long long)sqlite3_column_int64(st, 2), cmd ? cmd : "");
-        }
-        if (ra->json || id != 1)
-            rc = leaks_of(db, ra);
-        if (ra->json)
-            putchar('}');
-        if (db != run)
-            sqlite3_close(db);
-        n++;
-    }
-    sqlite3_finalize(st);
-    if (ra->json)
-        printf("], \"tree_unfreed_bytes\": %lld",
-               (long long)mt_query_int(run, "SELECT sum(live_at_end_bytes) FROM processes"));
     return rc;
 }
 
@@ -193,8 +151,12 @@ int mt_cmd_leaks(int argc, char **argv)
     if (ra.json)
         putchar('{');
     rc = leaks_of(db, &ra);
+    /* a run of several processes: each one's lists, and what they left */
     if (!rc && procs > 1)
-        rc = leaks_of_tree(db, &ra);
+        rc = mt_tree_each(db, ra.json, leaks_of, &ra);
+    if (!rc && procs > 1 && ra.json)
+        printf(", \"tree_unfreed_bytes\": %lld",
+               (long long)mt_query_int(db, "SELECT sum(live_at_end_bytes) FROM processes"));
     if (ra.json)
         printf("}\n");
     sqlite3_close(db);

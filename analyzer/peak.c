@@ -35,10 +35,91 @@ static int build_sql(enum by by, int native, char *sql, size_t cap)
                   cols, mt_site_frame_column(native), group);
 }
 
+struct peak_args {
+    int json, top, native;
+    enum by by;
+    int members; /* JSON: print the members alone (a run's object holds them) */
+};
+
+/* One process's sites live at its heap peak. */
+static int peak_of(sqlite3 *db, void *ctx)
+{
+    const struct peak_args *pa = ctx;
+    int json = pa->json, top = pa->top, native = pa->native;
+    enum by by = pa->by;
+    char sql[1024];
+    build_sql(by, native, sql, sizeof sql);
+    struct mt_sites sites;
+    int rc = mt_sites_query(db, sql, 1, &sites);
+    if (rc)
+        return rc;
+    int64_t peak = mt_db_meta_int(db, "peak_bytes", 0);
+    double peak_s = (double)mt_db_meta_int(db, "peak_ns", 0) / 1e9;
+    int64_t rss = mt_peak_rss(db);
+    int64_t rss_at = mt_query_int(db, "SELECT coalesce((SELECT rss_bytes FROM samples"
+                                      " WHERE seq <= (SELECT value FROM meta WHERE key ="
+                                      " 'peak_seq') ORDER BY seq DESC, ns DESC LIMIT 1), 0)");
+    if (sites.bytes != peak)
+        mt_warn("the live blocks add up to %lld bytes, the recorded peak is %lld",
+                (long long)sites.bytes, (long long)peak);
+    int shown = sites.n < top ? sites.n : top;
+    int64_t other_bytes = 0, other_count = 0;
+    for (int i = shown; i < sites.n; i++) {
+        other_bytes += sites.v[i].bytes;
+        other_count += sites.v[i].count;
+    }
+    if (json) {
+        printf("%s\"peak_bytes\": %lld, \"peak_time_s\": %.6f, \"peak_rss_bytes\": %lld,"
+               " \"rss_at_peak_bytes\": %lld, \"live_blocks\": %lld, \"by\": \"%s\", \"sites\": [",
+               pa->members ? "" : "{", (long long)peak, peak_s, (long long)rss, (long long)rss_at,
+               (long long)sites.count, by_names[by]);
+        for (int i = 0; i < shown; i++) {
+            fputs(i ? ", " : "", stdout);
+            mt_site_json_open(stdout, &sites.v[i]);
+            printf(", \"share\": %.6f", peak ? (double)sites.v[i].bytes / (double)peak : 0.0);
+            if (by == BY_STACK) {
+                printf(", \"stack_id\": %lld, \"frames\": ", (long long)sites.v[i].extra[0]);
+                mt_print_stack(stdout, db, sites.v[i].extra[0], native, 1, 0);
+            }
+            putchar('}');
+        }
+        printf("], \"other\": {\"sites\": %d, \"bytes\": %lld, \"count\": %lld}%s",
+               sites.n - shown, (long long)other_bytes, (long long)other_count,
+               pa->members ? "" : "}\n");
+    } else {
+        char b1[32], b2[32];
+        printf("heap peak %s (%lld bytes) at %.3f s, in %lld live blocks",
+               mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s,
+               (long long)sites.count);
+        if (rss_at)
+            printf("; RSS then %s", mt_human_bytes((uint64_t)rss_at, b2, sizeof b2));
+        printf("\nlive at the peak, by %s%s:\n", by_names[by], native ? " (native frames)" : "");
+        printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", by_names[by]);
+        for (int i = 0; i < shown; i++) {
+            const struct mt_site *s = &sites.v[i];
+            printf("  %12s %10lld %5.1f%%  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
+                   (long long)s->count, peak ? 100.0 * (double)s->bytes / (double)peak : 0.0);
+            mt_site_print_name(stdout, s);
+            putchar('\n');
+            if (by == BY_STACK)
+                mt_print_stack(stdout, db, s->extra[0], native, 0, 12);
+        }
+        if (sites.n > shown)
+            printf("  %12s %10lld %5.1f%%  (%d more; --top to see them)\n",
+                   mt_human_bytes((uint64_t)other_bytes, b1, sizeof b1), (long long)other_count,
+                   peak ? 100.0 * (double)other_bytes / (double)peak : 0.0, sites.n - shown);
+        printf("  %12s %10lld %5.1f%%  total\n", mt_human_bytes((uint64_t)sites.bytes, b1, sizeof b1),
+               (long long)sites.count, peak ? 100.0 * (double)sites.bytes / (double)peak : 0.0);
+    }
+    mt_sites_free(&sites);
+    return MT_EXIT_OK;
+}
+
 const char mt_usage_peak[] =
     "usage: memtap peak [--by line|function|file|stack] [--top N] [--native] [--json]\n"
     "                   [--pid PID] TRACE|DB\n"
-    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
+    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n"
+    "  a run of several processes: each one's sites at its own heap peak\n";
 
 int mt_cmd_peak(int argc, char **argv)
 {
@@ -69,77 +150,21 @@ int mt_cmd_peak(int argc, char **argv)
     }
     if (optind != argc - 1)
         return mt_usage(mt_usage_peak, 0);
-    int json = ra.json, top = ra.top, native = ra.native;
+    struct peak_args pa = {ra.json, ra.top, ra.native, by};
     sqlite3 *db;
     int rc = mt_db_open_process(argv[optind], ra.pid, &db);
     if (rc)
         return rc;
-    char sql[1024];
-    build_sql(by, native, sql, sizeof sql);
-    struct mt_sites sites;
-    rc = mt_sites_query(db, sql, 1, &sites);
-    if (rc) {
-        sqlite3_close(db);
-        return rc;
-    }
-    int64_t peak = mt_db_meta_int(db, "peak_bytes", 0);
-    double peak_s = (double)mt_db_meta_int(db, "peak_ns", 0) / 1e9;
-    int64_t rss = mt_peak_rss(db);
-    int64_t rss_at = mt_query_int(db, "SELECT coalesce((SELECT rss_bytes FROM samples"
-                                      " WHERE seq <= (SELECT value FROM meta WHERE key ="
-                                      " 'peak_seq') ORDER BY seq DESC, ns DESC LIMIT 1), 0)");
-    if (sites.bytes != peak)
-        mt_warn("the live blocks add up to %lld bytes, the recorded peak is %lld",
-                (long long)sites.bytes, (long long)peak);
-    int shown = sites.n < top ? sites.n : top;
-    int64_t other_bytes = 0, other_count = 0;
-    for (int i = shown; i < sites.n; i++) {
-        other_bytes += sites.v[i].bytes;
-        other_count += sites.v[i].count;
-    }
-    if (json) {
-        printf("{\"peak_bytes\": %lld, \"peak_time_s\": %.6f, \"peak_rss_bytes\": %lld,"
-               " \"rss_at_peak_bytes\": %lld, \"live_blocks\": %lld, \"by\": \"%s\", \"sites\": [",
-               (long long)peak, peak_s, (long long)rss, (long long)rss_at,
-               (long long)sites.count, by_names[by]);
-        for (int i = 0; i < shown; i++) {
-            fputs(i ? ", " : "", stdout);
-            mt_site_json_open(stdout, &sites.v[i]);
-            printf(", \"share\": %.6f", peak ? (double)sites.v[i].bytes / (double)peak : 0.0);
-            if (by == BY_STACK) {
-                printf(", \"stack_id\": %lld, \"frames\": ", (long long)sites.v[i].extra[0]);
-                mt_print_stack(stdout, db, sites.v[i].extra[0], native, 1, 0);
-            }
-            putchar('}');
-        }
-        printf("], \"other\": {\"sites\": %d, \"bytes\": %lld, \"count\": %lld}}\n",
-               sites.n - shown, (long long)other_bytes, (long long)other_count);
-    } else {
-        char b1[32], b2[32];
-        printf("heap peak %s (%lld bytes) at %.3f s, in %lld live blocks",
-               mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s,
-               (long long)sites.count);
-        if (rss_at)
-            printf("; RSS then %s", mt_human_bytes((uint64_t)rss_at, b2, sizeof b2));
-        printf("\nlive at the peak, by %s%s:\n", by_names[by], native ? " (native frames)" : "");
-        printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", by_names[by]);
-        for (int i = 0; i < shown; i++) {
-            const struct mt_site *s = &sites.v[i];
-            printf("  %12s %10lld %5.1f%%  ", mt_human_bytes((uint64_t)s->bytes, b1, sizeof b1),
-                   (long long)s->count, peak ? 100.0 * (double)s->bytes / (double)peak : 0.0);
-            mt_site_print_name(stdout, s);
-            putchar('\n');
-            if (by == BY_STACK)
-                mt_print_stack(stdout, db, s->extra[0], native, 0, 12);
-        }
-        if (sites.n > shown)
-            printf("  %12s %10lld %5.1f%%  (%d more; --top to see them)\n",
-                   mt_human_bytes((uint64_t)other_bytes, b1, sizeof b1), (long long)other_count,
-                   peak ? 100.0 * (double)other_bytes / (double)peak : 0.0, sites.n - shown);
-        printf("  %12s %10lld %5.1f%%  total\n", mt_human_bytes((uint64_t)sites.bytes, b1, sizeof b1),
-               (long long)sites.count, peak ? 100.0 * (double)sites.bytes / (double)peak : 0.0);
-    }
-    mt_sites_free(&sites);
+    int64_t procs = ra.pid ? 0 : mt_tree_count(db);
+    int json = ra.json && procs > 1; /* the lists of several processes: one object */
+    if (json)
+        putchar('{');
+    pa.members = json;
+    rc = peak_of(db, &pa);
+    if (!rc && procs > 1)
+        rc = mt_tree_each(db, ra.json, peak_of, &pa);
+    if (json)
+        printf("}\n");
     sqlite3_close(db);
-    return MT_EXIT_OK;
+    return rc;
 }

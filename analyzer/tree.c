@@ -148,6 +148,47 @@ void mt_tree_json(sqlite3 *db, FILE *out)
             (long long)rss, at);
 }
 
+int mt_tree_each(sqlite3 *run, int json, int (*report)(sqlite3 *db, void *ctx), void *ctx)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(run, "SELECT id, pid, ppid, command, db_path FROM processes"
+                                " WHERE traced ORDER BY start_ns, id", -1, &st, NULL) != SQLITE_OK) {
+        mt_error("%s", sqlite3_errmsg(run));
+        return MT_EXIT_FAIL;
+    }
+    int rc = 0, n = 0;
+    if (json)
+        printf(", \"processes\": [");
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        int id = sqlite3_column_int(st, 0);
+        const char *cmd = (const char *)sqlite3_column_text(st, 3);
+        const char *path = (const char *)sqlite3_column_text(st, 4);
+        sqlite3 *db = run;
+        if (id != 1 && (rc = mt_db_open_input(path ? path : "", &db)) != 0)
+            break;
+        if (json) {
+            printf("%s{\"pid\": %lld, \"ppid\": %lld, \"command\": ", n ? ", " : "",
+                   (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+            mt_json_string(stdout, cmd);
+            printf(", ");
+        } else if (id != 1) {
+            printf("\n== process %lld (parent %lld): %s\n", (long long)sqlite3_column_int64(st, 1),
+                   (long long)sqlite3_column_int64(st, 2), cmd ? cmd : "");
+        }
+        if (json || id != 1)
+            rc = report(db, ctx);
+        if (json)
+            putchar('}');
+        if (db != run)
+            sqlite3_close(db);
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (json)
+        putchar(']');
+    return rc;
+}
+
 long mt_parse_pid(const char *cmd, const char *arg)
 {
     char *end;

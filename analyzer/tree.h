@@ -19,6 +19,14 @@ void mt_tree_print(sqlite3 *db, FILE *out);
 /* `, "processes": [...], "tree_peak_rss_bytes": N, ...` (JSON members). */
 void mt_tree_json(sqlite3 *db, FILE *out);
 
+/* A report for each process of a run: runs report(db, ctx) on each
+ * process's database in start order (the first's is run). Text: each
+ * after the first under a "== process PID (parent PPID): COMMAND" line.
+ * JSON: `, "processes": [{"pid": .., "ppid": .., "command": .., MEMBERS},
+ * ...]`, the first included, MEMBERS being what report prints. Processes
+ * without a trace are left out. Returns report's first non-zero value. */
+int mt_tree_each(sqlite3 *run, int json, int (*report)(sqlite3 *db, void *ctx), void *ctx);
+
 /* Parses --pid's value; -1 after printing why it is not a pid. */
 long mt_parse_pid(const char *cmd, const char *arg);
 

@@ -91,6 +91,9 @@ else
 fi
 "$MT" flamegraph --format folded --pid "$grand" "$T/tree.memtap" >"$T/grand.folded"
 check "flamegraph --pid: the grandchild's own stacks" "$(grep -c 'grand_leak' "$T/grand.folded")" 1
+check "peak --json: each process's sites at its own peak" \
+      "$("$MT" peak --json "$T/tree.memtap" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(str(sum(s["bytes"] for s in p["sites"]) + p["other"]["bytes"]) for p in d["processes"]))')" \
+      "$(q "$db" "SELECT group_concat(peak_bytes, ' ') FROM (SELECT peak_bytes FROM processes ORDER BY start_ns, id)")"
 "$MT" check --max-leak 1MB "$T/tree.memtap" >/dev/null
 check "check: the tree within its limits" "$?" 0
 "$MT" check --max-peak 150000 "$T/tree.memtap" >/dev/null 2>"$T/check.err"
