@@ -17,6 +17,7 @@
  * trace_file.c which file a process's trace goes to (process trees)
  * children.c   how the children ended: the wait family
  * exec.c       the trace of a process that execs another program
+ * py_stats.c   sys._debugmallocstats() as without memtap
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
@@ -541,6 +542,10 @@ int mt_py_frames_lost(void);
 
 /* The last Python frame id handed out (a fork's watermark). */
 uint32_t mt_py_last_frame_id(void);
+
+/* With on: the OBJ domain's allocator back to what it was before memtap's
+ * hooks; with 0: the hooks again. GIL held (py_stats.c). */
+void mt_py_obj_allocator_original(int on);
 
 /* Whether this is a CPython 3.12+ (known at start-up): the only processes
  * whose stacks may run through its perf trampolines (eh_frame.c). */

@@ -530,6 +530,20 @@ static void wrap_domain(int domain, struct domain *d, const struct py_allocator 
     api.set_allocator(domain, &mine);
 }
 
+void mt_py_obj_allocator_original(int on)
+{
+    static struct py_allocator mine;
+    static int swapped;
+    if (on && mt_py_active && !swapped && api.get_allocator && dom_obj.orig.malloc) {
+        api.get_allocator(PYMEM_DOMAIN_OBJ, &mine);
+        api.set_allocator(PYMEM_DOMAIN_OBJ, &dom_obj.orig);
+        swapped = 1;
+    } else if (!on && swapped) {
+        api.set_allocator(PYMEM_DOMAIN_OBJ, &mine);
+        swapped = 0;
+    }
+}
+
 /* Runs in the main thread with the GIL held (a pending call), once per
  * initialization of the interpreter. */
 static int install(void *unused)
