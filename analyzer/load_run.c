@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "run_files.h"
@@ -151,13 +153,47 @@ static int add_process(sqlite3 *db, int64_t id, int64_t base_ns, const char *pat
     return rc;
 }
 
-/* Each other process's database, loaded when it is missing or stale. */
-static int load_child(const char *trace, char *db_path, size_t cap, int all)
+/* Each other process's database, loaded when it is missing or stale
+ * (unless tried already: then a missing one is left out). */
+static int load_child(const char *trace, char *db_path, size_t cap, int all, int tried)
 {
     mt_db_path_for(trace, db_path, cap);
     if (mt_db_is_current(db_path, trace))
         return 0;
-    return mt_load(trace, db_path, 1, 1, all);
+    return tried ? -1 : mt_load(trace, db_path, 1, 1, all);
+}
+
+/* The other processes' databases, loaded by up to MAX_WORKERS processes at
+ * once, one per core (each load stands alone: a forked child's reads its
+ * parent's trace, not its database). Returns 1 when it loaded them (a
+ * failure was said by mt_load), 0 when it left them to the caller. */
+#define MAX_WORKERS 8
+static int load_children(char **paths, size_t n, int all)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (int)cores;
+    if (n < 3 || workers < 2)
+        return 0;
+    fflush(NULL);
+    pid_t pids[MAX_WORKERS];
+    int started = 0;
+    for (int w = 0; w < workers; w++) {
+        pid_t p = fork();
+        if (p == 0) {
+            for (size_t i = 1 + (size_t)w; i < n; i += (size_t)workers) {
+                char db[4096];
+                (void)load_child(paths[i], db, sizeof db, all, 0);
+            }
+            fflush(NULL);
+            _exit(0);
+        }
+        if (p > 0)
+            pids[started++] = p;
+    }
+    for (int k = 0; k < started; k++)
+        while (waitpid(pids[k], NULL, 0) < 0 && errno == EINTR)
+            ;
+    return started == workers;
 }
 
 int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all)
@@ -169,6 +205,7 @@ int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all
         mt_error("%s: %s", trace_path, strerror(rc));
         return MT_EXIT_FAIL;
     }
+    int tried = load_children(paths, n, all);
     sqlite3 *db;
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         rc = sql_fail(db, db_path);
@@ -188,7 +225,7 @@ int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all
         char child_db[4096];
         if (i == 0)
             snprintf(child_db, sizeof child_db, "%s", db_path);
-        else if (load_child(paths[i], child_db, sizeof child_db, all) != 0) {
+        else if (load_child(paths[i], child_db, sizeof child_db, all, tried) != 0) {
             skipped++; /* said by mt_load; the rest of the tree still loads */
             continue;
         }
