@@ -370,6 +370,10 @@ extern uint64_t mt_last_rss;
  * takes its samples too (writer.c). */
 uint64_t mt_sampler_burst_until(void);
 
+/* After a burst's sample: the burst goes on while RSS grows (up to a
+ * limit); rss_before: the RSS of the sample before it. */
+void mt_sampler_extend_burst(uint64_t rss_before);
+
 /* Writes the markers of snapshot requests not yet written (guard held). */
 void mt_sampler_take_snapshots(struct mt_thread *t);
 

@@ -103,7 +103,7 @@ uint64_t mt_sampler_burst_until(void)
 /* A block being filled (64 MiB take 250 ms to fault in on a slow machine)
  * outlasts a burst: while RSS still grows, the burst goes on, up to
  * BURST_MAX_MS after it began. */
-static void extend_burst(uint64_t rss_before)
+void mt_sampler_extend_burst(uint64_t rss_before)
 {
     uint64_t now = mt_now_ns(CLOCK_MONOTONIC);
     uint64_t until = __atomic_load_n(&burst_until_ns, __ATOMIC_RELAXED);
@@ -135,7 +135,7 @@ static void *sampler_main(void *arg)
         if (ms) {
             uint64_t before = __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED);
             mt_record_sample(t);
-            extend_burst(before);
+            mt_sampler_extend_burst(before);
         }
         mt_writer_prefault();
     }

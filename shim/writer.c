@@ -381,9 +381,20 @@ static void sample_in_band(struct mt_thread *t)
         /* the burst after a big block (sampler.c), in-band: one sample a
          * millisecond, by the precise clock (the coarse one moves every few
          * ms, and is behind it: a burst may seem to last a few ms longer,
-         * never to end early) */
-        if (MT_UNLIKELY(now < mt_sampler_burst_until()))
+         * never to end early). A burst goes on while RSS grows, as the
+         * sampler thread's does. And it may end while no event comes (the
+         * block's fill, 64 MiB of page faults, can outlast it): the first
+         * tick after it samples once more, to see the filled block. */
+        static uint64_t ended_seen;
+        uint64_t until = mt_sampler_burst_until();
+        if (MT_UNLIKELY(now < until)) {
+            uint64_t before = __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED);
             extra_sample(t, mt_now_ns(CLOCK_MONOTONIC));
+            mt_sampler_extend_burst(before);
+        } else if (MT_UNLIKELY(until != __atomic_load_n(&ended_seen, __ATOMIC_RELAXED)) &&
+                   __atomic_exchange_n(&ended_seen, until, __ATOMIC_RELAXED) != until) {
+            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC));
+        }
         return;
     }
     uint64_t next = now + (uint64_t)mt_opt.sample_ms * 1000000ull;
