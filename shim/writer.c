@@ -616,6 +616,9 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
 {
     size_t had = mapped;
     uint32_t threads = mt_thread_count();
+    /* Nothing may write a header until the child's own is mapped: on a
+     * failure below, header stays NULL (the parent's is not ours). */
+    header = NULL;
     close(trace_fd);
     trace_fd = -1;
     if (mmap(base, had, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
@@ -637,6 +640,7 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
         close(status_fd);
     status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
     mt_seq_after_fork();
+    header = (struct mt_file_header *)base;
     fill_header();
     header->fork_seq = at->seq;
     header->fork_last_stack = at->last_stack;
