@@ -5,7 +5,6 @@
  * are its own: the launcher never reads or writes them.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,6 +23,7 @@
 #include "commands.h"
 #include "mt_trace_format.h"
 #include "pack.h"
+#include "run_files.h"
 #include "util.h"
 
 static pid_t child_pid;
@@ -225,25 +225,15 @@ static void report(const char *output, int status)
 static void finish_children(const char *output, int no_pack)
 {
     char dir[PATH_MAX];
-    if (mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, output) != 0)
-        return;
-    DIR *d = opendir(dir);
-    if (!d)
+    char **paths;
+    size_t n;
+    if (mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, output) != 0 ||
+        mt_run_list(output, &paths, &n) != 0)
         return;
     unsigned traced = 0, open_still = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[PATH_MAX];
-        size_t n = strlen(e->d_name);
-        if (n < 8 || strcmp(e->d_name + n - 7, ".memtap") != 0 ||
-            mt_fmt(path, sizeof path, "%s/%s", dir, e->d_name) != 0)
-            continue;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    for (size_t i = 1; i < n; i++) { /* paths[0]: the first process's, packed already */
         struct mt_file_header h;
-        ssize_t got = fd < 0 ? -1 : pread(fd, &h, sizeof h, 0);
-        if (fd >= 0)
-            close(fd);
-        if (got != (ssize_t)sizeof h || memcmp(h.magic, MT_MAGIC, 8) != 0)
+        if (mt_run_read_header(paths[i], &h) != 0)
             continue;
         traced++;
         if (!(h.flags & MT_HDR_CLOSED)) {
@@ -252,10 +242,10 @@ static void finish_children(const char *output, int no_pack)
         }
         char why[512];
         if (!no_pack && !(h.flags & MT_HDR_PACKED) &&
-            mt_trace_pack(path, NULL, NULL, why, sizeof why) != 0)
-            mt_error("run: %s stays as written, not compressed: %s", path, why);
+            mt_trace_pack(paths[i], NULL, NULL, why, sizeof why) != 0)
+            mt_error("run: %s stays as written, not compressed: %s", paths[i], why);
     }
-    closedir(d);
+    mt_run_list_free(paths, n);
     if (!traced) {
         rmdir(dir);
         return;
