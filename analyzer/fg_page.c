@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "tree.h"
 #include "util.h"
 
 extern const char mt_asset_page_html[], mt_asset_page_js[], mt_asset_page_css[];
@@ -28,11 +29,7 @@ static void write_processes(FILE *out, const struct mt_fg_page *page)
     sqlite3_stmt *st;
     fputs(",\n\"processes\": [", out);
     if (sqlite3_prepare_v2(page->run,
-                           "WITH RECURSIVE t(id, depth, path) AS (SELECT id, 0,"
-                           " printf('%012d', id) FROM processes WHERE parent_id IS NULL"
-                           " UNION ALL SELECT p.id, t.depth + 1, t.path || printf('/%012d', p.id)"
-                           " FROM processes p JOIN t ON p.parent_id = t.id WHERE t.depth < 64)"
-                           " SELECT p.pid, t.depth, p.command, p.peak_bytes FROM t"
+                           MT_TREE_WALK " SELECT p.pid, t.depth, p.command, p.peak_bytes FROM t"
                            " JOIN processes p ON p.id = t.id ORDER BY t.path",
                            -1, &st, NULL) != SQLITE_OK)
         return (void)fputs("]", out);

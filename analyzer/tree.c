@@ -41,11 +41,7 @@ int64_t mt_tree_peak_rss(sqlite3 *db, double *at_s)
 
 /* Depth-first, children in start order: each row with its depth. */
 static const char tree_order[] =
-    "WITH RECURSIVE t(id, depth, path) AS (SELECT id, 0, printf('%012d', id) FROM processes"
-    " WHERE parent_id IS NULL UNION ALL SELECT p.id, t.depth + 1,"
-    " t.path || printf('/%012d', p.id) FROM processes p JOIN t ON p.parent_id = t.id"
-    " WHERE t.depth < 64)"
-    " SELECT t.depth, p.pid, p.ppid, p.command, p.peak_bytes, p.peak_rss_bytes,"
+    MT_TREE_WALK " SELECT t.depth, p.pid, p.ppid, p.command, p.peak_bytes, p.peak_rss_bytes,"
     " p.live_at_end_bytes, p.exit_status, p.exit_signal, p.closed, p.forked,"
     " p.start_ns, p.end_ns, p.inherited_bytes, p.traced, p.exec_path"
     " FROM t JOIN processes p ON p.id = t.id"

@@ -7,6 +7,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The run's processes depth-first, children in start order: a query that
+ * starts with this has t(id, depth, path) to join with processes (as p, on
+ * p.id = t.id) and to order by t.path. */
+#define MT_TREE_WALK                                                                         \
+    "WITH RECURSIVE t(id, depth, path) AS (SELECT id, 0, printf('%012d', id) FROM processes" \
+    " WHERE parent_id IS NULL UNION ALL SELECT p.id, t.depth + 1,"                           \
+    " t.path || printf('/%012d', p.id) FROM processes p JOIN t ON p.parent_id = t.id"        \
+    " WHERE t.depth < 64)"
+
 /* Processes in the run (0 when the database has no processes table). */
 int64_t mt_tree_count(sqlite3 *db);
 
