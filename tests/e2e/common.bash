@@ -82,6 +82,31 @@ py_tag() {
     esac
 }
 
+# build_ext PY SRC NAME DIR - builds the C extension SRC as module NAME
+# against interpreter PY into DIR (headers: sysconfig's, or beside a
+# relocated interpreter: the fetched ones). Returns 0 when built; 2 when PY
+# has no Python.h (says SKIP-ONE); 1 when it does not build (says FAIL and
+# counts a failure).
+build_ext() {
+    local py=$1 src=$2 name=$3 d=$4 tag ver inc suffix
+    tag=$(py_tag "$py")
+    ver=${tag%-debian}
+    inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+    [ -f "$inc/Python.h" ] || inc=$(dirname "$(dirname "$py")")/include/python$ver
+    if [ ! -f "$inc/Python.h" ]; then
+        echo "SKIP-ONE: $tag: no Python.h (its -dev package)"
+        return 2
+    fi
+    suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+    mkdir -p "$d"
+    if ! cc -shared -fPIC -O1 -g -I"$inc" -I"$(dirname "$inc")/$(cc -dumpmachine)/python$ver" \
+        -idirafter "$(dirname "$inc")" -o "$d/$name$suffix" "$src" 2>"$d/cc.err"; then
+        echo "FAIL: $tag: the extension does not build:"; cat "$d/cc.err"
+        failures=$((failures + 1))
+        return 1
+    fi
+}
+
 # find_pythons - fills the array `pythons` with every CPython present:
 # pyenv 3.9-3.13 (shared builds), Debian unstable's static 3.14 and 3.15
 # (in $fetched_pythons; MEMTAP_FETCHED_PYTHONS names another folder than

@@ -10,27 +10,11 @@ find_pythons
 src="$MT_ROOT/tests/data/py_nogil.py"
 ext_src="$MT_ROOT/tests/data/nogil_ext.c"
 line_of() { grep -n "# $1\$" "$src" | cut -d: -f1; }
-triplet=$(cc -dumpmachine)
 built=0
 for py in "${pythons[@]}"; do
     tag=$(py_tag "$py")
-    ver=${tag%-debian}
-    # headers: sysconfig's, or beside a relocated interpreter (fetched ones)
-    inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-    [ -f "$inc/Python.h" ] || inc=$(dirname "$(dirname "$py")")/include/python$ver
-    if [ ! -f "$inc/Python.h" ]; then
-        echo "SKIP-ONE: $tag: no Python.h (its -dev package)"
-        continue
-    fi
-    suffix=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
     d=$T/ext$tag
-    mkdir -p "$d"
-    if ! cc -shared -fPIC -O1 -g -I"$inc" -I"$(dirname "$inc")/$triplet/python$ver" -idirafter "$(dirname "$inc")" \
-        -o "$d/nogil_ext$suffix" "$ext_src" 2>"$d/cc.err"; then
-        echo "FAIL: $tag: the extension does not build:"; cat "$d/cc.err"
-        failures=$((failures + 1))
-        continue
-    fi
+    build_ext "$py" "$ext_src" nogil_ext "$d" || continue
     built=$((built + 1))
     args=()
     if "$py" -c "import numpy" 2>/dev/null; then args=(numpy); else echo "SKIP-ONE: $tag: no numpy"; fi
