@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "load_int.h"
+#include "read_thread.h"
 #include "schema.h"
 #include "util.h"
 
@@ -406,7 +408,7 @@ static int on_event(struct loader *L, const struct mt_event *ev)
         L->last_seq = ev->seq;
     if (L->progress && mt_progress_tick(L->progress))
         mt_progress_show(L->progress, mt_trace_fraction_read(L->trace),
-                         mt_trace_stats(L->trace)->events);
+                         mt_trace_events_read(L->trace));
     if (ev->seq && ev->thread < L->nstash && L->stash[ev->thread].used) {
         struct realloc_stash *s = &L->stash[ev->thread];
         if (ev->kind == MT_EV_REALLOC_UNDO && ev->addr == s->live.addr) {
@@ -495,7 +497,12 @@ static int on_event_ahead(void *ctx, const struct mt_event *ev)
     if (ev->kind <= MT_EV_REALLOC_UNDO) /* an allocation or a free: a block's address */
         mt_livemap_prefetch(&L->live, ev->addr);
     struct mt_event *e = &L->ahead[L->ahead_put++ % AHEAD];
-    *e = *ev;
+    /* An allocation's or a free's fields are the first ones (trace.h): the
+     * rest of the 136 bytes is for the rare kinds. */
+    if (ev->kind <= MT_EV_REALLOC_UNDO)
+        memcpy(e, ev, offsetof(struct mt_event, parent));
+    else
+        *e = *ev;
     if (L->seq_base && e->seq) /* a forked child's: from its fork (load_inherit.c) */
         e->seq = e->seq > L->seq_base ? e->seq - L->seq_base : 1;
     return rc;
@@ -628,7 +635,7 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
     if (rc)
         return rc;
     char why[512];
-    rc = mt_trace_read(tr, on_event_ahead, L, why, sizeof why);
+    rc = mt_trace_read_threaded(tr, on_event_ahead, L, why, sizeof why);
     for (; !rc && L->ahead_used < L->ahead_put; L->ahead_used++)
         rc = on_event(L, &L->ahead[L->ahead_used % AHEAD]);
     if (rc && !L->err[0])

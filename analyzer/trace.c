@@ -38,8 +38,17 @@ struct mt_trace {
     int64_t *seg_next;      /* next segment of the same thread, -1 at end */
     struct cursor *cursors; /* one per thread index */
     uint32_t nthreads;
+    uint64_t drop_lo, drop_hi; /* segments read and still mapped in: [lo, hi) */
     struct mt_trace_stats stats;
 };
+
+/* stats.events and stats.segments_read are written by the reading thread
+ * alone and read meanwhile by another (progress, read_thread.c): relaxed
+ * atomics, so that the counts are whole. */
+static void count(uint64_t *n)
+{
+    __atomic_store_n(n, *n + 1, __ATOMIC_RELAXED);
+}
 
 
 static const unsigned char *seg_start(const struct mt_trace *t, uint64_t k)
@@ -231,7 +240,13 @@ uint64_t mt_trace_id_limit(const struct mt_trace *t)
 
 double mt_trace_fraction_read(const struct mt_trace *t)
 {
-    return t->stats.segments ? (double)t->stats.segments_read / (double)t->stats.segments : 1.0;
+    uint64_t read = __atomic_load_n(&t->stats.segments_read, __ATOMIC_RELAXED);
+    return t->stats.segments ? (double)read / (double)t->stats.segments : 1.0;
+}
+
+uint64_t mt_trace_events_read(const struct mt_trace *t)
+{
+    return __atomic_load_n(&t->stats.events, __ATOMIC_RELAXED);
 }
 
 void mt_trace_close(struct mt_trace *t)
@@ -376,20 +391,39 @@ static void decode_marker(struct decoder *d, struct cursor *c, struct mt_event *
     ev->text = (const char *)get_bytes(d, &ev->text_len, MT_LABEL_MAX);
 }
 
+/* Segments read leave this process (they stay in the page cache, and a
+ * string still pointing there reads them back), so that the reader's
+ * resident memory does not grow with the trace: a run of neighbours at a
+ * time, as each madvise costs every core a TLB flush. */
+#define DROP_RUN 32 /* segments: 2 MiB */
+
+static void drop_segments(struct mt_trace *t)
+{
+    if (t->drop_hi > t->drop_lo)
+        madvise(t->map + MT_HEADER_SIZE + t->drop_lo * MT_SEGMENT_SIZE,
+                (t->drop_hi - t->drop_lo) * MT_SEGMENT_SIZE, MADV_DONTNEED);
+    t->drop_lo = t->drop_hi = 0;
+}
+
+static void done_with_segment(struct mt_trace *t, uint64_t k)
+{
+    if (k != t->drop_hi || t->drop_hi - t->drop_lo >= DROP_RUN) {
+        drop_segments(t);
+        t->drop_lo = k;
+    }
+    t->drop_hi = k + 1;
+}
+
 /* Moves to the cursor's next segment; returns 0 when there is none. */
 static int next_segment(struct mt_trace *t, struct cursor *c, int first)
 {
     int64_t k = first ? c->seg : t->seg_next[c->seg];
-    /* Done with a segment: its pages leave this process (they stay in the
-     * page cache, and a string still pointing there reads them back), so
-     * the reader's resident memory does not grow with the trace. */
     if (!first && c->seg >= 0)
-        madvise(t->map + MT_HEADER_SIZE + (uint64_t)c->seg * MT_SEGMENT_SIZE, MT_SEGMENT_SIZE,
-                MADV_DONTNEED);
+        done_with_segment(t, (uint64_t)c->seg);
     c->seg = k;
     if (k < 0)
         return 0;
-    t->stats.segments_read++;
+    count(&t->stats.segments_read);
     const unsigned char *s = seg_start(t, (uint64_t)k);
     struct mt_segment_header sh;
     memcpy(&sh, s, sizeof sh);
@@ -482,7 +516,7 @@ static int advance(struct mt_trace *t, struct cursor *c,
         c->pos = d.p;
         if (ordered)
             return 1;
-        t->stats.events++;
+        count(&t->stats.events);
         int rc = on_event(ctx, ev);
         if (rc) {
             *stop = rc;
@@ -549,7 +583,7 @@ int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt
         heap_down(heap, n, i);
     while (n > 0) {
         struct cursor *c = heap[0];
-        t->stats.events++;
+        count(&t->stats.events);
         rc = on_event(ctx, &c->next);
         if (rc)
             goto out;
@@ -563,6 +597,7 @@ int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt
         heap_down(heap, n, 0);
     }
 out:
+    drop_segments(t);
     free(heap);
     return rc;
 }

@@ -31,7 +31,7 @@ enum mt_event_kind { /* the kinds that carry a block's address come first */
  * always; seq is 0 for the unordered kinds): the others hold whatever an
  * earlier record left. Byte strings (name, path, build_id, label) point
  * into the mapping and are not NUL-terminated. */
-struct mt_event {
+struct mt_event { /* an allocation's and a free's fields first, up to parent */
     enum mt_event_kind kind;
     uint32_t thread;       /* writer thread index (every kind) */
     uint64_t seq;          /* ordered kinds: ALLOC, FREE*, SAMPLE, MARKER */
@@ -79,14 +79,18 @@ const struct mt_file_header *mt_trace_header(const struct mt_trace *t);
 int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt_event *ev),
                   void *ctx, char *err, size_t errlen);
 
+/* The counts; read them once mt_trace_read has returned. */
 const struct mt_trace_stats *mt_trace_stats(const struct mt_trace *t);
 
-/* The share of the trace's segments mt_trace_read has reached, 0 to 1. */
 /* An upper bound on the ids (of stacks, Python frames) the trace can hold:
  * each is defined by one record of 2 bytes or more in its segments. */
 uint64_t mt_trace_id_limit(const struct mt_trace *t);
 
+/* The share of the trace's segments mt_trace_read has reached, 0 to 1, and
+ * the records it has delivered: both may be read from another thread while
+ * it runs. */
 double mt_trace_fraction_read(const struct mt_trace *t);
+uint64_t mt_trace_events_read(const struct mt_trace *t);
 
 void mt_trace_close(struct mt_trace *t);
 
