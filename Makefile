@@ -111,11 +111,21 @@ tests: all $(UNIT_BIN) $(E2E_PROGS)
 # run-all runs those unit tests and feeds that memtap the bad inputs.
 sanitized: $(B)/memtap $(UNIT_BIN)
 
-check: tests
+# demo and check install what they need first (scripts/install-deps: quiet
+# when it is all there), then build: a fresh Debian 12 needs nothing else.
+deps:
+	@scripts/install-deps build
+
+test-deps:
+	@scripts/install-deps test
+
+check: test-deps
+	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	@tests/run-all $(B)
 
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/demo $(B)
 
 bench: all
@@ -134,5 +144,5 @@ install: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests sanitized check demo bench install clean FORCE
+.PHONY: all tests sanitized check demo deps test-deps bench install clean FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
