@@ -24,15 +24,10 @@
 #include "mt_trace_format.h"
 #include "pack.h"
 #include "run_files.h"
+#include "run_signals.h"
 #include "util.h"
 
 static pid_t child_pid;
-
-static void forward_signal(int sig)
-{
-    if (child_pid > 0)
-        kill(child_pid, sig);
-}
 
 /* The shim beside the binary (build tree) or in ../lib/memtap (installed). */
 static int find_shim(char *out, size_t cap)
@@ -104,11 +99,6 @@ static int parse_signal(const char *s)
             return i == SIGKILL || i == SIGSTOP ? 0 : i;
     }
     return 0;
-}
-
-static void ignore_snapshot(int sig)
-{
-    (void)sig;
 }
 
 /* name=value, or name=value<sep><old value> when it is set. */
@@ -356,12 +346,14 @@ int mt_cmd_run(int argc, char **argv)
         session = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
 
     fflush(NULL);
+    mt_run_signals_prepare();
     child_pid = fork();
     if (child_pid < 0) {
         mt_error("run: fork: %s", strerror(errno));
         return MT_EXIT_RUN;
     }
     if (child_pid == 0) {
+        mt_run_signals_child();
         char mine[PATH_MAX];
         if (!o.output && default_output(cmd[0], getpid(), mine, sizeof mine) != 0) {
             fprintf(stderr, "memtap: run: the current directory's path is too long\n");
@@ -386,24 +378,12 @@ int mt_cmd_run(int argc, char **argv)
     if (!o.output)
         (void)default_output(cmd[0], child_pid, output, sizeof output); /* checked in child */
 
-    /* Like a shell: terminal signals go to the whole process group, so the
-     * launcher ignores them and reports what the child did; a signal aimed
-     * at the launcher alone is passed on. */
-    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
-    sigaction(SIGINT, &ign, NULL);
-    sigaction(SIGQUIT, &ign, NULL);
-    sigaction(SIGTERM, &fwd, NULL);
-    sigaction(SIGHUP, &fwd, NULL);
-    if (o.snapshot_signal) { /* meant for CMD: the launcher must not die of it */
-        struct sigaction snap = {.sa_handler = ignore_snapshot};
-        sigaction(o.snapshot_signal, &snap, NULL);
-    }
+    mt_run_signals_parent(child_pid);
     int status = 0;
-    while (waitpid(child_pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            mt_error("run: waitpid: %s", strerror(errno));
-            return MT_EXIT_RUN;
-        }
+    int rc = mt_run_wait(child_pid, &status);
+    if (rc) {
+        mt_error("run: waitpid: %s", strerror(rc));
+        return MT_EXIT_RUN;
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
                       && !mt_path_exists(output);
