@@ -196,8 +196,11 @@ int mt_trace_read_threaded(struct mt_trace *t,
     memset(&q, 0, sizeof q);
     q.t = t;
     int ok = 1;
-    for (int i = 0; i < BATCHES; i++)
+    for (int i = 0; i < BATCHES; i++) {
         ok &= (q.b[i] = malloc(sizeof *q.b[i])) != NULL;
+        if (q.b[i])
+            q.b[i]->n = q.b[i]->nrare = 0;
+    }
     pthread_t reader;
     if (ok) {
         q.cur = q.b[0];
