@@ -4,6 +4,7 @@
  * allocation sites live at the heap peak. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,38 @@ const char mt_usage_summary[] =
     "  processes with each one's, and their RSS summed over time\n"
     "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
 
+/* How the process ended: its exit status, the signal that killed it (the
+ * launcher's record, or its parent's wait), or unknown (an older trace, or
+ * one that was not closed: killed by SIGKILL, or crashed, where nothing
+ * reaped it). */
+struct ending {
+    const char *how; /* "exit", "signal", "unknown" */
+    int64_t status, signal; /* -1: not this way */
+    char text[128];
+};
+
+static void find_ending(sqlite3 *db, struct ending *e)
+{
+    e->status = mt_db_meta_int(db, "exit_status", -1);
+    e->signal = mt_db_meta_int(db, "exit_signal", -1);
+    if (e->signal >= 0) {
+        const char *name = sigabbrev_np((int)e->signal);
+        e->how = "signal";
+        e->status = -1;
+        snprintf(e->text, sizeof e->text, "killed by signal %lld%s%s%s", (long long)e->signal,
+                 name ? " (SIG" : "", name ? name : "", name ? ")" : "");
+    } else if (e->status >= 0) {
+        e->how = "exit";
+        snprintf(e->text, sizeof e->text, "exit status %lld", (long long)e->status);
+    } else {
+        e->how = "unknown";
+        snprintf(e->text, sizeof e->text, "%s",
+                 mt_db_meta_int(db, "closed", 1)
+                     ? "unknown (no exit status recorded)"
+                     : "unknown: the trace was not closed (killed by SIGKILL, or crashed)");
+    }
+}
+
 int mt_cmd_summary(int argc, char **argv)
 {
     struct mt_report_args ra = {.top = 10};
@@ -85,6 +118,8 @@ int mt_cmd_summary(int argc, char **argv)
     double duration = (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9;
     int64_t unmatched = mt_db_meta_int(db, "unmatched_frees", 0);
     int64_t arenas = mt_db_meta_int(db, "pymalloc_arenas", 0);
+    struct ending end;
+    find_ending(db, &end);
     struct rss_peak rp;
     find_rss_peak(db, &rp);
     double rss_s = (double)rp.ns / 1e9;
@@ -113,6 +148,9 @@ int mt_cmd_summary(int argc, char **argv)
                duration, (long long)allocs, (long long)frees, (long long)bytes, (long long)peak,
                peak_s, (long long)rp.rss, rss_s, (long long)rp.heap, explained, (long long)live,
                (long long)live_n, (long long)unmatched, (long long)arenas);
+        printf(", \"ended\": \"%s\"", end.how);
+        json_known("exit_status", end.status);
+        json_known("exit_signal", end.signal);
         json_known("peak_rss_anon_bytes", rp.anon);
         json_known("peak_rss_file_bytes", rp.file);
         json_known("peak_rss_shmem_bytes", rp.shmem);
@@ -130,6 +168,7 @@ int mt_cmd_summary(int argc, char **argv)
         char b1[32], b2[32];
         printf("command       %s\n", cmd);
         printf("duration      %.3f s\n", duration);
+        printf("ended         %s\n", end.text);
         printf("allocations   %lld (%s in total)\n", (long long)allocs,
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));
         if (arenas)
@@ -162,8 +201,9 @@ int mt_cmd_summary(int argc, char **argv)
         } else {
             printf("peak RSS      not sampled (--sample-ms 0)\n");
         }
-        printf("live at exit  %s in %lld blocks\n", mt_human_bytes((uint64_t)live, b1, sizeof b1),
-               (long long)live_n);
+        printf("%s  %s in %lld blocks%s\n", end.status >= 0 ? "live at exit" : "live at end ",
+               mt_human_bytes((uint64_t)live, b1, sizeof b1), (long long)live_n,
+               end.status >= 0 ? "" : " (at the end of the trace: the process did not exit)");
         printf("\ntop allocation sites live at the heap peak:\n");
         printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", "site");
         for (int i = 0; i < shown; i++) {

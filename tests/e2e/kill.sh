@@ -26,5 +26,20 @@ for i in 1 2 3 4 5 6; do
           "$(q "$db" "SELECT value FROM meta WHERE key='frees'")"
     # every allocation is churn's, but glibc's pthread_create for the 3 threads
     check "run $i: stacks resolve" "$(q "$db" "SELECT count(*) FROM allocation_sites WHERE function='churn'")" "$((allocs - 3))"
+    # how it ended, said in words and in JSON: killed, its heap at the end of the trace
+    "$MT" summary "$db" >"$T/k$i.sum" 2>&1
+    check "run $i: summary says the signal" "$(grep -c '^ended  *killed by signal 9 (SIGKILL)' "$T/k$i.sum")" 1
+    check "run $i: summary says live at the end, not at exit" \
+        "$(grep -c '^live at end .*the process did not exit' "$T/k$i.sum")" 1
+    "$MT" summary --json "$db" 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["ended"], d["exit_signal"], d["exit_status"])' >"$T/k$i.json"
+    check "run $i: summary --json: ended by signal 9" "$(cat "$T/k$i.json")" "signal 9 None"
 done
+# a program that exits: its status
+"$MT" run -o "$T/exit3.memtap" sh -c 'exit 3' 2>/dev/null
+"$MT" summary "$T/exit3.memtap" >"$T/exit3.sum" 2>&1
+check "exit 3: summary says so" "$(grep -c '^ended  *exit status 3$' "$T/exit3.sum")" 1
+check "exit 3: live at exit" "$(grep -c '^live at exit ' "$T/exit3.sum")" 1
 finish
