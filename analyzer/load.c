@@ -725,6 +725,7 @@ static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_pa
     const struct mt_keep_sink sink = {L, sink_span, sink_slice, sink_point};
     mt_keep_init(&L->keep, all, plan, &sink);
     L->trace = tr;
+    L->quiet = quiet;
     L->progress = quiet ? NULL : mt_progress_new("loading");
     L->sym = mt_symbolizer_new();
     int rc = L->sym ? 0 : ENOMEM;

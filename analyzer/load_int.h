@@ -34,6 +34,7 @@ struct realloc_stash {
 
 struct loader {
     sqlite3 *db;
+    int quiet;                 /* no progress, no notes (the processes of a run) */
     struct mt_event ahead[AHEAD]; /* events read, not handled yet (on_event_ahead) */
     uint64_t ahead_put, ahead_used;
     struct mt_keep keep;       /* which rows to write, and the per-stack totals */

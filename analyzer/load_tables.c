@@ -72,6 +72,41 @@ static const char *unnamed_frame(const struct loader *L, const struct mt_symbol 
     return buf;
 }
 
+/* The modules some frames of which found no symbol (a stripped file whose
+ * debug file is neither installed nor reachable through debuginfod): their
+ * count in modules.unnamed_frames, and one line on stderr naming them. */
+static int note_unnamed(struct loader *L, const uint32_t *unnamed)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(L->db, "UPDATE modules SET unnamed_frames = ? WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return mt_load_sql_fail(L, "prepare modules");
+    int rc = 0, n = 0;
+    char list[512] = "";
+    size_t used = 0;
+    for (int i = 0; i < L->nmodules && !rc; i++) {
+        if (!unnamed[i])
+            continue;
+        sqlite3_bind_int64(st, 1, unnamed[i]);
+        sqlite3_bind_int(st, 2, i + 1);
+        rc = mt_load_step(L, st);
+        if (n++ < 8 && used < sizeof list) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s (build-id %s)", used ? ", " : "",
+                             file_name(L->modules[i].path),
+                             L->modules[i].build_id[0] ? L->modules[i].build_id : "none");
+            used += w > 0 ? (size_t)w : 0;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!rc && n && !L->quiet)
+        mt_warn("no symbols for some frames of %d module%s: %s%s; they stay as module+offset."
+                " Install their debug files (looked up by build-id under /usr/lib/debug),"
+                " or set DEBUGINFOD_URLS%s",
+                n, n == 1 ? "" : "s", list, n > 8 ? ", ..." : "",
+                getenv("DEBUGINFOD_URLS") ? " (it is set: they were not found there)" : "");
+    return rc;
+}
+
 static int write_frames(struct loader *L, uint8_t *allocator_frame)
 {
     sqlite3_stmt *st;
@@ -80,6 +115,11 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
                            -1, &st, NULL) != SQLITE_OK)
         return mt_load_sql_fail(L, "prepare frames");
+    uint32_t *unnamed = calloc(L->nmodules ? (size_t)L->nmodules : 1, sizeof *unnamed);
+    if (!unnamed) {
+        sqlite3_finalize(st);
+        return ENOMEM;
+    }
     int rc = 0;
     for (uint32_t id = 1; id <= L->pc_count && !rc; id++) {
         uint64_t value = L->frame_pcs[id];
@@ -106,9 +146,11 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
         allocator_frame[id] = (uint8_t)is_allocator_frame(module, sym.function);
         sqlite3_bind_text(st, 2, "native", -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)value);
-        char unnamed[96];
+        char noname[96];
         const char *function =
-            sym.function ? sym.function : unnamed_frame(L, &sym, value, unnamed, sizeof unnamed);
+            sym.function ? sym.function : unnamed_frame(L, &sym, value, noname, sizeof noname);
+        if (!sym.function && sym.module >= 0)
+            unnamed[sym.module]++;
         sqlite3_bind_text(st, 4, function, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(st, 5, sym.file, -1, SQLITE_TRANSIENT);
         if (sym.file)
@@ -122,6 +164,9 @@ static int write_frames(struct loader *L, uint8_t *allocator_frame)
         rc = mt_load_step(L, st);
     }
     sqlite3_finalize(st);
+    if (!rc)
+        rc = note_unnamed(L, unnamed);
+    free(unnamed);
     return rc;
 }
 

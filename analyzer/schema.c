@@ -7,7 +7,7 @@ const char mt_schema_tables[] =
     "CREATE TABLE allocators(id INTEGER PRIMARY KEY, name TEXT NOT NULL);\n"
     "CREATE TABLE threads(id INTEGER PRIMARY KEY, tid INTEGER, name TEXT);\n"
     "CREATE TABLE modules(id INTEGER PRIMARY KEY, path TEXT NOT NULL, base INTEGER NOT NULL,"
-    " build_id TEXT);\n"
+    " build_id TEXT, unnamed_frames INTEGER NOT NULL DEFAULT 0);\n"
     "CREATE TABLE frames(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, address INTEGER,"
     " function TEXT, file TEXT, line INTEGER, module_id INTEGER REFERENCES modules(id));\n"
     "CREATE TABLE stacks(id INTEGER PRIMARY KEY, parent INTEGER, frame_id INTEGER"
