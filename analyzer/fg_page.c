@@ -9,7 +9,9 @@
  * the run's processes (for the page's selector: which have a model here,
  * the others are one `memtap flamegraph --pid PID` away) and the tree's
  * RSS over time (tree_samples, at most TREE_POINTS of them: the highest of
- * each stretch); each model carries its process's start in the run's time.
+ * each stretch) with, at each of those times, the RSS of the processes of
+ * highest peak (write_tree_stack); each model carries its process's start in
+ * the run's time.
  */
 #define _GNU_SOURCE
 #include "fg_page.h"
@@ -48,6 +50,53 @@ static void write_processes(FILE *out, const struct mt_fg_page *page)
     fputs("]", out);
 }
 
+/* Each of the STACKED processes of highest RSS peak, its RSS at each time
+ * of the tree's series (its latest sample then, 0 when it was not alive),
+ * for the page to stack them under the tree's line; the others together
+ * are the rest of the line. */
+#define STACKED 8
+
+static void write_tree_stack(FILE *out, sqlite3 *run, const int64_t *ns, int64_t n)
+{
+    sqlite3_stmt *top, *at;
+    fputs(",\n\"treeStack\": {\"procs\": [", out);
+    if (sqlite3_prepare_v2(run, "SELECT id, pid, command FROM processes WHERE traced = 1 AND"
+                                " peak_rss_bytes > 0 ORDER BY peak_rss_bytes DESC, id LIMIT ?",
+                           -1, &top, NULL) != SQLITE_OK)
+        return (void)fputs("], \"rss\": []}", out);
+    sqlite3_bind_int(top, 1, STACKED);
+    int64_t ids[STACKED];
+    int k = 0;
+    while (k < STACKED && sqlite3_step(top) == SQLITE_ROW) {
+        ids[k] = sqlite3_column_int64(top, 0);
+        fprintf(out, "%s[%lld,", k ? "," : "", (long long)sqlite3_column_int64(top, 1));
+        mt_json_string(out, (const char *)sqlite3_column_text(top, 2));
+        fputs("]", out);
+        k++;
+    }
+    sqlite3_finalize(top);
+    fputs("], \"rss\": [", out);
+    if (sqlite3_prepare_v2(run, "SELECT s.rss_bytes FROM process_samples s, processes p"
+                                " WHERE p.id = ?1 AND s.process = ?1 AND s.ns <= ?2"
+                                " AND p.start_ns <= ?2 AND ?2 <= p.end_ns"
+                                " ORDER BY s.ns DESC LIMIT 1",
+                           -1, &at, NULL) != SQLITE_OK)
+        return (void)fputs("]}", out);
+    for (int64_t i = 0; i < n; i++) {
+        fputs(i ? ",[" : "[", out);
+        for (int j = 0; j < k; j++) {
+            sqlite3_reset(at);
+            sqlite3_bind_int64(at, 1, ids[j]);
+            sqlite3_bind_int64(at, 2, ns[i]);
+            int64_t v = sqlite3_step(at) == SQLITE_ROW ? sqlite3_column_int64(at, 0) : 0;
+            fprintf(out, j ? ",%lld" : "%lld", (long long)v);
+        }
+        fputs("]", out);
+    }
+    sqlite3_finalize(at);
+    fputs("]}", out);
+}
+
 static void write_tree_rss(FILE *out, sqlite3 *run)
 {
     sqlite3_stmt *st;
@@ -58,17 +107,19 @@ static void write_tree_rss(FILE *out, sqlite3 *run)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     int64_t every = n > TREE_POINTS ? (n + TREE_POINTS - 1) / TREE_POINTS : 1;
+    int64_t times[TREE_POINTS + 1], written = 0;
     if (sqlite3_prepare_v2(run, "SELECT (row_number() OVER (ORDER BY ns) - 1) / ?, ns, rss_bytes"
                                 " FROM tree_samples ORDER BY ns", -1, &st, NULL) != SQLITE_OK)
         return (void)fputs("]", out);
     sqlite3_bind_int64(st, 1, every);
-    int64_t bucket = -1, best_ns = 0, best = -1, written = 0;
+    int64_t bucket = -1, best_ns = 0, best = -1;
     for (int more = 1; more;) {
         more = sqlite3_step(st) == SQLITE_ROW;
         int64_t b = more ? sqlite3_column_int64(st, 0) : -2;
-        if (b != bucket && best >= 0) {
-            fprintf(out, "%s[%.6f,%lld]", written++ ? "," : "", (double)best_ns / 1e9,
+        if (b != bucket && best >= 0 && written <= TREE_POINTS) {
+            fprintf(out, "%s[%.6f,%lld]", written ? "," : "", (double)best_ns / 1e9,
                     (long long)best);
+            times[written++] = best_ns;
             best = -1;
         }
         bucket = b;
@@ -79,6 +130,7 @@ static void write_tree_rss(FILE *out, sqlite3 *run)
     }
     sqlite3_finalize(st);
     fputs("]", out);
+    write_tree_stack(out, run, times, written);
 }
 
 static void write_model(FILE *out, const struct mt_fg_page *page, int k)

@@ -12,6 +12,8 @@
  *                 trace (traced 0: a static or setuid program, or one run
  *                 without LD_PRELOAD), with how it ended (not with
  *                 --no-children, where no other process writes one);
+ *   process_samples  every process's samples (RSS and heap), in the run's
+ *                 time, by processes.id;
  *   tree_samples  the tree's memory over time: at each time any process
  *                 took a sample, the sum over the processes alive then of
  *                 each one's latest sample (RSS and heap).
@@ -39,6 +41,7 @@
 
 static const char tree_tables[] =
     "DROP TABLE IF EXISTS processes; DROP TABLE IF EXISTS tree_samples;"
+    "DROP TABLE IF EXISTS process_samples;"
     "CREATE TABLE processes(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, ppid INTEGER,"
     " parent_id INTEGER, command TEXT, executable TEXT, start_ns INTEGER, end_ns INTEGER,"
     " forked INTEGER, closed INTEGER, exit_status INTEGER, exit_signal INTEGER,"
@@ -48,7 +51,8 @@ static const char tree_tables[] =
     " traced INTEGER NOT NULL DEFAULT 1, exec_path TEXT);"
     "CREATE TABLE tree_samples(ns INTEGER PRIMARY KEY, rss_bytes INTEGER NOT NULL,"
     " heap_bytes INTEGER NOT NULL, processes INTEGER NOT NULL);"
-    "CREATE TEMP TABLE all_samples(process INTEGER, ns INTEGER, rss INTEGER, heap INTEGER);"
+    "CREATE TABLE process_samples(process INTEGER NOT NULL, ns INTEGER NOT NULL,"
+    " rss_bytes INTEGER NOT NULL, heap_bytes INTEGER NOT NULL);"
     "CREATE TEMP TABLE all_exits(parent INTEGER, pid INTEGER, status INTEGER);";
 
 #define META(k) "(SELECT value FROM %1$s.meta WHERE key = '" k "')"
@@ -67,7 +71,7 @@ static const char process_row[] =
     " %1$s.samples), " META("live_at_exit_bytes") ", " META("live_at_exit_count") ", "
     META("inherited_bytes") ", " META("unmatched_frees") ", " META("trace_path") ", ?3,"
     " nullif(" META("exec_path") ", '');"
-    "INSERT INTO all_samples SELECT ?1, " META("start_monotonic_ns") " - ?2 + ns, rss_bytes,"
+    "INSERT INTO process_samples SELECT ?1, " META("start_monotonic_ns") " - ?2 + ns, rss_bytes,"
     " heap_bytes FROM %1$s.samples;"
     "INSERT INTO all_exits SELECT ?1, pid, status FROM %1$s.child_exits ORDER BY rowid;";
 
@@ -94,14 +98,13 @@ static const char tree_rows[] =
     "  AND q.parent_id = w.parent)"
     " AND (SELECT value FROM meta WHERE key = 'children') = 1;"
     "DROP TABLE temp.all_exits;"
-    "CREATE INDEX temp.all_samples_at ON all_samples(process, ns);"
-    "INSERT INTO tree_samples SELECT t.ns, sum(s.rss), sum(s.heap), count(*)"
-    " FROM (SELECT DISTINCT ns FROM all_samples) t"
+    "CREATE INDEX process_samples_at ON process_samples(process, ns);"
+    "INSERT INTO tree_samples SELECT t.ns, sum(s.rss_bytes), sum(s.heap_bytes), count(*)"
+    " FROM (SELECT DISTINCT ns FROM process_samples) t"
     " JOIN processes pr ON pr.start_ns <= t.ns AND t.ns <= pr.end_ns"
-    " JOIN all_samples s ON s.process = pr.id AND s.ns = (SELECT max(ns) FROM all_samples"
-    "  WHERE process = pr.id AND ns <= t.ns)"
-    " GROUP BY t.ns;"
-    "DROP TABLE temp.all_samples;";
+    " JOIN process_samples s ON s.process = pr.id AND s.ns = (SELECT max(ns)"
+    "  FROM process_samples WHERE process = pr.id AND ns <= t.ns)"
+    " GROUP BY t.ns;";
 
 static int sql_fail(sqlite3 *db, const char *what)
 {

@@ -16,6 +16,12 @@
   const D = more ? JSON.parse(more.textContent) : D0;
   /* the tree's RSS in this process's time: [t, rss] */
   const TREE = (D0.tree || []).map(([t, v]) => [t - (D.startS || 0), v]);
+  /* the processes of highest RSS peak, each one's RSS at TREE's times, to
+   * stack under it (the others together: the rest up to TREE's line) */
+  const STACK = D0.treeStack && D0.treeStack.rss.length === TREE.length ? D0.treeStack : null;
+  const STACK_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948',
+    '#b07aa1', '#9c755f'];
+  let stacked = []; /* the areas drawn, for tests */
   const $ = (id) => document.getElementById(id);
   const NODES = D.parent.length;
   const G = D.groups, T = D.totals, P = D.points;
@@ -252,6 +258,29 @@
     g.setLineDash([4, 3]);
     line((i) => P[i][5], '#b8860b', (p) => p[3] === KIND.sample && p[5] >= 0);
     g.setLineDash([]);
+    stacked = [];
+    if (STACK && TREE.length) { /* each process's RSS stacked, the first at the bottom */
+      const k = STACK.procs.length, base = new Float64Array(TREE.length);
+      for (let j = 0; j <= k; j++) {
+        /* j === k: the other processes, up to the tree's line */
+        const top = TREE.map(([, v], i) => (j < k ? base[i] + STACK.rss[i][j] : Math.max(v, base[i])));
+        g.fillStyle = j < k ? STACK_COLORS[j % STACK_COLORS.length] : '#bbb';
+        g.globalAlpha = 0.3;
+        g.beginPath();
+        let started = false, peak = 0;
+        for (let i = 0; i < TREE.length; i++) {
+          const t = Math.min(Math.max(TREE[i][0], 0), tMax);
+          if (!started) g.moveTo(X(t), Y(top[i])); else g.lineTo(X(t), Y(top[i]));
+          started = true;
+          peak = Math.max(peak, top[i] - base[i]);
+        }
+        for (let i = TREE.length - 1; i >= 0; i--)
+          g.lineTo(X(Math.min(Math.max(TREE[i][0], 0), tMax)), Y(base[i]));
+        g.closePath(); g.fill(); g.globalAlpha = 1;
+        stacked.push({ pid: j < k ? STACK.procs[j][0] : null, peak });
+        for (let i = 0; i < TREE.length; i++) base[i] = top[i];
+      }
+    }
     if (TREE.length) { /* the run's processes together, dotted */
       g.setLineDash([1, 3]); g.strokeStyle = '#e07b00'; g.lineWidth = 1.5; g.beginPath();
       let first = true;
@@ -373,6 +402,26 @@
     sel.addEventListener('change', () => { location.search = '?p=' + sel.value; });
     $('process-box').hidden = false;
     $('tree-legend').hidden = false;
+    if (STACK) {
+      const box = $('tree-stack-legend');
+      STACK.procs.forEach(([pid, command], j) => {
+        const item = document.createElement('span');
+        item.className = 'stack-item';
+        const sw = document.createElement('i');
+        sw.style.background = STACK_COLORS[j % STACK_COLORS.length];
+        item.appendChild(sw);
+        item.appendChild(document.createTextNode(pid + ' ' + String(command || '').slice(0, 40)));
+        box.appendChild(item);
+      });
+      const rest = document.createElement('span');
+      rest.className = 'stack-item';
+      const sw = document.createElement('i');
+      sw.style.background = '#bbb';
+      rest.appendChild(sw);
+      rest.appendChild(document.createTextNode('the other processes'));
+      box.appendChild(rest);
+      box.hidden = false;
+    }
   }
   if (D.merged && D.merged[0] > 0)
     $('merged').textContent = '(' + D.merged[0] + ' frames too small to see, each under ' +
@@ -425,6 +474,7 @@
     zoomName: () => (state.zoom ? nodeName(state.zoom) : 'all'),
     total: () => total[0],
     labels: () => labels,
+    stacked: () => stacked,
     pid: () => D.pid,
   };
 })();

@@ -135,6 +135,8 @@ def main():
     ap.add_argument("--screenshot")
     ap.add_argument("--hostile", action="append", default=[])
     ap.add_argument("--process", action="append", default=[])
+    ap.add_argument("--stacked", action="append", default=[],
+                    help="PID: a process whose RSS is stacked on the tree's timeline")
     ap.add_argument("--labels", action="append", default=[],
                     help="a timeline label that must be drawn whole, apart from the others")
     a = ap.parse_args()
@@ -217,6 +219,19 @@ def main():
             apart = all(a_ is b_ or a_["y"] != b_["y"] or a_["x"] + a_["w"] <= b_["x"] or
                         b_["x"] + b_["w"] <= a_["x"] for a_ in drawn for b_ in drawn)
             check("timeline labels do not overlap", apart, True)
+        if a.stacked:
+            areas = d.js("return window.memtapPage.stacked();")
+            pids = [x["pid"] for x in areas]
+            for pid in a.stacked:
+                area = [x for x in areas if x["pid"] == int(pid)]
+                check(f"process {pid}: its RSS stacked on the timeline",
+                      len(area) == 1 and area[0]["peak"] > 0, True)
+            check("the other processes' area, on top", pids[-1:] if pids else None, [None])
+            legend = d.js("return Array.from(document.querySelectorAll("
+                          "'#tree-stack-legend .stack-item')).map(e => e.textContent);")
+            check("a legend entry for each stacked area", len(legend), len(areas))
+            check("each stacked process in the legend, by pid",
+                  all(any(t.startswith(str(pid) + " ") for t in legend) for pid in a.stacked), True)
         for spec in a.process:
             pid, want = (int(x) for x in spec.split("="))
             found = d.js("const s = document.getElementById('process');"

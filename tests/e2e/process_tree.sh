@@ -80,6 +80,7 @@ check "flamegraph: the tree's page" "$?" 0
 check "flamegraph: a model for each other process" "$(grep -c 'id="memtap-data-' "$T/tree.html")" 2
 python3 "$MT_ROOT/tests/data/browser_check.py" "$T/tree.html" \
     --total "$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 1")" \
+    --stacked "$child" --stacked "$grand" \
     --process "$child=$((inh + 60000))" \
     --process "$grand=$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 3")" >"$T/browser.out" 2>&1
 rc=$?
