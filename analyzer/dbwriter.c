@@ -51,9 +51,9 @@ static const struct {
     [MT_ROW_SPAN] = {6, 0,
                      "INSERT INTO live_spans(stack_id, thread_id, from_seq, to_seq, bytes, count)"
                      " VALUES (?,?,?,?,?,?)"},
-    [MT_ROW_SLICE] = {5, 0,
-                      "INSERT INTO stack_slices(stack_id, thread_id, slice, delta_bytes,"
-                      " delta_count) VALUES (?,?,?,?,?)"},
+    [MT_ROW_SLICE] = {7, 0,
+                      "INSERT INTO temp.slice_rows(stack_id, thread_id, slice, width, epoch,"
+                      " delta_bytes, delta_count) VALUES (?,?,?,?,?,?,?)"},
     [MT_ROW_POINT] = {1, 0, "INSERT INTO points(seq) VALUES (?)"},
     [MT_ROW_CHILD_EXIT] = {2, 0, "INSERT INTO child_exits(pid, status) VALUES (?,?)"},
 };

@@ -28,7 +28,8 @@ enum mt_row_kind {
     MT_ROW_UNMATCHED,  /* seq, ns, address, thread_id */
     MT_ROW_CLOCK,      /* ns, seq */
     MT_ROW_SPAN,       /* stack_id, thread_id, from_seq, to_seq, bytes, count */
-    MT_ROW_SLICE,      /* stack_id, thread_id, slice, delta_bytes, delta_count */
+    MT_ROW_SLICE,      /* stack_id, thread_id, slice, width, epoch, delta_bytes,
+                        * delta_count (temp.slice_rows, load.c) */
     MT_ROW_POINT,      /* seq */
     MT_ROW_CHILD_EXIT, /* pid, status */
 };

@@ -7,21 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t first_of_slice(unsigned slice, uint64_t e)
-{
-    if (slice >= MT_SLICES)
-        return UINT64_MAX;
-    /* the least seq with seq * MT_SLICES / e >= slice */
-    return (uint64_t)(((unsigned __int128)slice * e + MT_SLICES - 1) / MT_SLICES);
-}
-
-void mt_keep_init(struct mt_keep *k, int all, uint64_t exit_plan, const struct mt_keep_sink *sink)
+void mt_keep_init(struct mt_keep *k, int all, const struct mt_keep_sink *sink)
 {
     memset(k, 0, sizeof *k);
     k->all = all;
     k->sink = *sink;
-    k->exit_plan = exit_plan ? exit_plan : 1;
-    k->next_slice = first_of_slice(1, k->exit_plan);
     k->peak_gen = 1;
 }
 
@@ -118,7 +108,7 @@ static int flush_slice(struct mt_keep *k)
     for (size_t i = 0; i < k->ntouched; i++) {
         struct mt_stack_total *t = &k->v[k->touched[i]];
         if (!rc)
-            rc = k->sink.slice(k->sink.ctx, t, k->slice);
+            rc = k->sink.slice(k->sink.ctx, t, k->slice, k->width, k->epoch);
         t->slice_bytes = t->slice_count = 0;
         t->touched = 0;
     }
@@ -126,16 +116,26 @@ static int flush_slice(struct mt_keep *k)
     return rc;
 }
 
-/* Adds a change at seq (<= the exit planned) to t's current slice. */
+int mt_keep_exit_epoch(struct mt_keep *k, unsigned epoch)
+{
+    int rc = flush_slice(k);
+    k->epoch = epoch;
+    return rc;
+}
+
+/* Adds a change at seq (the current event's: seqs only grow) to t's
+ * current slice; a seq past the current slice flushes it, and one past
+ * MT_SLICES slices of the current width doubles it. */
 static int slice_add(struct mt_keep *k, struct mt_stack_total *t, uint64_t seq, int64_t bytes,
                      int64_t count)
 {
-    if (seq >= k->next_slice) {
+    if (seq >> k->width != k->slice) {
         int rc = flush_slice(k);
         if (rc)
             return rc;
-        k->slice = mt_keep_slice(seq, k->exit_plan);
-        k->next_slice = first_of_slice(k->slice + 1, k->exit_plan);
+        while ((seq >> k->width) >= MT_SLICES)
+            k->width++;
+        k->slice = seq >> k->width;
     }
     if (!t->touched) {
         if (push((void **)&k->touched, &k->cap_touched, k->ntouched, sizeof *k->touched, 1024))
@@ -253,7 +253,7 @@ int mt_keep_on_alloc(struct mt_keep *k, const struct mt_live *a)
     t->bytes += a->size;
     if (a->seq < t->first_seq)
         t->first_seq = a->seq;
-    return a->seq <= k->exit_plan ? slice_add(k, t, a->seq, (int64_t)a->size, 1) : 0;
+    return slice_add(k, t, a->seq, (int64_t)a->size, 1);
 }
 
 static unsigned lifetime_bucket(uint64_t events)
@@ -284,8 +284,7 @@ int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_se
     t->freed_bytes += a->size;
     t->lifetime[lifetime_bucket(free_seq - a->seq)]++;
     int rc = 0;
-    if (free_seq <= k->exit_plan)
-        rc = slice_add(k, t, free_seq, -(int64_t)a->size, -1);
+    rc = slice_add(k, t, free_seq, -(int64_t)a->size, -1);
     if (!rc && k->npoints && a->seq <= k->points[k->npoints - 1])
         rc = span_add(k, a);
     if (rc)

@@ -19,9 +19,16 @@
  *                 heap passes that peak, which empties every (stack,
  *                 thread) at once: a generation number);
  *   stack_slices  per (stack, thread, slice): the net change of live bytes
- *                 and blocks in each growth slice (slices of [0, exit_seq],
- *                 exit_seq planned before the load from the trace header; a
- *                 wrong plan is found at the end and the load done again).
+ *                 and blocks in each growth slice. Slices are runs of 2^w
+ *                 events, w the least with at most MT_SLICES of them up to
+ *                 the exit: a slice is cut as the events come, at the width
+ *                 the run has reached (it doubles as the run passes
+ *                 MT_SLICES slices), and the loader merges the finer ones
+ *                 into the final width at the end (slice >> (w - width)),
+ *                 so the exit need not be known before the load. The
+ *                 changes after a Python exit marker are written apart
+ *                 (their epoch: the marker's number), and dropped at the
+ *                 end unless a Py_Finalize return made the end the exit.
  *
  * Rows (table allocations) are kept for the blocks a user may want one by
  * one: those never freed and those live at a marker (the Python exit
@@ -69,16 +76,17 @@ struct mt_span {
 struct mt_keep_sink {
     void *ctx;
     int (*span)(void *ctx, const struct mt_span *s);
-    int (*slice)(void *ctx, const struct mt_stack_total *t, unsigned slice);
+    int (*slice)(void *ctx, const struct mt_stack_total *t, uint64_t slice, unsigned width,
+                 unsigned epoch);
     int (*point)(void *ctx, uint64_t seq); /* a new checkpoint */
 };
 
 struct mt_keep {
     int all;
     struct mt_keep_sink sink;
-    uint64_t exit_plan;  /* exit_seq the slices are cut from (>= 1) */
-    unsigned slice;      /* the current slice */
-    uint64_t next_slice; /* the first seq of the next one */
+    unsigned width;      /* slices of 2^width events */
+    uint64_t slice;      /* the current slice (seq >> width) */
+    unsigned epoch;      /* after the epoch-th Python exit marker, 0: before any */
     uint64_t marker;     /* the last marker's seq, 0 = none */
     uint64_t peak_seq;   /* the running heap peak */
     uint64_t peak_gen;   /* how many times it moved */
@@ -98,9 +106,23 @@ struct mt_keep {
     size_t span_cap, nspans;
 };
 
-/* all: keep every row. exit_plan: the exit seq the growth slices are cut
- * from (0 is taken as 1). */
-void mt_keep_init(struct mt_keep *k, int all, uint64_t exit_plan, const struct mt_keep_sink *sink);
+/* all: keep every row. */
+void mt_keep_init(struct mt_keep *k, int all, const struct mt_keep_sink *sink);
+
+/* A Python exit marker (epoch: its number, from 1), or 0 once a return from
+ * Py_Finalize made the end of the trace the exit again: the slices'
+ * changes from here on are written under that epoch. Returns 0 or an errno
+ * (from the sink). */
+int mt_keep_exit_epoch(struct mt_keep *k, unsigned epoch);
+
+/* The width the slices of a run whose exit is at exit_seq have. */
+static inline unsigned mt_keep_slice_width(uint64_t exit_seq)
+{
+    unsigned w = 0;
+    while ((exit_seq >> w) >= MT_SLICES)
+        w++;
+    return w;
+}
 void mt_keep_free(struct mt_keep *k);
 
 /* An allocation was made. Returns 0 or an errno. */
@@ -132,13 +154,5 @@ int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_se
  * every open span and slice written. Returns 0 or an errno. */
 int mt_keep_finish(struct mt_keep *k, uint64_t seq, const struct mt_livemap *live);
 
-/* The growth slice of seq when the exit is at exit_seq (as view
- * site_slices computes it). */
-static inline unsigned mt_keep_slice(uint64_t seq, uint64_t exit_seq)
-{
-    uint64_t e = exit_seq ? exit_seq : 1;
-    uint64_t s = (uint64_t)((unsigned __int128)seq * MT_SLICES / e);
-    return s < MT_SLICES - 1 ? (unsigned)s : MT_SLICES - 1;
-}
 
 #endif

@@ -4,7 +4,7 @@
  * when the interpreter began to shut down), grouped by stack.
  *
  * Growing: call sites whose live bytes kept growing through the run. The
- * events up to exit are cut into 64 equal slices of the event sequence
+ * events up to exit are cut into 33 to 64 slices of 2^w events each
  * (view site_slices: program progress rather than wall time, because event
  * times are only as fine as the RSS samples, too coarse for short runs); a
  * site grows when it ends with live bytes and grew in at least 3 slices;
@@ -81,7 +81,7 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
         printf("  ... %d more stacks (--top)\n", unfreed->n - top);
 
     printf("\ngrowing: sites whose live bytes grew steadily over the run\n"
-           "  (the events up to exit are cut into %lld equal slices; 'grew in' counts the\n"
+           "  (the events up to exit are cut into %lld slices; 'grew in' counts the\n"
            "   slices in which the site's live bytes went up, out of those since its first\n"
            "   allocation; 'grew by' is what the site still held at exit)\n",
            (long long)(grow->n ? grow->v[0].extra[3] : 64));

@@ -157,11 +157,13 @@ static int sink_span(void *ctx, const struct mt_span *sp)
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
-static int sink_slice(void *ctx, const struct mt_stack_total *t, unsigned slice)
+static int sink_slice(void *ctx, const struct mt_stack_total *t, uint64_t slice,
+                      unsigned width, unsigned epoch)
 {
     struct loader *L = ctx;
     struct mt_row r = {.kind = MT_ROW_SLICE,
-                       .col = {t->stack, t->thread, slice, t->slice_bytes, t->slice_count}};
+                       .col = {t->stack, t->thread, (int64_t)slice, width, epoch, t->slice_bytes,
+                               t->slice_count}};
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
@@ -470,10 +472,14 @@ static int on_event(struct loader *L, const struct mt_event *ev)
             L->exit_ns = L->now_ns;
             L->exit_heap = L->heap;
             L->exit_count = L->live.count;
+            rc = mt_keep_exit_epoch(&L->keep, ++L->exit_epoch);
         } else if (ev->text_len == sizeof MT_MARKER_PYTHON_FINALIZED - 1 &&
                    memcmp(ev->text, MT_MARKER_PYTHON_FINALIZED, ev->text_len) == 0) {
             L->exit_seq = 0; /* an embedding program went on: its exit is the end */
+            rc = mt_keep_exit_epoch(&L->keep, 0);
         }
+        if (rc)
+            break;
         struct mt_row r = {.kind = MT_ROW_MARKER,
                            .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},
                            .text = ev->text,
@@ -592,6 +598,8 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"exec_path", exec_path, 0},
         {"children", NULL, (h->flags & MT_HDR_CHILDREN) != 0},
         {"allocation_rows", NULL, (int64_t)L->rows},
+        {"growth_slices", NULL, (int64_t)L->slice_count},
+        {"growth_slice_events", NULL, (int64_t)L->slice_events},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++)
@@ -610,6 +618,23 @@ static int exec_sql(struct loader *L, const char *sql)
     return EIO;
 }
 
+/* The growth slices at the final width (keep.h): the rows cut finer merged,
+ * and those after the exit marker dropped (drop_epoch: its epoch, or 0 when
+ * the exit is the end of the trace). */
+static int write_slices(struct loader *L, unsigned drop_epoch)
+{
+    unsigned width = mt_keep_slice_width(L->exit_seq);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO stack_slices SELECT stack_id, thread_id, slice >> (%u - width),"
+             " sum(delta_bytes), sum(delta_count) FROM temp.slice_rows"
+             " WHERE epoch != %u OR %u = 0 GROUP BY 1, 2, 3; DROP TABLE temp.slice_rows;",
+             width, drop_epoch, drop_epoch);
+    L->slice_count = (L->exit_seq >> width) + 1;
+    L->slice_events = 1ull << width;
+    return exec_sql(L, sql);
+}
+
 static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
                 const struct stat *trace_st)
 {
@@ -618,6 +643,8 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
                          " PRAGMA temp_store=MEMORY; BEGIN;");
     if (!rc)
         rc = exec_sql(L, mt_schema_tables);
+    if (!rc)
+        rc = exec_sql(L, mt_schema_scratch);
     if (!rc) {
         char sql[128];
         for (unsigned fn = 0; fn < MT_FN_COUNT && !rc; fn++) {
@@ -642,16 +669,12 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         snprintf(L->err, sizeof L->err, "%s", why);
     for (uint32_t i = 0; i < L->nstash && !rc; i++)
         rc = settle_stash(L, &L->stash[i]);
+    unsigned drop_epoch = L->exit_seq ? L->exit_epoch : 0;
     if (!L->exit_seq) { /* no Python exit marker: exit is the end of the trace */
         L->exit_seq = L->last_seq;
         L->exit_ns = L->max_ns;
         L->exit_heap = L->heap;
         L->exit_count = L->live.count;
-    }
-    if (!rc && L->exit_seq != L->keep.exit_plan) {
-        /* The growth slices were cut from the wrong exit: load again
-         * (mt_load), with the exit now known (L->exit_seq). */
-        rc = EAGAIN;
     }
     for (size_t i = 0; i < L->live.cap && !rc; i++)
         if (L->live.slots[i].addr)
@@ -668,6 +691,8 @@ static int fill(struct loader *L, struct mt_trace *tr, const char *trace_path,
         snprintf(L->err, sizeof L->err, "%s", why);
         rc = rows_rc;
     }
+    if (!rc)
+        rc = write_slices(L, drop_epoch);
     if (!rc)
         rc = mt_load_write_modules(L);
     if (!rc)
@@ -704,26 +729,14 @@ static void loader_free(struct loader *L)
     mt_symbolizer_free(L->sym);
 }
 
-/* The exit seq the growth slices are cut from before the exit is read:
- * the header's hint (the python-exit marker's seq, else the last seq of a
- * closed trace); 0 for a trace that was not closed. */
-static uint64_t planned_exit(const struct mt_file_header *h)
-{
-    uint64_t e = h->exit_seq ? h->exit_seq : (h->flags & MT_HDR_CLOSED) ? h->end_seq : 0;
-    uint64_t base = (h->flags & MT_HDR_FORKED) ? h->fork_seq : 0;
-    return e > base ? e - base : 0;
-}
-
-/* One pass: the trace into a new database at tmp. Returns 0, EAGAIN with
- * L->exit_seq the exit found when it was not where planned, or an errno with
- * L->err set. */
+/* The trace into a new database at tmp. Returns 0, or an errno with L->err
+ * set. */
 static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_path,
-                     const struct stat *trace_st, const char *tmp, int all, uint64_t plan,
-                     int quiet)
+                     const struct stat *trace_st, const char *tmp, int all, int quiet)
 {
     memset(L, 0, sizeof *L);
     const struct mt_keep_sink sink = {L, sink_span, sink_slice, sink_point};
-    mt_keep_init(&L->keep, all, plan, &sink);
+    mt_keep_init(&L->keep, all, &sink);
     L->trace = tr;
     L->quiet = quiet;
     L->progress = quiet ? NULL : mt_progress_new("loading");
@@ -731,7 +744,7 @@ static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_pa
     int rc = L->sym ? 0 : ENOMEM;
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        snprintf(L->err, sizeof L->err, "%s: %s", tmp, strerror(errno));
+        snprintf(L->err, sizeof L->err, "%.400s: %s", tmp, strerror(errno));
         rc = errno;
     } else {
         close(fd);
@@ -752,16 +765,11 @@ static int load_once(struct loader *L, struct mt_trace *tr, const char *trace_pa
     return rc;
 }
 
-int mt_load(const char *trace_path, const char *db_path, int replace, int quiet, int all)
+/* tr (open, at rest or followed) into db_path; the run's other processes
+ * too when tree. Closes tr. */
+static int load_trace(struct mt_trace *tr, const char *trace_path, const char *db_path,
+                      int replace, int quiet, int all, int tree)
 {
-    struct mt_trace *tr;
-    char why[512];
-    if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
-        mt_error("%s", why);
-        return MT_EXIT_FAIL;
-    }
-    struct stat trace_st;
-    stat(trace_path, &trace_st);
     if (!replace && mt_path_exists(db_path)) {
         mt_error("%s: already exists (use --force to replace it)", db_path);
         mt_trace_close(tr);
@@ -775,20 +783,9 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet,
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct loader L;
-    int rc = load_once(&L, tr, trace_path, &trace_st, tmp, all,
-                       planned_exit(mt_trace_header(tr)), quiet);
-    if (rc == EAGAIN) {
-        /* A second pass reads the trace afresh, with the exit it found. */
-        uint64_t plan = L.exit_seq;
-        mt_trace_close(tr);
-        if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
-            mt_error("%s", why);
-            return MT_EXIT_FAIL;
-        }
-        rc = load_once(&L, tr, trace_path, &trace_st, tmp, all, plan, quiet);
-        if (rc == EAGAIN)
-            snprintf(L.err, sizeof L.err, "the exit moved between two reads of the trace");
-    }
+    struct stat trace_st;
+    stat(trace_path, &trace_st);
+    int rc = load_once(&L, tr, trace_path, &trace_st, tmp, all, quiet);
     if (!rc && rename(tmp, db_path) != 0) {
         snprintf(L.err, sizeof L.err, "%s: %s", db_path, strerror(errno));
         rc = errno;
@@ -797,7 +794,7 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet,
     if (rc) {
         mt_error("%s: %s", trace_path, L.err);
         mt_trace_close(tr);
-        return MT_EXIT_FAIL;
+        return rc == ECANCELED ? MT_EXIT_CANCELED : MT_EXIT_FAIL;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     const struct mt_trace_stats *ts = mt_trace_stats(tr);
@@ -818,5 +815,52 @@ int mt_load(const char *trace_path, const char *db_path, int replace, int quiet,
                 secs > 0 ? (double)ts->events / secs / 1e6 : 0.0);
     }
     mt_trace_close(tr);
-    return mt_load_tree(trace_path, db_path, quiet, all);
+    return tree ? mt_load_tree(trace_path, db_path, quiet, all) : MT_EXIT_OK;
+}
+
+int mt_load(const char *trace_path, const char *db_path, int replace, int quiet, int all)
+{
+    struct mt_trace *tr;
+    char why[512];
+    if (mt_trace_open(trace_path, &tr, why, sizeof why) != 0) {
+        mt_error("%s", why);
+        return MT_EXIT_FAIL;
+    }
+    return load_trace(tr, trace_path, db_path, replace, quiet, all, 1);
+}
+
+int mt_load_follow(const char *trace_path, const char *db_path, int (*running)(void *ctx),
+                   void *ctx)
+{
+    struct mt_trace *tr;
+    char why[512];
+    int rc = mt_trace_follow(trace_path, running, ctx, &tr, why, sizeof why);
+    if (rc == EAGAIN || rc == ENOENT)
+        return MT_EXIT_CANCELED; /* not there yet: try again */
+    if (rc) {
+        mt_error("%s", why);
+        return MT_EXIT_FAIL;
+    }
+    return load_trace(tr, trace_path, db_path, 1, 1, 0, 0);
+}
+
+int mt_load_mark_current(const char *db_path, const char *trace_path)
+{
+    struct stat st;
+    sqlite3 *db;
+    if (stat(trace_path, &st) != 0)
+        return MT_EXIT_FAIL;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return MT_EXIT_FAIL;
+    }
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE meta SET value = %lld WHERE key = 'trace_size';"
+             "UPDATE meta SET value = %lld WHERE key = 'trace_mtime_ns';",
+             (long long)st.st_size,
+             (long long)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? MT_EXIT_OK : MT_EXIT_FAIL;
+    sqlite3_close(db);
+    return rc;
 }

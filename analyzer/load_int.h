@@ -71,6 +71,8 @@ struct loader {
     int nmodules, cap_modules;
     uint64_t now_ns, max_ns, last_seq;
     uint64_t exit_seq, exit_ns, exit_heap, exit_count; /* exit_seq 0: at the end */
+    unsigned exit_epoch;       /* Python exit markers seen (keep.h: the slices' epochs) */
+    uint64_t slice_count, slice_events; /* the growth slices: how many, how wide */
     uint64_t heap, peak, peak_seq, peak_ns;
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
     uint64_t seq_base; /* a forked child's fork seq: its seqs count from there */

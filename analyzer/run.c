@@ -23,7 +23,10 @@
 #include "commands.h"
 #include "mt_trace_format.h"
 #include "pack.h"
+#include "db.h"
+#include "load.h"
 #include "run_files.h"
+#include "run_follow.h"
 #include "run_signals.h"
 #include "util.h"
 
@@ -82,6 +85,7 @@ struct run_options {
     int snapshot_signal; /* 0: none */
     int no_pack;         /* leave the trace as written */
     int no_children;     /* trace the first process alone */
+    int load;            /* load the trace while CMD runs (run_follow.c) */
 };
 
 /* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
@@ -250,10 +254,12 @@ static void finish_children(const char *output, int no_pack)
 const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
-    "                  [--no-children] [--] CMD [ARGS...]\n"
+    "                  [--no-children] [--load] [--] CMD [ARGS...]\n"
     "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten);\n"
     "                       every other process of the run writes FILE.d/PID.memtap\n"
     "  --no-children        trace CMD's process alone, not the processes it starts\n"
+    "  --load               load the trace into its database while CMD runs (at a\n"
+    "                       lower priority): the first report does not wait for it\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
     "  --pymalloc MODE      Python's small blocks: 'blocks' records each one (default);\n"
@@ -267,7 +273,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -276,6 +282,7 @@ int mt_cmd_run(int argc, char **argv)
         {"pymalloc", required_argument, NULL, 'P'},
         {"no-pack", no_argument, NULL, 'K'},
         {"no-children", no_argument, NULL, 'C'},
+        {"load", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -284,6 +291,7 @@ int mt_cmd_run(int argc, char **argv)
         case 'N': o.native = 1; break;
         case 'K': o.no_pack = 1; break;
         case 'C': o.no_children = 1; break;
+        case 'L': o.load = 1; break;
         case 'n': o.native = 0; break;
         case 'P':
             if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
@@ -379,16 +387,23 @@ int mt_cmd_run(int argc, char **argv)
         (void)default_output(cmd[0], child_pid, output, sizeof output); /* checked in child */
 
     mt_run_signals_parent(child_pid);
+    struct mt_follower follower = {0};
+    char db_path[PATH_MAX + 8];
+    mt_db_path_for(output, db_path, sizeof db_path);
+    if (o.load && mt_follow_start(&follower, output, db_path) != 0)
+        mt_warn("run: --load: no process to load the trace with; the first report loads it");
     int status = 0;
     int rc = mt_run_wait(child_pid, &status);
     if (rc) {
         mt_error("run: waitpid: %s", strerror(rc));
+        mt_follow_finish(&follower);
         return MT_EXIT_RUN;
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
                       && !mt_path_exists(output);
     if (!exec_failed)
         record_end(output, status);
+    int loaded = mt_follow_finish(&follower);
     if (!exec_failed && !o.no_pack && mt_path_exists(output)) {
         char why[512];
         if (mt_trace_pack(output, NULL, NULL, why, sizeof why) != 0)
@@ -398,6 +413,9 @@ int mt_cmd_run(int argc, char **argv)
         report(output, status);
     if (!o.no_children)
         finish_children(output, o.no_pack);
+    /* the database of --load: the packed trace's, and the run's tree in it */
+    if (loaded && mt_load_mark_current(db_path, output) == MT_EXIT_OK)
+        (void)mt_load_tree(output, db_path, 1, 0);
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);

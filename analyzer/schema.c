@@ -99,11 +99,13 @@ const char mt_schema_views[] =
     " count(*) AS count, sum(a.size) AS bytes FROM live_at_exit a"
     " LEFT JOIN stacks s ON s.id = a.stack_id LEFT JOIN frames f ON f.id = s.site_frame_id"
     " GROUP BY a.stack_id ORDER BY bytes DESC, count DESC, a.stack_id;\n"
-    /* Growth: the events up to exit cut into 64 equal slices of the event
-     * sequence (program progress: exact, where event times are only as
-     * fine as the samples); per site and slice, the net change of its live
-     * bytes and blocks. */
-    "CREATE VIEW site_slices AS SELECT f.function, f.file, f.line, ev.slice, 64 AS slices,"
+    /* Growth: the events up to exit cut into slices of the event sequence
+     * (program progress: exact, where event times are only as fine as the
+     * samples), runs of 2^w events with w the least that makes at most 64
+     * of them (33 to 64; meta growth_slices); per site and slice, the net
+     * change of its live bytes and blocks. */
+    "CREATE VIEW site_slices AS SELECT f.function, f.file, f.line, ev.slice,"
+    " (SELECT value FROM meta WHERE key = 'growth_slices') AS slices,"
     " sum(ev.delta_bytes) AS delta_bytes, sum(ev.delta_count) AS delta_count"
     " FROM stack_slices ev LEFT JOIN stacks s ON s.id = ev.stack_id"
     " LEFT JOIN frames f ON f.id = s.site_frame_id"
@@ -120,3 +122,7 @@ const char mt_schema_views[] =
     " GROUP BY function, file, line) g WHERE g.growth_bytes > 0 AND g.grew_slices >= 3"
     " ORDER BY g.growth_bytes * g.grew_slices / g.active_slices DESC, g.growth_bytes DESC,"
     " g.function, g.file, g.line;\n";
+
+const char mt_schema_scratch[] =
+    "CREATE TEMP TABLE slice_rows(stack_id INTEGER, thread_id INTEGER, slice INTEGER,"
+    " width INTEGER, epoch INTEGER, delta_bytes INTEGER, delta_count INTEGER);\n";

@@ -15,4 +15,8 @@ extern const char mt_schema_tables[];
 /* Indexes and views, created after the rows are in (faster to build). */
 extern const char mt_schema_views[];
 
+/* The load's own scratch tables (temporary, dropped before it ends): the
+ * growth slices as cut, merged at the end (load.c, write_slices). */
+extern const char mt_schema_scratch[];
+
 #endif

@@ -12,7 +12,7 @@
 #include "db.h"
 #include "util.h"
 
-#define SLICES 64 /* as in view site_slices */
+#define SLICES 64 /* at most (keep.h, MT_SLICES); meta growth_slices says how many */
 
 /* Sites as SQL's GROUP BY function, file, line sees them: group 0 is the
  * site with no name (no stack, or a stack without a site frame). */
@@ -278,11 +278,14 @@ int mt_scan_growth(sqlite3 *db, struct mt_sites *out)
         if (per[k].first < 0 || slice < per[k].first)
             per[k].first = slice;
     }
+    int64_t slices = mt_query_int(db, "SELECT value FROM meta WHERE key = 'growth_slices'");
+    if (slices <= 0 || slices > SLICES)
+        slices = SLICES;
     for (uint32_t k = 0; k < g.n; k++) {
         const struct growth *p = &per[k];
         if (p->first < 0 || p->bytes <= 0 || p->grew < 3)
             continue;
-        int64_t extra[4] = {p->grew, SLICES - p->first, p->first, SLICES};
+        int64_t extra[4] = {p->grew, slices - p->first, p->first, slices};
         if (add_row(out, &g.site[k], p->bytes, p->count, extra, 4)) {
             mt_error("out of memory");
             goto done;

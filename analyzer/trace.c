@@ -16,13 +16,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pack.h"
 #include "util.h"
 
+enum cursor_state { NOT_STARTED, IN_HEAP, STARVED, DONE };
+
 struct cursor {
     uint32_t thread;
+    int state;              /* enum cursor_state, in mt_trace_read */
     int64_t seg;            /* current segment index, -1 when done */
     const unsigned char *pos, *end;
     uint64_t last_seq, prev_addr;
@@ -32,14 +36,24 @@ struct cursor {
 
 struct mt_trace {
     unsigned char *map;     /* read-only mapping (PROT_READ) */
-    size_t size;
+    size_t size;            /* bytes of the file mapped at map */
     struct mt_file_header header;
-    uint64_t nseg;
+    uint64_t nseg;          /* segments in the file (followed: mapped) */
+    uint64_t indexed;       /* segments indexed: [0, indexed) */
     int64_t *seg_next;      /* next segment of the same thread, -1 at end */
+    size_t seg_cap;
     struct cursor *cursors; /* one per thread index */
-    uint32_t nthreads;
+    int64_t *last_seg;      /* per thread index: its last segment indexed, -1 */
+    uint32_t nthreads, cursor_cap;
     uint64_t drop_lo, drop_hi; /* segments read and still mapped in: [lo, hi) */
     struct mt_trace_stats stats;
+    /* following a trace while it is written (mt_trace_follow) */
+    int live;               /* the writer may still write */
+    int fd;                 /* kept open to map what the file grows by */
+    size_t reserved;        /* address space reserved at map */
+    uint64_t watermark;     /* records of seq <= it may be delivered */
+    int (*running)(void *ctx);
+    void *running_ctx;
 };
 
 /* stats.events and stats.segments_read are written by the reading thread
@@ -89,76 +103,90 @@ static int all_zero(const unsigned char *p, const unsigned char *end)
     return 1;
 }
 
-/* Indexes segments: per thread, its segments in file (= claim) order. */
-static int index_segments(struct mt_trace *t, char *err, size_t errlen)
+/* Room for thread index `thread` in the cursors and last_seg arrays. */
+static int hold_thread(struct mt_trace *t, uint32_t thread)
 {
-    t->nseg = (t->size - MT_HEADER_SIZE) / MT_SEGMENT_SIZE;
-    t->seg_next = malloc((t->nseg + 1) * sizeof *t->seg_next);
-    if (!t->seg_next)
-        return mt_fail(err, errlen, ENOMEM, "out of memory");
-    uint32_t cap = 0;
-    int64_t *last = NULL;
-    for (uint64_t k = 0; k < t->nseg; k++) {
+    if (thread < t->cursor_cap)
+        return 0;
+    uint32_t ncap = t->cursor_cap ? t->cursor_cap : 64;
+    while (ncap <= thread)
+        ncap *= 2;
+    struct cursor *c = realloc(t->cursors, ncap * sizeof *c);
+    if (!c)
+        return ENOMEM;
+    t->cursors = c;
+    int64_t *l = realloc(t->last_seg, ncap * sizeof *l);
+    if (!l)
+        return ENOMEM;
+    t->last_seg = l;
+    for (uint32_t i = t->cursor_cap; i < ncap; i++) {
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].thread = i;
+        c[i].seg = -1;
+        l[i] = -1;
+    }
+    t->cursor_cap = ncap;
+    return 0;
+}
+
+/* Indexes segments [t->indexed, upto): per thread, its segments in file
+ * (= claim) order. Followed (t->live), a segment whose magic is not there
+ * yet stops it (its writer is claiming it: the next look finds it): returns
+ * EAGAIN with t->indexed there. */
+static int index_more(struct mt_trace *t, uint64_t upto, char *err, size_t errlen)
+{
+    if (upto + 1 > t->seg_cap) {
+        size_t cap = t->seg_cap ? t->seg_cap : 1024;
+        while (cap < upto + 1)
+            cap *= 2;
+        int64_t *n = realloc(t->seg_next, cap * sizeof *n);
+        if (!n)
+            return mt_fail(err, errlen, ENOMEM, "out of memory");
+        t->seg_next = n;
+        t->seg_cap = cap;
+    }
+    for (uint64_t k = t->indexed; k < upto; k++) {
         /* Reading a header maps the pages around it (and a never-claimed
          * segment is read whole): give back every 256 segments' worth
          * (16 MiB), so that opening a trace does not make the file resident. */
-        if (k && k % 256 == 0)
+        if (!t->live && k && k % 256 == 0)
             madvise(t->map + MT_HEADER_SIZE + (k - 256) * MT_SEGMENT_SIZE, 256 * MT_SEGMENT_SIZE,
                     MADV_DONTNEED);
         const unsigned char *s = seg_start(t, k);
         struct mt_segment_header sh;
-        memcpy(&sh, s, sizeof sh);
+        sh.magic = __atomic_load_n((const uint32_t *)(const void *)s, __ATOMIC_ACQUIRE);
+        memcpy((char *)&sh + sizeof sh.magic, s + sizeof sh.magic, sizeof sh - sizeof sh.magic);
         t->seg_next[k] = -1;
         if (sh.magic != MT_SEGMENT_MAGIC) {
+            if (t->live && sh.magic == 0) {
+                t->indexed = k;
+                return EAGAIN;
+            }
             /* Never claimed, or claimed and the writer died before the
              * magic: no record can follow either way. */
-            if (sh.magic != 0 || !all_zero(s + sizeof sh, s + MT_SEGMENT_SIZE)) {
-                free(last);
+            if (sh.magic != 0 || !all_zero(s + sizeof sh, s + MT_SEGMENT_SIZE))
                 return mt_fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
-                            (unsigned long long)(s - t->map));
-            }
+                               (unsigned long long)(s - t->map));
             continue;
         }
         /* Thread indexes are handed out in order, and each thread that has
          * one claimed a segment: an index of the file's segment count or
          * more is corruption (and would size the cursors by it). */
-        if (sh.thread >= (1u << 24) || sh.thread >= t->nseg) {
-            free(last);
+        if (sh.thread >= (1u << 24) || sh.thread >= t->nseg)
             return mt_fail(err, errlen, EINVAL, "corrupt segment header at offset %llu",
-                        (unsigned long long)(s - t->map));
-        }
-        if (sh.thread >= cap) {
-            uint32_t ncap = cap ? cap : 64;
-            while (ncap <= sh.thread)
-                ncap *= 2;
-            struct cursor *c = realloc(t->cursors, ncap * sizeof *c);
-            int64_t *l = realloc(last, ncap * sizeof *l);
-            if (!c || !l) {
-                free(c ? (void *)c : (void *)t->cursors);
-                t->cursors = NULL;
-                free(l ? l : last);
-                return mt_fail(err, errlen, ENOMEM, "out of memory");
-            }
-            for (uint32_t i = cap; i < ncap; i++) {
-                memset(&c[i], 0, sizeof c[i]);
-                c[i].thread = i;
-                c[i].seg = -1;
-                l[i] = -1;
-            }
-            t->cursors = c;
-            last = l;
-            cap = ncap;
-        }
+                           (unsigned long long)(s - t->map));
+        if (hold_thread(t, sh.thread))
+            return mt_fail(err, errlen, ENOMEM, "out of memory");
         if (sh.thread >= t->nthreads)
             t->nthreads = sh.thread + 1;
-        if (last[sh.thread] < 0)
+        if (t->last_seg[sh.thread] < 0)
             t->cursors[sh.thread].seg = (int64_t)k;
         else
-            t->seg_next[last[sh.thread]] = (int64_t)k;
-        last[sh.thread] = (int64_t)k;
+            t->seg_next[t->last_seg[sh.thread]] = (int64_t)k;
+        t->last_seg[sh.thread] = (int64_t)k;
         t->stats.segments++;
     }
-    free(last);
+    t->indexed = upto;
     t->stats.threads = t->nthreads;
     return 0;
 }
@@ -194,6 +222,8 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
         close(fd);
         return mt_fail(err, errlen, ENOMEM, "out of memory");
     }
+    t->fd = -1;
+    t->watermark = UINT64_MAX;
     t->size = (size_t)st.st_size;
     if (t->size) {
         t->map = mmap(NULL, t->size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -208,8 +238,10 @@ int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t err
     close(fd);
     char why[256];
     int rc = check_header(t, why, sizeof why);
-    if (!rc)
-        rc = index_segments(t, why, sizeof why);
+    if (!rc) {
+        t->nseg = (t->size - MT_HEADER_SIZE) / MT_SEGMENT_SIZE;
+        rc = index_more(t, t->nseg, why, sizeof why);
+    }
     /* The index touched every segment's first page (and the kernel mapped
      * the pages around each): let them go until the read comes to them. */
     if (!rc && t->size > MT_HEADER_SIZE)
@@ -254,9 +286,12 @@ void mt_trace_close(struct mt_trace *t)
     if (!t)
         return;
     if (t->map && t->map != MAP_FAILED)
-        munmap(t->map, t->size);
+        munmap(t->map, t->reserved ? t->reserved : t->size);
+    if (t->fd >= 0)
+        close(t->fd);
     free(t->seg_next);
     free(t->cursors);
+    free(t->last_seg);
     free(t);
 }
 
@@ -436,8 +471,9 @@ static int next_segment(struct mt_trace *t, struct cursor *c, int first)
 }
 
 /* Decodes records of cursor c, delivering unordered ones at once, until it
- * holds the next ordered record (returns 1) or its thread is done (0).
- * Returns -1 on corruption, or on_event's non-zero value as -2 (in *stop). */
+ * holds the next ordered record (returns 1) or its thread is done (0); 2
+ * when followed and the thread has written nothing more yet. Returns -1 on
+ * corruption, or on_event's non-zero value as -2 (in *stop). */
 static int advance(struct mt_trace *t, struct cursor *c,
                    int (*on_event)(void *, const struct mt_event *), void *ctx, int *stop,
                    char *err, size_t errlen)
@@ -445,7 +481,11 @@ static int advance(struct mt_trace *t, struct cursor *c,
     for (;;) {
         if (c->seg < 0)
             return 0;
-        if (c->pos >= c->end || *c->pos == MT_REC_NONE) {
+        /* the kind byte first: the writer stores it last (record.h) */
+        if (c->pos >= c->end || __atomic_load_n(c->pos, __ATOMIC_ACQUIRE) == MT_REC_NONE) {
+            /* followed: the thread's segment being written, more to come */
+            if (t->live && t->seg_next[c->seg] < 0)
+                return 2;
             if (c->pos < c->end && !all_zero(c->pos, c->end))
                 t->stats.torn_records++;
             if (!next_segment(t, c, 0))
@@ -525,79 +565,243 @@ static int advance(struct mt_trace *t, struct cursor *c,
     }
 }
 
-/* A binary min-heap of cursors keyed by their pending sequence number. A
- * sample or marker may share its number with an event: it was taken after
- * that event (the sampler thread takes no number of its own), so it sorts
- * after it. */
+/* A binary min-heap of cursors (their thread indexes) keyed by their
+ * pending sequence number. A sample or marker may share its number with
+ * an event: it was taken after that event (the sampler thread takes no
+ * number of its own), so it sorts after it. */
 static int is_point(const struct mt_event *ev)
 {
     return ev->kind == MT_EV_SAMPLE || ev->kind == MT_EV_MARKER;
 }
 
-static int before(struct cursor *const *h, size_t a, size_t b)
+static int before(const struct mt_trace *t, const uint32_t *h, size_t a, size_t b)
 {
-    const struct mt_event *x = &h[a]->next, *y = &h[b]->next;
+    const struct mt_event *x = &t->cursors[h[a]].next, *y = &t->cursors[h[b]].next;
     if (x->seq != y->seq)
         return x->seq < y->seq;
     return is_point(x) < is_point(y);
 }
 
-static void heap_down(struct cursor **h, size_t n, size_t i)
+static void heap_down(const struct mt_trace *t, uint32_t *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && before(h, l, m))
+        if (l < n && before(t, h, l, m))
             m = l;
-        if (r < n && before(h, r, m))
+        if (r < n && before(t, h, r, m))
             m = r;
         if (m == i)
             return;
-        struct cursor *tmp = h[i];
+        uint32_t tmp = h[i];
         h[i] = h[m];
         h[m] = tmp;
         i = m;
     }
 }
 
+static void heap_up(const struct mt_trace *t, uint32_t *h, size_t i)
+{
+    while (i > 0 && before(t, h, i, (i - 1) / 2)) {
+        uint32_t tmp = h[i];
+        h[i] = h[(i - 1) / 2];
+        h[(i - 1) / 2] = tmp;
+        i = (i - 1) / 2;
+    }
+}
+
+struct merge {
+    struct mt_trace *t;
+    int (*on_event)(void *, const struct mt_event *);
+    void *ctx;
+    uint32_t *heap;  /* cursors IN_HEAP */
+    size_t n, cap;   /* cap: of heap, = the threads it was sized for */
+};
+
+/* Moves cursor i on and files it by what advance said. */
+static int step(struct merge *m, uint32_t i, int *stop, char *err, size_t errlen)
+{
+    struct cursor *c = &m->t->cursors[i];
+    int a = advance(m->t, c, m->on_event, m->ctx, stop, err, errlen);
+    if (a < 0)
+        return a == -2 ? *stop : EINVAL;
+    c->state = a == 1 ? IN_HEAP : a == 2 ? STARVED : DONE;
+    if (a == 1) {
+        m->heap[m->n] = i;
+        heap_up(m->t, m->heap, m->n++);
+    }
+    return 0;
+}
+
+/* Starts the cursors of threads indexed since, and moves on the starved
+ * ones (followed: their threads may have written more). */
+static int wake(struct merge *m, char *err, size_t errlen)
+{
+    struct mt_trace *t = m->t;
+    if (t->nthreads > m->cap) {
+        uint32_t *h = realloc(m->heap, t->nthreads * sizeof *h);
+        if (!h)
+            return mt_fail(err, errlen, ENOMEM, "out of memory");
+        m->heap = h;
+        m->cap = t->nthreads;
+    }
+    int stop = 0;
+    for (uint32_t i = 0; i < t->nthreads; i++) {
+        struct cursor *c = &t->cursors[i];
+        if (c->state == NOT_STARTED && c->seg >= 0) {
+            if (!next_segment(t, c, 1)) {
+                c->state = DONE;
+                continue;
+            }
+        } else if (c->state != STARVED) {
+            continue;
+        }
+        int rc = step(m, i, &stop, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int any_starved(const struct mt_trace *t)
+{
+    for (uint32_t i = 0; i < t->nthreads; i++)
+        if (t->cursors[i].state == STARVED || (t->cursors[i].state == NOT_STARTED &&
+                                                t->cursors[i].seg >= 0))
+            return 1;
+    return 0;
+}
+
+static int follow(struct mt_trace *t, char *err, size_t errlen);
+
 int mt_trace_read(struct mt_trace *t, int (*on_event)(void *ctx, const struct mt_event *ev),
                   void *ctx, char *err, size_t errlen)
 {
-    struct cursor **heap = calloc(t->nthreads ? t->nthreads : 1, sizeof *heap);
-    if (!heap)
-        return mt_fail(err, errlen, ENOMEM, "out of memory");
-    size_t n = 0;
-    int stop = 0, rc = 0;
-    for (uint32_t i = 0; i < t->nthreads; i++) {
-        struct cursor *c = &t->cursors[i];
-        if (!next_segment(t, c, 1))
-            continue;
-        int a = advance(t, c, on_event, ctx, &stop, err, errlen);
-        if (a < 0) {
-            rc = a == -2 ? stop : EINVAL;
-            goto out;
+    struct merge m = {t, on_event, ctx, NULL, 0, 0};
+    int rc = 0, stop = 0;
+    if (t->live)
+        rc = follow(t, err, errlen);
+    if (!rc)
+        rc = wake(&m, err, errlen);
+    while (!rc) {
+        /* everything up to the watermark (all of it once not followed) */
+        uint64_t delivered = 0;
+        while (!rc && m.n > 0 && t->cursors[m.heap[0]].next.seq <= t->watermark) {
+            uint32_t i = m.heap[0];
+            count(&t->stats.events);
+            rc = on_event(ctx, &t->cursors[i].next);
+            if (rc)
+                break;
+            delivered++;
+            m.heap[0] = m.heap[--m.n];
+            heap_down(t, m.heap, m.n, 0);
+            rc = step(&m, i, &stop, err, errlen);
         }
-        if (a == 1)
-            heap[n++] = c;
-    }
-    for (size_t i = n; i-- > 0;)
-        heap_down(heap, n, i);
-    while (n > 0) {
-        struct cursor *c = heap[0];
-        count(&t->stats.events);
-        rc = on_event(ctx, &c->next);
-        if (rc)
-            goto out;
-        int a = advance(t, c, on_event, ctx, &stop, err, errlen);
-        if (a < 0) {
-            rc = a == -2 ? stop : EINVAL;
-            goto out;
+        if (rc || (!t->live && m.n == 0 && !any_starved(t)))
+            break;
+        if (t->live && !delivered) {
+            struct timespec nap = {0, 1000000}; /* 1 ms: the sampler's tick is 10 */
+            nanosleep(&nap, NULL);
         }
-        if (a == 0)
-            heap[0] = heap[--n];
-        heap_down(heap, n, 0);
+        if (t->live)
+            rc = follow(t, err, errlen);
+        if (!rc)
+            rc = wake(&m, err, errlen);
     }
-out:
     drop_segments(t);
-    free(heap);
+    free(m.heap);
     return rc;
+}
+
+/* ---- following a trace as it is written ----------------------------------- */
+
+#define FOLLOW_RESERVE (64ull << 30) /* as the writer's largest trace */
+
+/* Maps what the file has grown by since (within the reservation). */
+static int map_more(struct mt_trace *t, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstat(t->fd, &st) != 0)
+        return mt_fail(err, errlen, errno, "cannot stat the trace: %s", strerror(errno));
+    size_t size = (size_t)st.st_size;
+    if (size > t->reserved)
+        size = t->reserved;
+    size -= size < MT_HEADER_SIZE ? 0 : (size - MT_HEADER_SIZE) % MT_SEGMENT_SIZE;
+    if (size <= t->size)
+        return 0;
+    if (mmap(t->map + t->size, size - t->size, PROT_READ, MAP_SHARED | MAP_FIXED, t->fd,
+             (off_t)t->size) == MAP_FAILED)
+        return mt_fail(err, errlen, errno, "cannot map the trace: %s", strerror(errno));
+    t->size = size;
+    t->nseg = (size - MT_HEADER_SIZE) / MT_SEGMENT_SIZE;
+    return 0;
+}
+
+/* One look at the trace being written: what the writer published, the
+ * segments it needs indexed, and whether it is done (the caller says the
+ * process is gone): then all of it, read as a trace at rest. */
+static int follow(struct mt_trace *t, char *err, size_t errlen)
+{
+    const struct mt_file_header *h = (const struct mt_file_header *)(const void *)t->map;
+    uint64_t w = __atomic_load_n(&h->live_watermark, __ATOMIC_ACQUIRE);
+    uint64_t segs = __atomic_load_n(&h->live_segments, __ATOMIC_ACQUIRE);
+    uint32_t flags = __atomic_load_n(&h->flags, __ATOMIC_ACQUIRE);
+    if (flags & MT_HDR_EXECED)
+        return mt_fail(err, errlen, ECANCELED,
+                       "the traced process exec'd another program, whose trace replaces this one");
+    /* Closed is not done: the launcher writes how the process ended into
+     * the header after it reaped it, and then says it is gone. */
+    int done = !t->running(t->running_ctx);
+    int rc = map_more(t, err, errlen);
+    if (rc)
+        return rc;
+    if (done) {
+        t->live = 0;
+        t->watermark = UINT64_MAX;
+        memcpy(&t->header, h, sizeof t->header);
+        return index_more(t, t->nseg, err, errlen);
+    }
+    if (segs > t->nseg)
+        return 0; /* the file has not grown yet as far as this reader sees */
+    rc = index_more(t, segs, err, errlen);
+    if (rc == EAGAIN)
+        return 0; /* a segment below it is being claimed: its records are later */
+    if (!rc && w > t->watermark)
+        t->watermark = w;
+    return rc;
+}
+
+int mt_trace_follow(const char *path, int (*running)(void *ctx), void *ctx,
+                    struct mt_trace **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mt_fail(err, errlen, errno, "%s: %s", path, strerror(errno));
+    struct mt_trace *t = calloc(1, sizeof *t);
+    if (!t) {
+        close(fd);
+        return mt_fail(err, errlen, ENOMEM, "out of memory");
+    }
+    t->fd = fd;
+    t->live = 1;
+    t->running = running;
+    t->running_ctx = ctx;
+    t->reserved = FOLLOW_RESERVE;
+    t->map = mmap(NULL, t->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    int rc = t->map == MAP_FAILED ? mt_fail(err, errlen, errno, "cannot reserve address space")
+                                  : map_more(t, err, errlen);
+    char why[256];
+    static const char none[8];
+    if (!rc && (t->size < MT_HEADER_SIZE || memcmp(t->map, none, sizeof none) == 0))
+        rc = mt_fail(err, errlen, EAGAIN, "%s: no header yet", path);
+    if (!rc && (rc = check_header(t, why, sizeof why)) != 0)
+        mt_fail(err, errlen, rc, "%s: %s", path, why);
+    if (rc) {
+        if (t->map == MAP_FAILED)
+            t->map = NULL;
+        mt_trace_close(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
 }

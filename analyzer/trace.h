@@ -71,6 +71,16 @@ struct mt_trace;
  * a one-line reason (without "memtap: ") in err. */
 int mt_trace_open(const char *path, struct mt_trace **out, char *err, size_t errlen);
 
+/* Opens path to follow it while its process writes it (the shim's live
+ * watermark, mt_trace_format.h): mt_trace_read then delivers records as the
+ * watermark passes them, waiting for more, until running(ctx) returns 0
+ * (the process is gone): then it reads the rest as mt_trace_read reads a
+ * trace at rest. Not for a packed trace. EAGAIN: the
+ * file has no header yet. While it is read, ECANCELED says the process
+ * exec'd another program (whose trace replaces this one's). */
+int mt_trace_follow(const char *path, int (*running)(void *ctx), void *ctx,
+                    struct mt_trace **out, char *err, size_t errlen);
+
 const struct mt_file_header *mt_trace_header(const struct mt_trace *t);
 
 /* Calls on_event for every record in order. Stops early and returns

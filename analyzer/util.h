@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 /* Exit statuses of every command. */
-enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2 };
+enum { MT_EXIT_OK = 0, MT_EXIT_FAIL = 1, MT_EXIT_USAGE = 2, MT_EXIT_CANCELED = 3 };
 /* `memtap run`'s own failure (a usage mistake, an existing -o, no shim):
  * CMD did not run. Not 1 or 2, which CMD may exit with: 125, as env,
  * timeout and nohup say "the launcher failed" (126, 127: CMD could not

@@ -75,6 +75,18 @@
  *  3220  512 exec_path        (MT_HDR_EXECED) the program the process
  *                                exec'd into, when that program wrote no
  *                                trace of its own (a static or setuid one)
+ *  3736    8 live_segments    (version 8+) segments claimed when
+ *                                live_watermark was published: every record
+ *                                of seq <= it is in segments below this
+ *  3744    8 live_watermark   (version 8+) every ordered record of seq <= it
+ *                                is committed, and every later one will have
+ *                                a greater seq (an observer's record: at least
+ *                                it); published by the sampler thread about
+ *                                every tick while the process runs (0: none),
+ *                                so that a reader can follow the trace as it
+ *                                is written (memtap run --load). Written
+ *                                segments first, watermark second (release):
+ *                                read the watermark first (acquire).
  *
  * Process trees: `memtap run` traces every descendant (unless told not
  * to): the first process writes the run's trace, RUN; each other process
@@ -163,7 +175,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 7u /* 7: process trees (fork_seq ... exit_status) */
+#define MT_FORMAT_VERSION 8u /* 8: live_segments, live_watermark */
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
@@ -221,6 +233,9 @@ struct mt_file_header {
     uint64_t parent_start_ticks;
     uint32_t exit_status;
     char exec_path[MT_EXEC_PATH_MAX];
+    uint32_t pad0;
+    uint64_t live_segments;
+    uint64_t live_watermark;
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
@@ -228,6 +243,8 @@ _Static_assert(offsetof(struct mt_file_header, exit_seq) == 3176, "header layout
 _Static_assert(offsetof(struct mt_file_header, fork_seq) == 3184, "header layout");
 _Static_assert(offsetof(struct mt_file_header, exit_status) == 3216, "header layout");
 _Static_assert(offsetof(struct mt_file_header, exec_path) == 3220, "header layout");
+_Static_assert(offsetof(struct mt_file_header, live_segments) == 3736, "header layout");
+_Static_assert(offsetof(struct mt_file_header, live_watermark) == 3744, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

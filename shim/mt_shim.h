@@ -94,8 +94,11 @@ void mt_resolve_real(void);
  * their thread only (threads past the last slot share it). */
 struct mt_counters {
     uint64_t allocs, frees;
-    volatile uint32_t busy;   /* 1 while the thread increments the sequence */
-    char pad[64 - 2 * sizeof(uint64_t) - sizeof(uint32_t)];
+    volatile uint32_t busy;     /* 1 while the thread increments the sequence */
+    volatile uint32_t inflight; /* 1 from before it takes a number to the
+                                 * commit of the record that carries it: the
+                                 * sampler's live watermark (writer.c) */
+    char pad[64 - 2 * sizeof(uint64_t) - 2 * sizeof(uint32_t)];
 };
 _Static_assert(sizeof(struct mt_counters) == 64, "one cache line per thread");
 
@@ -173,6 +176,10 @@ void mt_writer_close(int final_sample);
 /* Sampler thread: takes the page faults of the trace pages the writers will
  * reach next (writer.c explains). */
 void mt_writer_prefault(void);
+/* The sampler thread, each tick: publishes the live watermark and the
+ * segments it needs in the header (mt_trace_format.h), when no thread holds
+ * a number it has not committed. */
+void mt_writer_publish_watermark(void);
 
 /* Forked child: never touch the parent's mapping again. */
 void mt_writer_forget_after_fork(void);

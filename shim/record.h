@@ -55,6 +55,8 @@ static inline void mt_commit(struct mt_thread *t, unsigned char *at, unsigned ki
     __atomic_signal_fence(__ATOMIC_RELEASE);
     __atomic_store_n(at, (unsigned char)kind, __ATOMIC_RELAXED);
     t->pos = end;
+    __atomic_signal_fence(__ATOMIC_RELEASE);
+    t->counters->inflight = 0; /* after the kind byte (mt_take_event_seq) */
 }
 
 /* The sequence number of an event record: a delta of 1 from the thread's
@@ -62,6 +64,10 @@ static inline void mt_commit(struct mt_thread *t, unsigned char *at, unsigned ki
  * which this returns; any other delta is written at *p. */
 static inline unsigned mt_take_event_seq(struct mt_thread *t, unsigned char **p)
 {
+    /* Before the number is taken, cleared once its record is committed
+     * (mt_commit): the sampler publishes a watermark only when no thread
+     * holds a number it has not committed (writer.c, publish_watermark). */
+    t->counters->inflight = 1;
     uint64_t s = mt_seq_next(t);
     uint64_t delta = s - t->last_seq;
     t->last_seq = s;

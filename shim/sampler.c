@@ -137,6 +137,7 @@ static void *sampler_main(void *arg)
             mt_record_sample(t);
             mt_sampler_extend_burst(before);
         }
+        mt_writer_publish_watermark();
         mt_writer_prefault();
     }
     return NULL;

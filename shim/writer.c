@@ -260,6 +260,7 @@ MT_COLD unsigned char *mt_room_slow(struct mt_thread *t, size_t n)
 
 static inline uint64_t take_seq(struct mt_thread *t, unsigned char **p)
 {
+    t->counters->inflight = 1; /* as mt_take_event_seq (record.h) */
     uint64_t s = mt_seq_next(t);
     *p = mt_put_varint(*p, s - t->last_seq);
     t->last_seq = s;
@@ -280,6 +281,38 @@ static void put_point_seq(struct mt_thread *t, unsigned char **p)
         s = t->last_seq;
     *p = mt_put_varint(*p, s - t->last_seq);
     t->last_seq = s;
+}
+
+/* ---- the live watermark ------------------------------------------------- */
+
+/* What makes it true (mt_trace_format.h, live_watermark): every thread sets
+ * its counters' inflight before it takes a number and clears it after the
+ * record that carries the number is committed (record.h). Loads here are
+ * in order (x86-TSO: so are each thread's stores): the counter first, g;
+ * then the threads that exist; then each one's flag. A number <= g was
+ * stored before g was read, and its thread's inflight = 1 before it, so a
+ * flag read 0 afterwards was cleared after that record's commit. A thread
+ * that has not started yet takes a number above g. The segments are read
+ * last, so every record <= g is in one below them. */
+#define WATERMARK_SPINS 1000 /* a thread preempted in a record: try next tick */
+
+void mt_writer_publish_watermark(void)
+{
+    if (!header)
+        return;
+    uint64_t g = __atomic_load_n(&mt_seq.value, __ATOMIC_SEQ_CST);
+    uint32_t n = __atomic_load_n(&next_thread, __ATOMIC_ACQUIRE);
+    if (n >= COUNTER_SLOTS - 1)
+        return; /* threads share the last slot: their flags cannot be told apart */
+    for (uint32_t i = 0; i < n; i++)
+        for (int spins = 0; __atomic_load_n(&counters[i].inflight, __ATOMIC_ACQUIRE); spins++) {
+            if (spins == WATERMARK_SPINS)
+                return;
+            __builtin_ia32_pause();
+        }
+    uint64_t segments = __atomic_load_n(&next_segment, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&header->live_segments, segments, __ATOMIC_RELEASE);
+    __atomic_store_n(&header->live_watermark, g, __ATOMIC_RELEASE);
 }
 
 /* ---- samples: time and RSS -------------------------------------------- */

@@ -23,6 +23,7 @@ static sqlite3 *fresh_db(void)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, mt_schema_tables, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, mt_schema_scratch, NULL, NULL, NULL), SQLITE_OK);
     return db;
 }
 

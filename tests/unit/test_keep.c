@@ -2,7 +2,9 @@
  * checked against a brute-force model: a random run of allocations, frees,
  * samples and markers, after which the live spans must give, at every
  * checkpoint, exactly the bytes per stack that the model had live there;
- * the slices must sum to each stack's net change per slice; the peak's
+ * the slices, merged to the final width, must sum to each stack's net
+ * change per slice up to the exit marker, whatever width each was cut at;
+ * the peak's
  * figures must be what was live at the peak; and the rows kept must be
  * exactly the blocks never freed or live at a marker. */
 #include <setjmp.h>
@@ -28,7 +30,14 @@ static struct block blocks[EVENTS];
 static size_t nblocks;
 static struct mt_span spans[EVENTS * 4];
 static size_t nspans;
-static int64_t slice_bytes[STACKS][MT_SLICES];
+struct slice_row {
+    uint32_t stack;
+    uint64_t slice;
+    unsigned width, epoch;
+    int64_t bytes;
+};
+static struct slice_row slice_rows[EVENTS * 2];
+static size_t nslice_rows;
 static uint64_t points_seen[EVENTS * 2];
 static size_t npoints_seen;
 
@@ -40,11 +49,13 @@ static int on_span(void *ctx, const struct mt_span *s)
     return 0;
 }
 
-static int on_slice(void *ctx, const struct mt_stack_total *t, unsigned slice)
+static int on_slice(void *ctx, const struct mt_stack_total *t, uint64_t slice, unsigned width,
+                    unsigned epoch)
 {
     (void)ctx;
     assert_true(slice < MT_SLICES);
-    slice_bytes[t->stack][slice] += t->slice_bytes;
+    assert_true(nslice_rows < sizeof slice_rows / sizeof slice_rows[0]);
+    slice_rows[nslice_rows++] = (struct slice_row){t->stack, slice, width, epoch, t->slice_bytes};
     return 0;
 }
 
@@ -63,12 +74,12 @@ static int live_at(const struct block *b, uint64_t seq)
 static void random_run_against_model(void **state)
 {
     (void)state;
-    nblocks = nspans = npoints_seen = 0;
-    memset(slice_bytes, 0, sizeof slice_bytes);
-    const uint64_t exit_plan = 15000;
+    nblocks = nspans = npoints_seen = nslice_rows = 0;
+    const uint64_t exit_after = 9000;  /* a Python exit marker after this event */
+    uint64_t exit_seq = 0;
     struct mt_keep k;
     const struct mt_keep_sink sink = {NULL, on_span, on_slice, on_point};
-    mt_keep_init(&k, 0, exit_plan, &sink);
+    mt_keep_init(&k, 0, &sink);
     struct mt_livemap live = {0};
     uint64_t markers[64];
     size_t nmarkers = 0;
@@ -77,6 +88,10 @@ static void random_run_against_model(void **state)
     for (int i = 0; i < EVENTS; i++) {
         r = r * 1103515245u + 12345u;
         unsigned what = (r >> 16) % 100;
+        if (!exit_seq && seq >= exit_after) {
+            exit_seq = seq;
+            assert_int_equal(mt_keep_exit_epoch(&k, 1), 0);
+        }
         if (what < 3) { /* a sample or a marker: a checkpoint after the last event */
             int marker = what == 0 && nmarkers < 64;
             if (marker)
@@ -112,7 +127,7 @@ static void random_run_against_model(void **state)
             assert_int_equal(mt_keep_on_free(&k, &a, seq, &blocks[j].kept), 0);
         }
     }
-    assert_true(seq > exit_plan); /* the plan cuts the run short of its end */
+    assert_true(exit_seq && seq > 2 * exit_seq); /* the run goes on well past its exit */
     assert_int_equal(mt_keep_finish(&k, seq, &live), 0);
 
     /* rows: exactly those never freed or live at a marker */
@@ -140,18 +155,34 @@ static void random_run_against_model(void **state)
             assert_int_equal(got[s], want[s]);
     }
 
-    /* slices: per stack and slice, the net change of events up to the plan */
-    int64_t want_slices[STACKS][MT_SLICES];
+    /* slices: per stack and slice, the net change of events up to the exit,
+     * in 33 to 64 slices of 2^w events; the rows after the exit (epoch 1)
+     * are the ones the loader drops */
+    unsigned w = mt_keep_slice_width(exit_seq);
+    assert_true((exit_seq >> w) + 1 <= MT_SLICES && (exit_seq >> w) + 1 > MT_SLICES / 2);
+    int64_t want_slices[STACKS][MT_SLICES], got_slices[STACKS][MT_SLICES];
     memset(want_slices, 0, sizeof want_slices);
+    memset(got_slices, 0, sizeof got_slices);
     for (size_t j = 0; j < nblocks; j++) {
         const struct block *b = &blocks[j];
-        if (b->alloc_seq > exit_plan)
+        if (b->alloc_seq > exit_seq)
             continue;
-        want_slices[b->stack][mt_keep_slice(b->alloc_seq, exit_plan)] += (int64_t)b->size;
-        if (b->free_seq && b->free_seq <= exit_plan)
-            want_slices[b->stack][mt_keep_slice(b->free_seq, exit_plan)] -= (int64_t)b->size;
+        want_slices[b->stack][b->alloc_seq >> w] += (int64_t)b->size;
+        if (b->free_seq && b->free_seq <= exit_seq)
+            want_slices[b->stack][b->free_seq >> w] -= (int64_t)b->size;
     }
-    assert_memory_equal(slice_bytes, want_slices, sizeof want_slices);
+    int finer = 0;
+    for (size_t i = 0; i < nslice_rows; i++) {
+        const struct slice_row *sr = &slice_rows[i];
+        if (sr->epoch == 1)
+            continue;
+        assert_int_equal(sr->epoch, 0);
+        assert_true(sr->width <= w);
+        finer |= sr->width < w;
+        got_slices[sr->stack][sr->slice >> (w - sr->width)] += sr->bytes;
+    }
+    assert_true(finer); /* some were cut before the width doubled */
+    assert_memory_equal(got_slices, want_slices, sizeof want_slices);
 
     /* the peak, per stack */
     uint64_t at_peak[STACKS] = {0}, sum = 0;
@@ -175,14 +206,14 @@ static void all_keeps_every_row(void **state)
     struct mt_keep k;
     const struct mt_keep_sink sink = {NULL, on_span, on_slice, on_point};
     nspans = npoints_seen = 0;
-    mt_keep_init(&k, 1, 10, &sink);
+    mt_keep_init(&k, 1, &sink);
     struct mt_live a = {.addr = 16, .seq = 1, .size = 5, .stack = 1};
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
     int row = -1;
     assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
     assert_int_equal(row, 1);
     mt_keep_free(&k);
-    mt_keep_init(&k, 0, 10, &sink); /* the same block, compact: folded */
+    mt_keep_init(&k, 0, &sink); /* the same block, compact: folded */
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
     assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
     assert_int_equal(row, 0);

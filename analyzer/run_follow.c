@@ -1,0 +1,107 @@
+/* run_follow.c - `memtap run --load`: a process of the launcher's loads the
+ * trace into its database while CMD writes it (load.h, mt_load_follow), so
+ * that the first answer after CMD ends does not wait for a whole load.
+ *
+ * The follower runs at a lower priority (nice 10): CMD's own work comes
+ * first, and the follower takes what the machine has left. It learns that
+ * CMD is gone from a pipe the launcher closes once it has reaped CMD and
+ * written its exit status into the trace; then it reads the rest and
+ * writes the database. When CMD exec's a program that writes the trace
+ * afresh, the follower starts over on the new trace (a read of a page the
+ * truncation took away ends it with SIGBUS: it starts over the same way).
+ * Whatever goes wrong, the launcher goes on without the database: the
+ * first report loads the trace as without --load.
+ */
+#define _GNU_SOURCE
+#include "run_follow.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "util.h"
+
+#define FOLLOW_NICE 10
+
+static int still_running(void *ctx)
+{
+    struct pollfd p = {*(int *)ctx, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+static void on_bus(int sig)
+{
+    (void)sig;
+    _exit(MT_EXIT_CANCELED);
+}
+
+static void follower_main(const char *trace, const char *db, int done_fd)
+{
+    /* the launcher's handlers pass signals on to CMD: not this process's */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    signal(SIGINT, SIG_IGN); /* ^C ends CMD; the follower then finishes */
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGBUS, on_bus);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (setpriority(PRIO_PROCESS, 0, FOLLOW_NICE) != 0)
+        errno = 0;
+    for (;;) {
+        int rc = mt_load_follow(trace, db, still_running, &done_fd);
+        if (rc != MT_EXIT_CANCELED)
+            _exit(rc);
+        if (!still_running(&done_fd))
+            _exit(MT_EXIT_CANCELED);
+        struct timespec nap = {0, 2000000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static pid_t start(const char *trace, const char *db, int *done_fd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        follower_main(trace, db, fds[0]);
+    }
+    close(fds[0]);
+    if (pid < 0) {
+        close(fds[1]);
+        return -1;
+    }
+    *done_fd = fds[1];
+    return pid;
+}
+
+int mt_follow_start(struct mt_follower *f, const char *trace, const char *db)
+{
+    f->trace = trace;
+    f->db = db;
+    f->pid = start(trace, db, &f->done_fd);
+    return f->pid > 0 ? 0 : errno;
+}
+
+int mt_follow_finish(struct mt_follower *f)
+{
+    if (f->pid <= 0)
+        return 0;
+    close(f->done_fd);
+    int status = 0;
+    while (waitpid(f->pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 0;
+    f->pid = 0;
+    return WIFEXITED(status) && WEXITSTATUS(status) == MT_EXIT_OK;
+}

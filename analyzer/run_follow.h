@@ -1,0 +1,22 @@
+/* run_follow.h - `memtap run --load`: the trace loaded while CMD runs, by
+ * a process of the launcher's (run_follow.c). */
+#ifndef MT_RUN_FOLLOW_H
+#define MT_RUN_FOLLOW_H
+
+#include <sys/types.h>
+
+struct mt_follower {
+    pid_t pid;   /* 0: none */
+    int done_fd; /* closed when CMD is gone */
+    const char *trace, *db;
+};
+
+/* Starts following trace (created by CMD, maybe later) into db. Returns 0
+ * or an errno (then there is no follower: the first report loads). */
+int mt_follow_start(struct mt_follower *f, const char *trace, const char *db);
+
+/* CMD is gone and its exit recorded in the trace: the follower reads the
+ * rest and writes the database. Returns 1 when db was written. */
+int mt_follow_finish(struct mt_follower *f);
+
+#endif
