@@ -98,13 +98,119 @@ static const char tree_rows[] =
     "  AND q.parent_id = w.parent)"
     " AND (SELECT value FROM meta WHERE key = 'children') = 1;"
     "DROP TABLE temp.all_exits;"
-    "CREATE INDEX process_samples_at ON process_samples(process, ns);"
-    "INSERT INTO tree_samples SELECT t.ns, sum(s.rss_bytes), sum(s.heap_bytes), count(*)"
-    " FROM (SELECT DISTINCT ns FROM process_samples) t"
-    " JOIN processes pr ON pr.start_ns <= t.ns AND t.ns <= pr.end_ns"
-    " JOIN process_samples s ON s.process = pr.id AND s.ns = (SELECT max(ns)"
-    "  FROM process_samples WHERE process = pr.id AND ns <= t.ns)"
-    " GROUP BY t.ns;";
+    "CREATE INDEX process_samples_at ON process_samples(process, ns);";
+
+/* tree_samples (above), in one sweep of the samples by time: at each time
+ * t, the sum over the processes alive then (start <= t <= end) of each
+ * one's latest sample, the processes that ended before t taken out first.
+ * (A query that finds each process's latest sample for each t took 27 s
+ * for 5,500 samples of one process.) */
+struct tree_proc {
+    int64_t id, end_ns;
+    int64_t rss, heap; /* its latest sample */
+    int seen, gone;
+};
+
+static int cmp_end(const void *a, const void *b)
+{
+    const struct tree_proc *x = *(struct tree_proc *const *)a, *y = *(struct tree_proc *const *)b;
+    return (x->end_ns > y->end_ns) - (x->end_ns < y->end_ns);
+}
+
+static int find_proc(const struct tree_proc *p, size_t n, int64_t id)
+{
+    size_t lo = 0, hi = n; /* p sorted by id */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (p[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && p[lo].id == id ? (int)lo : -1;
+}
+
+static int write_tree_samples(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL, *ins = NULL, *sm = NULL;
+    int64_t n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM processes", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        return sqlite3_finalize(st), EIO;
+    n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    struct tree_proc *p = calloc(n ? (size_t)n : 1, sizeof *p);
+    struct tree_proc **by_end = calloc(n ? (size_t)n : 1, sizeof *by_end);
+    int rc = p && by_end ? 0 : ENOMEM;
+    size_t np = 0;
+    if (!rc && sqlite3_prepare_v2(db, "SELECT id, coalesce(end_ns, 9223372036854775807)"
+                                      " FROM processes ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        rc = EIO;
+    while (!rc && np < (size_t)n && sqlite3_step(st) == SQLITE_ROW) {
+        p[np].id = sqlite3_column_int64(st, 0);
+        p[np].end_ns = sqlite3_column_int64(st, 1);
+        by_end[np] = &p[np];
+        np++;
+    }
+    sqlite3_finalize(st);
+    qsort(by_end, np, sizeof *by_end, cmp_end);
+    if (!rc && (sqlite3_prepare_v2(db, "SELECT process, ns, rss_bytes, heap_bytes FROM"
+                                       " process_samples ORDER BY ns", -1, &sm, NULL) != SQLITE_OK ||
+                sqlite3_prepare_v2(db, "INSERT INTO tree_samples VALUES (?,?,?,?)", -1, &ins,
+                                   NULL) != SQLITE_OK))
+        rc = EIO;
+    int64_t rss = 0, heap = 0, alive = 0, at = INT64_MIN;
+    size_t ended = 0;
+    int step = rc ? SQLITE_DONE : sqlite3_step(sm);
+    while (!rc && step == SQLITE_ROW) {
+        int64_t t = sqlite3_column_int64(sm, 1);
+        /* out: the processes that ended before t */
+        for (; ended < np && by_end[ended]->end_ns < t; ended++) {
+            struct tree_proc *q = by_end[ended];
+            q->gone = 1;
+            if (q->seen) {
+                rss -= q->rss;
+                heap -= q->heap;
+                alive--;
+            }
+        }
+        at = t;
+        /* in: every sample taken at t */
+        for (; step == SQLITE_ROW && sqlite3_column_int64(sm, 1) == at; step = sqlite3_step(sm)) {
+            int k = find_proc(p, np, sqlite3_column_int64(sm, 0));
+            if (k < 0 || p[k].gone)
+                continue;
+            struct tree_proc *q = &p[k];
+            if (q->seen) {
+                rss -= q->rss;
+                heap -= q->heap;
+            } else {
+                q->seen = 1;
+                alive++;
+            }
+            q->rss = sqlite3_column_int64(sm, 2);
+            q->heap = sqlite3_column_int64(sm, 3);
+            rss += q->rss;
+            heap += q->heap;
+        }
+        if (alive > 0) {
+            sqlite3_reset(ins);
+            sqlite3_bind_int64(ins, 1, at);
+            sqlite3_bind_int64(ins, 2, rss);
+            sqlite3_bind_int64(ins, 3, heap);
+            sqlite3_bind_int64(ins, 4, alive);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                rc = EIO;
+        }
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = EIO;
+    sqlite3_finalize(sm);
+    sqlite3_finalize(ins);
+    free(by_end);
+    free(p);
+    return rc;
+}
 
 static int sql_fail(sqlite3 *db, const char *what)
 {
@@ -242,6 +348,8 @@ int mt_load_tree(const char *trace_path, const char *db_path, int quiet, int all
         sqlite3_free(msg);
         rc = EIO;
     }
+    if (!rc && write_tree_samples(db) != 0)
+        rc = sql_fail(db, db_path);
     if (!rc && sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
         rc = sql_fail(db, db_path);
     sqlite3_close(db);
