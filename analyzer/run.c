@@ -403,12 +403,13 @@ int mt_cmd_run(int argc, char **argv)
                       && !mt_path_exists(output);
     if (!exec_failed)
         record_end(output, status);
-    int loaded = mt_follow_finish(&follower);
+    mt_follow_stop(&follower); /* it finishes while the trace is packed */
     if (!exec_failed && !o.no_pack && mt_path_exists(output)) {
         char why[512];
         if (mt_trace_pack(output, NULL, NULL, why, sizeof why) != 0)
             mt_error("run: the trace stays as written, not compressed: %s", why);
     }
+    int loaded = mt_follow_finish(&follower);
     if (!exec_failed)
         report(output, status);
     if (!o.no_children)

@@ -93,11 +93,18 @@ int mt_follow_start(struct mt_follower *f, const char *trace, const char *db)
     return f->pid > 0 ? 0 : errno;
 }
 
+void mt_follow_stop(struct mt_follower *f)
+{
+    if (f->pid > 0 && f->done_fd >= 0)
+        close(f->done_fd);
+    f->done_fd = -1;
+}
+
 int mt_follow_finish(struct mt_follower *f)
 {
     if (f->pid <= 0)
         return 0;
-    close(f->done_fd);
+    mt_follow_stop(f);
     int status = 0;
     while (waitpid(f->pid, &status, 0) < 0)
         if (errno != EINTR)

@@ -16,7 +16,11 @@ struct mt_follower {
 int mt_follow_start(struct mt_follower *f, const char *trace, const char *db);
 
 /* CMD is gone and its exit recorded in the trace: the follower reads the
- * rest and writes the database. Returns 1 when db was written. */
+ * rest and writes the database (the trace may be packed meanwhile: the
+ * follower reads the file it opened). */
+void mt_follow_stop(struct mt_follower *f);
+
+/* Stops it if not yet, and waits for it. Returns 1 when db was written. */
 int mt_follow_finish(struct mt_follower *f);
 
 #endif
