@@ -114,6 +114,61 @@ static void addr_delta_round_trip(void **state)
     assert_int_equal(mt_put_addr_delta(buf, 8) - buf, 9);     /* not aligned: the escape */
 }
 
+/* The codings' bytes, written down from the format's description
+ * (mt_trace_format.h) rather than from the code: a change to either that
+ * round-trips but writes other bytes breaks every trace already written. */
+struct vector {
+    int64_t value;
+    unsigned char bytes[10];
+    size_t len;
+};
+
+static void varint_bytes(void **state)
+{
+    (void)state;
+    static const struct vector v[] = {
+        {0, {0x00}, 1},
+        {1, {0x01}, 1},
+        {127, {0x7f}, 1},
+        {128, {0x80, 0x01}, 2},
+        {300, {0xac, 0x02}, 2},
+        {16384, {0x80, 0x80, 0x01}, 3},
+        {INT64_MIN, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 10},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        unsigned char buf[16];
+        size_t n = (size_t)(mt_put_varint(buf, (uint64_t)v[i].value) - buf);
+        assert_int_equal(n, v[i].len);
+        assert_memory_equal(buf, v[i].bytes, n);
+    }
+}
+
+static void addr_delta_bytes(void **state)
+{
+    (void)state;
+    /* aligned: zig-zag(delta / 16) shifted left 3, its byte count - 1 in
+     * the low 3 bits, little-endian; unaligned: 7, then 8 bytes of delta */
+    static const struct vector v[] = {
+        {0, {0x00}, 1},
+        {16, {0x10}, 1},
+        {-16, {0x08}, 1},
+        {256, {0x01, 0x01}, 2},
+        {0x7f0000, {0x02, 0x00, 0x7f}, 3},
+        {8, {0x07, 0x08, 0, 0, 0, 0, 0, 0, 0}, 9},
+        {-1, {0x07, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 9},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        unsigned char buf[16] = {0};
+        size_t n = (size_t)(mt_put_addr_delta(buf, v[i].value) - buf);
+        assert_int_equal(n, v[i].len);
+        assert_memory_equal(buf, v[i].bytes, n);
+        const unsigned char *p = v[i].bytes;
+        int64_t back = 0;
+        assert_int_equal(mt_get_addr_delta(&p, v[i].bytes + v[i].len, &back), 0);
+        assert_int_equal(back, v[i].value);
+    }
+}
+
 static void alloc_fn_names(void **state)
 {
     (void)state;
@@ -134,6 +189,8 @@ int main(void)
         cmocka_unit_test(varint_too_long_is_rejected),
         cmocka_unit_test(zigzag_round_trip),
         cmocka_unit_test(addr_delta_round_trip),
+        cmocka_unit_test(varint_bytes),
+        cmocka_unit_test(addr_delta_bytes),
         cmocka_unit_test(alloc_fn_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
