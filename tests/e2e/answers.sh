@@ -11,7 +11,8 @@ J() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
     >"$T/c.out" 2>"$T/c.err"
 check "C: exit status with the snapshot signal" "$?" 0
 db=$T/c.db
-"$MT" load --all --quiet "$T/c.memtap" -o "$db" || echo "FAIL load"
+"$MT" load --all --quiet "$T/c.memtap" -o "$db"
+check "C: loads" "$?" 0
 peak=$("$MT" peak --json "$db")
 check "C: peak --json peak" "$(echo "$peak" | J 'd["peak_bytes"], d["other"]["bytes"]')" "5210000 0"
 check "C: peak --json sites (exact)" \

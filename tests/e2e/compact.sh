@@ -40,8 +40,10 @@ folded() {
 compare() {
     name=$1
     local trace=$2
-    "$MT" load --quiet "$trace" -o "$T/$name.db" || echo "FAIL load compact"
-    "$MT" load --quiet --all "$trace" -o "$T/$name.all.db" || echo "FAIL load --all"
+    "$MT" load --quiet "$trace" -o "$T/$name.db"
+    check "$name: loads compact" "$?" 0
+    "$MT" load --quiet --all "$trace" -o "$T/$name.all.db"
+    check "$name: loads --all" "$?" 0
     local rows all
     rows=$(q "$T/$name.db" "SELECT count(*) FROM allocations")
     all=$(q "$T/$name.all.db" "SELECT count(*) FROM allocations")

@@ -46,7 +46,8 @@ compare() {
     before=$(stat -c %Y.%s "$T/$name.db")
     "$MT" summary "$T/$name.memtap" >/dev/null 2>&1
     check "$name: the first report uses it (no load)" "$(stat -c %Y.%s "$T/$name.db")" "$before"
-    "$MT" load --quiet -o "$T/$name.after.db" "$T/$name.memtap" || echo "FAIL load after"
+    "$MT" load --quiet -o "$T/$name.after.db" "$T/$name.memtap" 2>"$T/$name.after.err"
+    check "$name: loads after the run" "$?" 0
     same "$name" "summary" "$MT" summary --json --top 1000
     same "$name" "peak --by stack" "$MT" peak --json --top 1000 --by stack
     same "$name" "peak --native" "$MT" peak --json --top 1000 --native
