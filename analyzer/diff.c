@@ -1,7 +1,8 @@
 /* diff.c - `memtap diff TRACE|DB --from A --to B [--top N] [--native]
  * [--json]`: per allocation site, the bytes and blocks live at A and at B
  * and the change, largest growth first (tracemalloc's compare_to, after
- * the fact, between any two points of the run).
+ * the fact, between any two points of the run). Given two runs and no
+ * points, `memtap diff A B` compares the runs (diff_runs.c).
  *
  * Points are named as points.h says. */
 #define _GNU_SOURCE
@@ -12,6 +13,7 @@
 
 #include "commands.h"
 #include "db.h"
+#include "diff_runs.h"
 #include "points.h"
 #include "report.h"
 #include "tree.h"
@@ -54,8 +56,12 @@ static void json_point(const char *key, const struct point *p)
 
 const char mt_usage_diff[] =
     "usage: memtap diff --from A --to B [--top N] [--native] [--json] [--pid PID] TRACE|DB\n"
+    "       memtap diff [--top N] [--json] [--min-share PCT] RUN_A RUN_B\n"
     "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
-    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n";
+    "  --pid PID  one process of the run, not the first (memtap summary lists them)\n"
+    "  RUN_A RUN_B: two runs of a program (traces or databases), site by site: bytes\n"
+    "  at the heap peak, allocated, live at exit; --min-share: the sites whose change\n"
+    "  is at least PCT% of a run's figure (default 1; 0: every site that changed)\n";
 
 int mt_cmd_diff(int argc, char **argv)
 {
@@ -66,7 +72,10 @@ int mt_cmd_diff(int argc, char **argv)
         {"pid", required_argument, NULL, 'p'}, {"top", required_argument, NULL, 'n'},
         {"from", required_argument, NULL, 'f'}, {"to", required_argument, NULL, 't'},
         {"native", no_argument, NULL, 'N'}, {"help", no_argument, NULL, 'h'},
+        {"min-share", required_argument, NULL, 'm'},
         {NULL, 0, NULL, 0}};
+    double min_share = 1.0;
+    char *end = NULL;
     int c, taken;
     while ((c = getopt_long(argc, argv, "jn:p:h", opts, NULL)) != -1) {
         if ((taken = mt_report_arg("diff", c, optarg, &ra)) != 0) {
@@ -77,9 +86,18 @@ int mt_cmd_diff(int argc, char **argv)
         switch (c) {
         case 'f': a.spec = optarg; break;
         case 't': b.spec = optarg; break;
+        case 'm':
+            min_share = strtod(optarg, &end);
+            if (end == optarg || *end || min_share < 0 || min_share > 100) {
+                mt_error("diff: --min-share wants a percentage from 0 to 100, not '%s'", optarg);
+                return MT_EXIT_USAGE;
+            }
+            break;
         default: return mt_usage(mt_usage_diff, c == 'h');
         }
     }
+    if (optind == argc - 2 && !a.spec && !b.spec && !ra.pid && !ra.native)
+        return mt_diff_runs(argv[optind], argv[optind + 1], ra.top, ra.json, min_share);
     if (optind != argc - 1 || !a.spec || !b.spec)
         return mt_usage(mt_usage_diff, 0);
     int json = ra.json, top = ra.top, native = ra.native;
