@@ -5,7 +5,7 @@
 . "$(dirname "$0")/common.bash"
 G=$MT_ROOT/tests/data/golden
 want="allocations=11 frees=6 bytes_allocated=42500 peak_bytes=36000 live_at_exit_bytes=25000 live_at_exit_count=5"
-for f in "$G"/format*.memtap*; do
+for f in "$G"/format*; do
     name=$(basename "$f" .gz)
     case $f in
     *.gz) gunzip -c "$f" >"$T/$name" ;;
@@ -22,6 +22,6 @@ print(" ".join("%s=%s" % (k, d[k]) for k in ("allocations", "frees", "bytes_allo
     check "$name (format $version): the program's figures" "$got" "$want"
 done
 check "every format version has a golden trace" \
-    "$(for f in "$G"/format*.memtap*; do basename "$f" | sed 's/format\([0-9]*\).*/\1/'; done | sort -un | tr '\n' ' ')" \
+    "$(for f in "$G"/format*; do basename "$f" | sed 's/format\([0-9]*\).*/\1/'; done | sort -un | tr '\n' ' ')" \
     "$(seq -s ' ' 1 "$(sed -n 's/^#define MT_FORMAT_VERSION \([0-9]*\)u.*/\1/p' "$MT_ROOT/include/mt_trace_format.h")") "
 finish
