@@ -36,7 +36,7 @@ endif
 SHIM_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
                -fno-plt -fno-tree-slp-vectorize -Ishim
 SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libmemtap.map -Wl,-z,now -Wl,-z,relro
-SHIM_LIBS := -lunwind -ldl -lpthread
+SHIM_LIBS := -lunwind -ldl -lpthread -lm
 
 AN_CFLAGS := $(BASE_CFLAGS) $(SAN) -Ianalyzer -DMT_DOCDIR='"$(DOCDIR)"'
 AN_LIBS := -lsqlite3 -ldw -lelf -lzstd -lm -lstdc++ -lpthread

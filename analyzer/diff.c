@@ -141,6 +141,7 @@ int mt_cmd_diff(int argc, char **argv)
         printf("]}\n");
     } else {
         char b1[32], b2[32], b3[32];
+        mt_sample_note(stdout, db);
         printf("from %-10s %8.3f s  %12s in %lld blocks\n", a.spec, (double)a.ns / 1e9,
                mt_human_bytes((uint64_t)a.bytes, b1, sizeof b1), (long long)a.count);
         printf("to   %-10s %8.3f s  %12s in %lld blocks\n", b.spec, (double)b.ns / 1e9,

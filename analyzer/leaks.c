@@ -65,6 +65,7 @@ static void print_text(sqlite3 *db, const struct mt_sites *unfreed, const struct
                        int top, int native, double exit_s)
 {
     char b1[32];
+    mt_sample_note(stdout, db);
     printf("unfreed at exit (%.3f s): %s in %lld blocks, by stack\n", exit_s,
            mt_human_bytes((uint64_t)unfreed->bytes, b1, sizeof b1), (long long)unfreed->count);
     printf("  %12s %10s  %s\n", "bytes", "blocks", "allocated at");

@@ -88,6 +88,7 @@ static int peak_of(sqlite3 *db, void *ctx)
                pa->members ? "" : "}\n");
     } else {
         char b1[32], b2[32];
+        mt_sample_note(stdout, db);
         printf("heap peak %s (%lld bytes) at %.3f s, in %lld live blocks",
                mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s,
                (long long)sites.count);

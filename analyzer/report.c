@@ -5,9 +5,11 @@
 #include "tree.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "schema.h"
 #include "util.h"
 
@@ -237,4 +239,29 @@ int mt_parse_top(const char *cmd, const char *arg)
         return -1;
     }
     return (int)v;
+}
+
+int64_t mt_sample_rate_of(sqlite3 *db)
+{
+    return mt_db_meta_int(db, "sample_rate", 0);
+}
+
+int64_t mt_sample_error(int64_t rate, int64_t bytes)
+{
+    if (rate <= 0 || bytes <= 0)
+        return 0;
+    return (int64_t)llround(2.0 * sqrt((double)rate * (double)bytes));
+}
+
+void mt_sample_note(FILE *out, sqlite3 *db)
+{
+    int64_t rate = mt_sample_rate_of(db);
+    if (!rate)
+        return;
+    char b[32];
+    fprintf(out,
+            "sampled       by bytes, about one record per %s allocated (--sample-rate):\n"
+            "              bytes are estimates (each recorded block weighted by 1/chance),\n"
+            "              blocks are the recorded ones; blocks of %s or more are exact\n",
+            mt_human_bytes((uint64_t)rate, b, sizeof b), b);
 }

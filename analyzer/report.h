@@ -65,6 +65,19 @@ void mt_site_json_open(FILE *out, const struct mt_site *s);
  * that has Python frames unless native is set. */
 void mt_print_stack(FILE *out, sqlite3 *db, int64_t stack_id, int native, int json, int max);
 
+/* A sampled trace's mean distance in bytes between recorded allocations
+ * (memtap run --sample-rate), 0 when every allocation was recorded. */
+int64_t mt_sample_rate_of(sqlite3 *db);
+
+/* About two standard deviations of a sampled estimate of `bytes` (made of
+ * blocks much smaller than the rate: each recorded one stands for about
+ * `rate` bytes, their number is Poisson): 2 * sqrt(rate * bytes). */
+int64_t mt_sample_error(int64_t rate, int64_t bytes);
+
+/* For a sampled trace, the lines that say so on a text report: byte
+ * figures are estimates, block counts those recorded. Nothing otherwise. */
+void mt_sample_note(FILE *out, sqlite3 *db);
+
 /* Parses a size such as 300MB (10^6), 1MiB or 1M (2^20), 4096 (bytes).
  * Returns 0 or -1 when malformed. */
 int mt_parse_size(const char *s, uint64_t *out);

@@ -28,6 +28,7 @@
 #include "run_files.h"
 #include "run_follow.h"
 #include "run_signals.h"
+#include "report.h"
 #include "util.h"
 
 static pid_t child_pid;
@@ -86,6 +87,8 @@ struct run_options {
     int no_pack;         /* leave the trace as written */
     int no_children;     /* trace the first process alone */
     int load;            /* load the trace while CMD runs (run_follow.c) */
+    uint64_t sample_rate; /* bytes: sampling by bytes; 0 records every allocation */
+    const char *sample_seed; /* decimal, as given */
 };
 
 /* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
@@ -160,6 +163,12 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
         setenv_long("MEMTAP_SAMPLE_MS", o->sample_ms);
     if (o->snapshot_signal)
         setenv_long("MEMTAP_SNAPSHOT_SIGNAL", o->snapshot_signal);
+    if (o->sample_rate) {
+        snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->sample_rate);
+        setenv("MEMTAP_SAMPLE_RATE", buf, 1);
+    }
+    if (o->sample_seed)
+        setenv("MEMTAP_SAMPLE_SEED", o->sample_seed, 1);
     add_python_path(shim);
 }
 
@@ -254,7 +263,8 @@ static void finish_children(const char *output, int no_pack)
 const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
-    "                  [--no-children] [--load] [--] CMD [ARGS...]\n"
+    "                  [--no-children] [--load] [--sample-rate SIZE [--sample-seed N]]\n"
+    "                  [--] CMD [ARGS...]\n"
     "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten);\n"
     "                       every other process of the run writes FILE.d/PID.memtap\n"
     "  --no-children        trace CMD's process alone, not the processes it starts\n"
@@ -266,6 +276,10 @@ const char mt_usage_run[] =
     "                       'arenas' records pymalloc's arenas instead, as malloc-level\n"
     "                       tools see them: far fewer events, less overhead\n"
     "  --depth N            frames per stack (default 128)\n"
+    "  --sample-rate SIZE   sample by bytes: about one allocation recorded per SIZE\n"
+    "                       allocated (e.g. 512KiB), every block of SIZE or more;\n"
+    "                       reports give byte figures as unbiased estimates\n"
+    "  --sample-seed N      the sampler's seed (repeatable runs; default: the clock)\n"
     "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
     "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n"
     "  --no-pack            leave the trace as written (default: compressed once CMD\n"
@@ -273,7 +287,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, NULL};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -283,6 +297,8 @@ int mt_cmd_run(int argc, char **argv)
         {"no-pack", no_argument, NULL, 'K'},
         {"no-children", no_argument, NULL, 'C'},
         {"load", no_argument, NULL, 'L'},
+        {"sample-rate", required_argument, NULL, 'R'},
+        {"sample-seed", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -314,6 +330,24 @@ int mt_cmd_run(int argc, char **argv)
                 return MT_EXIT_RUN;
             }
             break;
+        case 'R':
+            if (mt_parse_size(optarg, &o.sample_rate) != 0 || o.sample_rate == 0) {
+                mt_error("run: --sample-rate wants a size above 0 (e.g. 512KiB), not '%s'",
+                         optarg);
+                return MT_EXIT_RUN;
+            }
+            break;
+        case 'E': {
+            char *end = NULL;
+            errno = 0;
+            (void)strtoull(optarg, &end, 10);
+            if (!*optarg || *end || errno || *optarg == '-') {
+                mt_error("run: --sample-seed wants a whole number, not '%s'", optarg);
+                return MT_EXIT_RUN;
+            }
+            o.sample_seed = optarg;
+            break;
+        }
         case 'S':
             o.snapshot_signal = parse_signal(optarg);
             if (!o.snapshot_signal) {

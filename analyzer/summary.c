@@ -118,6 +118,7 @@ int mt_cmd_summary(int argc, char **argv)
     double duration = (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9;
     int64_t unmatched = mt_db_meta_int(db, "unmatched_frees", 0);
     int64_t arenas = mt_db_meta_int(db, "pymalloc_arenas", 0);
+    int64_t rate = mt_sample_rate_of(db);
     struct ending end;
     find_ending(db, &end);
     struct rss_peak rp;
@@ -155,6 +156,11 @@ int mt_cmd_summary(int argc, char **argv)
         json_known("peak_rss_file_bytes", rp.file);
         json_known("peak_rss_shmem_bytes", rp.shmem);
         json_known("memtap_rss_max_bytes", rp.own_max);
+        if (rate)
+            printf(", \"sampled\": {\"rate_bytes\": %lld, \"estimates\": \"bytes\","
+                   " \"peak_bytes_error\": %lld, \"live_at_exit_bytes_error\": %lld}",
+                   (long long)rate, (long long)mt_sample_error(rate, peak),
+                   (long long)mt_sample_error(rate, live));
         if (procs > 1)
             mt_tree_json(db, stdout);
         printf(", \"top_sites\": [");
@@ -169,7 +175,8 @@ int mt_cmd_summary(int argc, char **argv)
         printf("command       %s\n", cmd);
         printf("duration      %.3f s\n", duration);
         printf("ended         %s\n", end.text);
-        printf("allocations   %lld (%s in total)\n", (long long)allocs,
+        printf("allocations   %lld%s (%s%s in total)\n", (long long)allocs,
+               rate ? " recorded" : "", rate ? "about " : "",
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));
         if (arenas)
             printf("              Python's small blocks as pymalloc's arenas"
@@ -180,8 +187,14 @@ int mt_cmd_summary(int argc, char **argv)
                    "              tracing, or by an allocator layer under memtap's hooks\n"
                    "              (python -X dev, -X tracemalloc)\n",
                    (long long)unmatched);
-        printf("heap peak     %s (%lld bytes) at %.3f s\n",
-               mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s);
+        mt_sample_note(stdout, db);
+        if (rate)
+            printf("heap peak     about %s (%lld bytes, +/- %s) at %.3f s\n",
+                   mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak,
+                   mt_human_bytes((uint64_t)mt_sample_error(rate, peak), b2, sizeof b2), peak_s);
+        else
+            printf("heap peak     %s (%lld bytes) at %.3f s\n",
+                   mt_human_bytes((uint64_t)peak, b1, sizeof b1), (long long)peak, peak_s);
         if (rp.rss) {
             printf("peak RSS      %s at %.3f s; the heap was %s of it (%.0f%%), the rest is\n"
                    "              code, stacks, allocator and interpreter overhead, mmap\n",
@@ -201,6 +214,13 @@ int mt_cmd_summary(int argc, char **argv)
         } else {
             printf("peak RSS      not sampled (--sample-ms 0)\n");
         }
+        if (rate)
+            printf("%s  about %s (+/- %s) in %lld recorded blocks%s\n",
+                   end.status >= 0 ? "live at exit" : "live at end ",
+                   mt_human_bytes((uint64_t)live, b1, sizeof b1),
+                   mt_human_bytes((uint64_t)mt_sample_error(rate, live), b2, sizeof b2),
+                   (long long)live_n, end.status >= 0 ? "" : " (at the end of the trace)");
+        else
         printf("%s  %s in %lld blocks%s\n", end.status >= 0 ? "live at exit" : "live at end ",
                mt_human_bytes((uint64_t)live, b1, sizeof b1), (long long)live_n,
                end.status >= 0 ? "" : " (at the end of the trace: the process did not exit)");

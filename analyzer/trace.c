@@ -10,6 +10,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,11 +298,27 @@ void mt_trace_close(struct mt_trace *t)
 
 /* ---- record decoding -------------------------------------------------- */
 
+uint64_t mt_trace_weighted_size(uint64_t n, uint64_t rate)
+{
+    if (!rate || n >= rate || n == 0)
+        return n;
+    double x = (double)n / (double)rate;
+    return (uint64_t)llround((double)n / -expm1(-x));
+}
+
+uint64_t mt_trace_sample_rate(const struct mt_trace *t)
+{
+    if (t->header.version < 9 || !(t->header.flags & MT_HDR_SAMPLED))
+        return 0;
+    return t->header.sample_rate;
+}
+
 struct decoder {
     const unsigned char *p, *end;
     int bad;
     int leb_addr; /* format versions 1-3: addresses as zig-zag LEB128 */
     int rss_parts; /* format 6+: a SAMPLE's RSS parts and memtap's own */
+    uint64_t sample_rate; /* MT_HDR_SAMPLED: an ALLOC's size is weighted */
 };
 
 static uint64_t get(struct decoder *d)
@@ -359,6 +376,8 @@ static void decode_alloc(struct decoder *d, struct cursor *c, struct mt_event *e
     get_event_seq(d, c, ev, next);
     get_addr(d, c, ev);
     ev->size = get(d);
+    if (d->sample_rate)
+        ev->size = mt_trace_weighted_size(ev->size, d->sample_rate);
     c->prev_stack = (uint32_t)((int64_t)c->prev_stack + mt_unzigzag(get(d)));
     ev->stack = c->prev_stack;
 }
@@ -499,7 +518,8 @@ static int advance(struct mt_trace *t, struct cursor *c,
             kind &= ~MT_REC_SEQ_NEXT;
             next = 1;
         }
-        struct decoder d = {at + 1, c->end, 0, t->header.version < 4, t->header.version >= 6};
+        struct decoder d = {at + 1, c->end, 0, t->header.version < 4, t->header.version >= 6,
+                            mt_trace_sample_rate(t)};
         /* Each decoder sets the fields of its kind (trace.h: the others are
          * not to be read); seq is 0 for the unordered kinds. Not a memset:
          * it was a fifth of a load. */

@@ -104,4 +104,13 @@ uint64_t mt_trace_events_read(const struct mt_trace *t);
 
 void mt_trace_close(struct mt_trace *t);
 
+/* A sampled trace's mean distance in bytes between recorded allocations
+ * (mt_trace_format.h: sample_rate), 0 when every allocation was recorded.
+ * The ALLOC events of a sampled trace carry their weighted size: the
+ * recorded size n divided by the chance 1 - exp(-n/rate) it had to be
+ * recorded (mt_trace_weighted_size; n itself when n >= rate), so that
+ * every sum of bytes over them is an unbiased estimate. */
+uint64_t mt_trace_sample_rate(const struct mt_trace *t);
+uint64_t mt_trace_weighted_size(uint64_t n, uint64_t rate);
+
 #endif

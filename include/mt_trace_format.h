@@ -87,6 +87,16 @@
  *                                is written (memtap run --load). Written
  *                                segments first, watermark second (release):
  *                                read the watermark first (acquire).
+ *  3752    8 sample_rate      (version 9+, MT_HDR_SAMPLED) allocations were
+ *                                sampled by bytes with this mean distance R
+ *                                (memtap run --sample-rate): a block of n < R
+ *                                bytes was recorded with probability
+ *                                p = 1 - exp(-n/R), one of R or more always
+ *                                (p = 1); frees are recorded for recorded
+ *                                blocks only. A reader weights each recorded
+ *                                block by 1/p: sums of bytes are then
+ *                                unbiased estimates. Without the flag every
+ *                                allocation was recorded.
  *
  * Process trees: `memtap run` traces every descendant (unless told not
  * to): the first process writes the run's trace, RUN; each other process
@@ -175,7 +185,7 @@
 #include <stdint.h>
 
 #define MT_MAGIC "MEMTAPv"
-#define MT_FORMAT_VERSION 8u /* 8: live_segments, live_watermark */
+#define MT_FORMAT_VERSION 9u /* 9: sample_rate; 8: live_segments, live_watermark */
 #define MT_HEADER_SIZE 4096u
 #define MT_SEGMENT_SIZE (64u * 1024u)
 #define MT_SEGMENT_MAGIC 0x4753544du /* "MTSG" */
@@ -187,6 +197,7 @@
 #define MT_HDR_SIGNALED 32u    /* with it: exit_status is the signal that killed it */
 #define MT_HDR_EXECED 64u      /* it exec'd exec_path, which did not take the trace over */
 #define MT_HDR_CHILDREN 128u   /* the run traces every process (not --no-children) */
+#define MT_HDR_SAMPLED 256u    /* allocations were sampled by bytes: sample_rate */
 #define MT_EXEC_PATH_MAX 512
 #define MT_RUN_DIR_SUFFIX ".d" /* RUN.d: the other processes' traces */
 #define MT_FRAME_PYTHON (1ull << 63)
@@ -236,6 +247,7 @@ struct mt_file_header {
     uint32_t pad0;
     uint64_t live_segments;
     uint64_t live_watermark;
+    uint64_t sample_rate;
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
@@ -245,6 +257,7 @@ _Static_assert(offsetof(struct mt_file_header, exit_status) == 3216, "header lay
 _Static_assert(offsetof(struct mt_file_header, exec_path) == 3220, "header layout");
 _Static_assert(offsetof(struct mt_file_header, live_segments) == 3736, "header layout");
 _Static_assert(offsetof(struct mt_file_header, live_watermark) == 3744, "header layout");
+_Static_assert(offsetof(struct mt_file_header, sample_rate) == 3752, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

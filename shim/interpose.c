@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "sampling.h"
 
 struct mt_real mt_real;
 
@@ -123,7 +124,8 @@ static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_
     if (p) {
         if (MT_UNLIKELY(mt_py_waiting))
             mt_py_poll();
-        mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
+        if (mt_sample_alloc(t, p, n))
+            mt_record_alloc(t, fn, p, n, mt_current_stack(t, 0));
     }
     mt_leave(t);
     return p;
@@ -131,7 +133,8 @@ static inline void *after_alloc(struct mt_thread *t, unsigned fn, void *p, size_
 
 static inline void record_free(struct mt_thread *t, unsigned kind, void *p)
 {
-    mt_record_free(t, kind, p);
+    if (mt_sample_free(p))
+        mt_record_free(t, kind, p);
 }
 
 __attribute__((visibility("default"))) void *malloc(size_t n)
@@ -196,13 +199,16 @@ static void *traced_realloc(unsigned fn, void *p, size_t n)
         mt_passing_release(p);
         return mt_real.realloc(p, n);
     }
-    if (p)
-        record_free(t, MT_REC_REALLOC_FREE, p);
+    int recorded = p && mt_sample_free(p);
+    if (recorded)
+        mt_record_free(t, MT_REC_REALLOC_FREE, p);
     t->releasing = p;
     void *q = mt_real.realloc(p, n);
     t->releasing = NULL;
-    if (!q && p && n) /* realloc(p, 0) frees p: nothing to undo then */
-        record_free(t, MT_REC_REALLOC_UNDO, p);
+    if (!q && recorded && n) { /* realloc(p, 0) frees p: nothing to undo then */
+        mt_sample_restore(p);
+        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
+    }
     return after_alloc(t, fn, q, n);
 }
 

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "mt_shim.h"
+#include "sampling.h"
 
 static pid_t traced_pid; /* the process whose trace this is */
 
@@ -84,6 +85,7 @@ __attribute__((constructor)) static void mt_start(void)
         mt_opt.native_fallback = 0;
         mt_py_waiting = 0;
     }
+    mt_sampling_init();
     if (mt_writer_open() != 0)
         goto out;
     pthread_atfork(NULL, NULL, after_fork_child);

@@ -57,6 +57,8 @@ struct mt_options {
     int fast_unwind;      /* MEMTAP_FAST_UNWIND: 0 = libunwind for every stack */
     int unwind_check;     /* MEMTAP_UNWIND_CHECK: both walkers, count disagreements */
     int table_generations; /* MEMTAP_TABLE_GENERATIONS: at most MT_GENERATIONS (tests: 1) */
+    uint64_t sample_rate;  /* MEMTAP_SAMPLE_RATE: bytes, mean distance between records; 0 all */
+    uint64_t sample_seed;  /* MEMTAP_SAMPLE_SEED: the sampler's seed, 0 from the clock */
 };
 extern struct mt_options mt_opt;
 
@@ -117,6 +119,9 @@ struct mt_thread {
     uint32_t clock_tick;       /* events until the next clock look */
     uint32_t big_block;        /* a block of MT_BIG_BLOCK or more was just allocated */
     struct mt_counters *counters;
+    int64_t sample_left;       /* bytes to allocate before the next recorded one */
+    uint64_t sample_rng;       /* its random state, 0 before its first draw */
+    int sample_writing;        /* changing the sampled blocks' set (sampling.c) */
 };
 
 enum mt_thread_state { MT_THREAD_NEW = 0, MT_THREAD_ACTIVE, MT_THREAD_OFF };

@@ -19,7 +19,7 @@ struct mt_options mt_opt = {
     .table_generations = MT_GENERATIONS,
 };
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_U64 };
+enum opt_type { OPT_STRING, OPT_INT, OPT_U64, OPT_DEC };
 
 struct opt_def {
     const char *env;
@@ -43,6 +43,8 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_FAST_UNWIND", OPT_INT, &mt_opt.fast_unwind, 0, 1},
     {"MEMTAP_UNWIND_CHECK", OPT_INT, &mt_opt.unwind_check, 0, 1},
     {"MEMTAP_TABLE_GENERATIONS", OPT_INT, &mt_opt.table_generations, 1, MT_GENERATIONS},
+    {"MEMTAP_SAMPLE_RATE", OPT_DEC, &mt_opt.sample_rate, 0, 0},
+    {"MEMTAP_SAMPLE_SEED", OPT_DEC, &mt_opt.sample_seed, 0, 0},
 };
 
 static void set_int(const struct opt_def *d, long v)
@@ -68,6 +70,14 @@ void mt_options_load(void)
         case OPT_U64: {
             unsigned long long v = strtoull(s, &end, 16);
             if (*end)
+                mt_say("ignoring malformed ", d->env, "");
+            else
+                *(uint64_t *)d->target = v;
+            break;
+        }
+        case OPT_DEC: {
+            unsigned long long v = strtoull(s, &end, 10);
+            if (*end || *s == '-')
                 mt_say("ignoring malformed ", d->env, "");
             else
                 *(uint64_t *)d->target = v;

@@ -46,6 +46,7 @@
 #include <sys/mman.h>
 
 #include "record.h"
+#include "sampling.h"
 
 /* A field of an interpreter structure, by byte offset. */
 #define FIELD(base, off, type) (*(type *)(void *)((char *)(base) + (off)))
@@ -312,7 +313,7 @@ static uint32_t mixed_stack(struct mt_thread *t, int gil_held, const struct mt_r
 static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, int native,
                                        struct mt_thread *t, unsigned fn, void *p, size_t n)
 {
-    if (p) {
+    if (p && mt_sample_alloc(t, p, n)) {
         uint32_t stack;
         if (native) {
             struct mt_regs here; /* the walk starts in the wrapper's frame */
@@ -361,13 +362,16 @@ static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, int nativ
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.realloc(d->orig.ctx, p, n);
-    if (p)
+    int was_recorded = p && mt_sample_free(p);
+    if (was_recorded)
         mt_record_free(t, MT_REC_REALLOC_FREE, p);
     t->releasing = p;
     void *q = d->orig.realloc(d->orig.ctx, p, n);
     t->releasing = NULL;
-    if (!q && p)
-        mt_record_free(t, MT_REC_REALLOC_UNDO, p); /* PyMem_Realloc(p, 0) never frees */
+    if (!q && was_recorded) { /* PyMem_Realloc(p, 0) never frees */
+        mt_sample_restore(p);
+        mt_record_free(t, MT_REC_REALLOC_UNDO, p);
+    }
     return recorded(L, native, t, d->fn_malloc + 2, q, n);
 }
 
@@ -382,7 +386,8 @@ static void py_free(void *ctx, void *p)
         d->orig.free(d->orig.ctx, p);
         return;
     }
-    mt_record_free(t, MT_REC_FREE, p);
+    if (mt_sample_free(p))
+        mt_record_free(t, MT_REC_FREE, p);
     t->releasing = p;
     d->orig.free(d->orig.ctx, p);
     t->releasing = NULL;
@@ -405,7 +410,7 @@ static void *arena_alloc(void *ctx, size_t n)
     struct mt_thread *t = mt_enter();
     void *p = arena_orig.alloc(arena_orig.ctx, n);
     if (t) {
-        if (p)
+        if (p && mt_sample_alloc(t, p, n))
             mt_record_alloc(t, MT_FN_PYMALLOC_ARENA, p, n, mt_current_stack(t, 1));
         mt_leave(t);
     }
@@ -417,7 +422,8 @@ static void arena_free(void *ctx, void *p, size_t n)
     (void)ctx;
     struct mt_thread *t = p ? mt_enter() : NULL;
     if (t) { /* recorded first: once unmapped, another thread may map it */
-        mt_record_free(t, MT_REC_FREE, p);
+        if (mt_sample_free(p))
+            mt_record_free(t, MT_REC_FREE, p);
         mt_leave(t);
     }
     arena_orig.free(arena_orig.ctx, p, n);

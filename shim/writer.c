@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "record.h"
+#include "sampling.h"
 
 __thread struct mt_thread mt_self __attribute__((tls_model("initial-exec")));
 volatile int mt_enabled;
@@ -476,7 +477,10 @@ MT_COLD void mt_tick_slow(struct mt_thread *t)
 MT_COLD void mt_record_passing_free(struct mt_thread *t, const void *p)
 {
     int saved = errno;
-    mt_record_free(t, MT_REC_FREE, p);
+    /* A signal handler's free while this thread changes the sampled set
+     * would wait on itself: recorded then without looking. */
+    if (t->sample_writing || mt_sample_free(p))
+        mt_record_free(t, MT_REC_FREE, p);
     errno = saved;
 }
 
@@ -589,6 +593,10 @@ static void fill_header(void)
     header->start_ticks = own_ticks;
     if (mt_opt.children)
         header->flags |= MT_HDR_CHILDREN;
+    if (mt_sample_rate) {
+        header->flags |= MT_HDR_SAMPLED;
+        header->sample_rate = mt_sample_rate;
+    }
     ssize_t n = readlink("/proc/self/exe", header->exe, MT_EXE_MAX - 1);
     header->exe[n > 0 ? n : 0] = 0;
     read_file("/proc/self/cmdline", header->cmdline, MT_CMDLINE_MAX);
