@@ -147,6 +147,7 @@ static void write_model(FILE *out, const struct mt_fg_page *page, int k)
     fprintf(out, " \"peakBytes\": %lld, \"exitBytes\": %lld, \"peakPoint\": %u, \"exitPoint\": %u,",
             (long long)m->peak_bytes, (long long)m->exit_bytes, m->peak_point, m->exit_point);
     fprintf(out, " \"durationS\": %.6f,", (double)mt_db_meta_int(db, "duration_ns", 0) / 1e9);
+    fprintf(out, " \"sampleRate\": %lld,", (long long)mt_db_meta_int(db, "sample_rate", 0));
     int64_t start = page->run ? mt_db_meta_int(db, "start_monotonic_ns", 0) -
                                     mt_db_meta_int(page->run, "start_monotonic_ns", 0)
                               : 0;

@@ -381,13 +381,17 @@
     $('title').textContent = viewTitle();
     const t = $('total');
     t.dataset.bytes = String(total[0]);
-    t.textContent = human(total[0]) + ' (' + total[0] + ' bytes in ' + count[0] + ' blocks)' +
+    t.textContent = (D.sampleRate ? 'about ' : '') + human(total[0]) + ' (' + total[0] +
+      ' bytes in ' + count[0] + (D.sampleRate ? ' recorded' : '') + ' blocks)' +
       (state.view === 'diff' && state.shrank ? '; other stacks shrank by ' + human(state.shrank) : '');
     $('diff-points').hidden = state.view !== 'diff';
     draw();
     drawTimeline();
   }
   $('command').textContent = D.command;
+  $('sampled').hidden = !D.sampleRate;
+  $('sampled').textContent = D.sampleRate ? 'sampled by bytes, about one allocation recorded per ' +
+    human(D.sampleRate) + ': byte figures are estimates' : '';
   if (D0.processes && D0.processes.length > 1) {
     const sel = $('process');
     for (const [part, pid, depth, cmd, peak] of D0.processes) {

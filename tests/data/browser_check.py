@@ -7,7 +7,7 @@ of failures. Exit 77 when chromium or chromedriver is missing.
 
 usage: browser_check.py HTML --total N [--zoom NAME] [--search TEXT
        --matched N] [--view VIEW=N ...] [--range] [--screenshot PNG]
-       [--hostile TEXT ...] [--process PID=N ...]
+       [--hostile TEXT ...] [--process PID=N ...] [--shows ID=TEXT ...]
 
 --process: a run of several processes; picks process PID in the page's
 selector and checks that the page shows that process's model, with total N
@@ -137,6 +137,8 @@ def main():
     ap.add_argument("--process", action="append", default=[])
     ap.add_argument("--stacked", action="append", default=[],
                     help="PID: a process whose RSS is stacked on the tree's timeline")
+    ap.add_argument("--shows", action="append", default=[],
+                    help="ID=TEXT: element ID is visible and its text holds TEXT")
     ap.add_argument("--labels", action="append", default=[],
                     help="a timeline label that must be drawn whole, apart from the others")
     a = ap.parse_args()
@@ -166,6 +168,11 @@ def main():
                            " Array.from(document.querySelectorAll('option')).some(o => o.textContent.includes(arguments[0])) ||"
                            " window.memtapPage.rects().some(r => r.name.includes(arguments[0]));", text)
             check(f"hostile text shown as text: {text[:30]}", in_page, True)
+        for spec in a.shows:
+            ident, text = spec.split("=", 1)
+            got = d.js("const e = document.getElementById(arguments[0]);"
+                       " return e && !e.hidden && e.offsetWidth > 0 ? e.textContent : null;", ident)
+            check(f"#{ident} shown with '{text}'", got is not None and text in got, True)
         if a.zoom:
             rect = d.js("return window.memtapPage.rects().filter(r => r.name.includes(arguments[0]) && r.w > 20)[0] || null;", a.zoom)
             check(f"frame {a.zoom} drawn", rect is not None, True)

@@ -53,12 +53,20 @@ churn=$(q "$db" "SELECT sum(t.bytes) FROM stack_totals t JOIN stacks s ON s.id =
 within "C: short-lived site's bytes allocated" "$churn" 25600000 10
 check "C: short-lived site: none live at exit" "$(site_bytes "$leaks" churn)" 0
 n=$(q "$db" "SELECT value FROM meta WHERE key = 'allocations'")
-check_cmp "C: recorded allocations (of 370,008)" "$n" -lt 20000
+check_cmp "C: recorded allocations (of 390,008)" "$n" -lt 20000
 "$MT" summary "$T/c.memtap" >"$T/c.summary" 2>&1
 check "C: summary says sampled" "$(grep -c '^sampled .*8.0 KiB' "$T/c.summary")" 1
 check "C: summary's peak is an estimate" "$(grep -c '^heap peak *about .*+/-' "$T/c.summary")" 1
 check "C: summary --json" "$("$MT" summary --json "$T/c.memtap" 2>/dev/null |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["sampled"]["rate_bytes"])')" 8192
+"$MT" flamegraph -o "$T/c.html" "$T/c.memtap" >/dev/null 2>&1
+check "C: the page knows it is sampled" "$(grep -c '"sampleRate": 8192' "$T/c.html")" 1
+peak=$(q "$db" "SELECT value FROM meta WHERE key = 'peak_bytes'")
+python3 "$MT_ROOT/tests/data/browser_check.py" "$T/c.html" --total "$peak" \
+    --shows "sampled=sampled by bytes" --shows "total=about" >"$T/browser.log" 2>&1
+brc=$?
+cat "$T/browser.log"
+if [ $brc -eq 77 ]; then echo "SKIP-ONE: no browser for the page check"; else check "C: page in a browser" $brc 0; fi
 check "C: peak says sampled" "$("$MT" peak "$T/c.memtap" 2>/dev/null | grep -c '^sampled ')" 1
 
 # the same seed, the same choices; another seed, others
