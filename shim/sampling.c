@@ -3,7 +3,8 @@
  * set of live recorded blocks (insert, remove, grow), made under a lock
  * inside the seqlock that lookups check.
  *
- * The set is open-addressed with linear probing and kept at most half
+ * The set is open-addressed (and has a counting filter in front:
+ * sampling.h) with linear probing and kept at most half
  * full; a removal shifts the entries after it back, so the table never
  * holds tombstones and a lookup of an absent address stops at the first
  * empty slot. Tables come from mt_map_aside; a table replaced by a larger
@@ -23,16 +24,15 @@
 
 #include "sampling.h"
 
-uint64_t mt_sample_rate;
-struct mt_sample_table *mt_sample_current;
-uint64_t mt_sample_version;
+struct mt_sampling mt_sampling;
+uint16_t mt_sample_filter[1u << MT_SAMPLE_FILTER_BITS];
 
 static uint64_t live_count;
 static int writer_lock;
 static uint64_t base_seed;
 static uint32_t threads_seeded;
 
-#define FIRST_SLOTS 4096u
+#define FIRST_SLOTS 256u /* 2 KiB: a few hundred live recorded blocks stay in L1 */
 
 static uint64_t splitmix64(uint64_t x)
 {
@@ -108,16 +108,18 @@ static void end_change(void)
     __atomic_store_n(&mt_sample_version, mt_sample_version + 1, __ATOMIC_RELEASE);
 }
 
-static void put(struct mt_sample_table *tb, uintptr_t a)
+/* 1 when a was not in tb and now is. */
+static int put(struct mt_sample_table *tb, uintptr_t a)
 {
     uint64_t i = mt_sample_slot(tb, a);
     while (tb->slots[i]) {
         if (tb->slots[i] == a)
-            return;
+            return 0;
         i = (i + 1) & tb->mask;
     }
     __atomic_store_n(&tb->slots[i], a, __ATOMIC_RELAXED);
     live_count++;
+    return 1;
 }
 
 static struct mt_sample_table *new_table(uint64_t slots)
@@ -148,7 +150,7 @@ static struct mt_sample_table *room_for_one(void)
     live_count = 0;
     for (uint64_t i = 0; i <= tb->mask; i++)
         if (tb->slots[i])
-            put(bigger, tb->slots[i]);
+            (void)put(bigger, tb->slots[i]);
     __atomic_store_n(&mt_sample_current, bigger, __ATOMIC_RELEASE);
     return bigger;
 }
@@ -158,8 +160,11 @@ void mt_sample_insert(uintptr_t a)
     lock_writers();
     begin_change();
     struct mt_sample_table *tb = room_for_one();
-    if (tb)
-        put(tb, a);
+    if (tb && put(tb, a)) {
+        uint16_t *c = &mt_sample_filter[mt_sample_filter_slot(a)];
+        if (*c < UINT16_MAX) /* a saturated counter stays: never a false "absent" */
+            __atomic_store_n(c, (uint16_t)(*c + 1), __ATOMIC_RELAXED);
+    }
     end_change();
     unlock_writers();
 }
@@ -185,6 +190,9 @@ void mt_sample_remove(uintptr_t a)
         }
         __atomic_store_n(&tb->slots[hole], 0, __ATOMIC_RELAXED);
         live_count--;
+        uint16_t *c = &mt_sample_filter[mt_sample_filter_slot(a)];
+        if (*c && *c < UINT16_MAX)
+            __atomic_store_n(c, (uint16_t)(*c - 1), __ATOMIC_RELAXED);
     }
     end_change();
     unlock_writers();

@@ -30,18 +30,39 @@
 
 #include "mt_shim.h"
 
-/* The mean distance in bytes between recorded allocations; 0: every
- * allocation is recorded (no sampling). Set once, before tracing starts. */
-extern uint64_t mt_sample_rate;
-
 struct mt_sample_table {
     uint64_t mask;  /* slots - 1, slots a power of two */
     unsigned shift; /* 64 - log2(slots) */
     uint64_t slots[];
 };
 
-extern struct mt_sample_table *mt_sample_current;
-extern uint64_t mt_sample_version; /* odd while a writer changes the set */
+/* What every hook reads, in one cache line. */
+struct mt_sampling {
+    /* The mean distance in bytes between recorded allocations; 0: every
+     * allocation is recorded (no sampling). Set once, before tracing. */
+    uint64_t rate;
+    uint64_t version; /* odd while a writer changes the set */
+    struct mt_sample_table *current;
+} __attribute__((aligned(64)));
+
+extern struct mt_sampling mt_sampling;
+
+/* A counting filter in front of the set: per hash of an address, how many
+ * live recorded blocks have that hash. A block is live in the set only if
+ * its counter is not 0, and while it is, its own count keeps the counter
+ * above 0 (the free of a block comes after its insert), so a 0 read with
+ * no lock and no seqlock is a sure "not recorded": the free of a block
+ * that was not recorded costs one load from a small static table. */
+#define MT_SAMPLE_FILTER_BITS 12
+extern uint16_t mt_sample_filter[1u << MT_SAMPLE_FILTER_BITS];
+
+static inline uint32_t mt_sample_filter_slot(uintptr_t a)
+{
+    return (uint32_t)(((uint64_t)a * 0xD6E8FEB86659FD93ull) >> (64 - MT_SAMPLE_FILTER_BITS));
+}
+#define mt_sample_rate (mt_sampling.rate)
+#define mt_sample_version (mt_sampling.version)
+#define mt_sample_current (mt_sampling.current)
 
 /* Reads the options: called once by the constructor before tracing. */
 void mt_sampling_init(void);
@@ -107,7 +128,10 @@ static MT_ALWAYS_INLINE int mt_sample_free(const void *p)
 {
     if (MT_LIKELY(!mt_sample_rate))
         return 1;
-    if (MT_LIKELY(!mt_sample_has((uintptr_t)p)))
+    if (MT_LIKELY(!__atomic_load_n(&mt_sample_filter[mt_sample_filter_slot((uintptr_t)p)],
+                                   __ATOMIC_RELAXED)))
+        return 0;
+    if (!mt_sample_has((uintptr_t)p))
         return 0;
     mt_sample_remove((uintptr_t)p);
     return 1;
