@@ -601,6 +601,7 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"growth_slices", NULL, (int64_t)L->slice_count},
         {"growth_slice_events", NULL, (int64_t)L->slice_events},
         {"sample_rate", NULL, (int64_t)mt_trace_sample_rate(tr)},
+        {"windows", NULL, (h->flags & MT_HDR_WINDOWS) != 0},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++)

@@ -89,7 +89,36 @@ struct run_options {
     int load;            /* load the trace while CMD runs (run_follow.c) */
     uint64_t sample_rate; /* bytes: sampling by bytes; 0 records every allocation */
     const char *sample_seed; /* decimal, as given */
+    int paused;           /* recording windows: start with recording off */
+    int window_signal;    /* the signal that switches recording (0: none) */
+    long start_after_ms, stop_after_ms; /* 0: none */
 };
+
+/* "30s", "5m", "1h", "250ms", "1.5s" or seconds as a number -> ms; -1
+ * when malformed, not above 0, or over a year. */
+static long parse_duration_ms(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0))
+        return -1;
+    double unit = 1000;
+    if (strcmp(end, "ms") == 0)
+        unit = 1;
+    else if (strcmp(end, "s") == 0 || !*end)
+        unit = 1000;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        unit = 60000;
+    else if (strcmp(end, "h") == 0)
+        unit = 3600000;
+    else
+        return -1;
+    double ms = v * unit;
+    if (ms < 1 || ms > 366.0 * 86400000.0)
+        return -1;
+    return (long)ms;
+}
 
 /* "USR2", "SIGUSR2" or "12" -> 12; 0 when not a signal a program can catch. */
 static int parse_signal(const char *s)
@@ -169,6 +198,14 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
     }
     if (o->sample_seed)
         setenv("MEMTAP_SAMPLE_SEED", o->sample_seed, 1);
+    if (o->paused)
+        setenv_long("MEMTAP_PAUSED", 1);
+    if (o->window_signal)
+        setenv_long("MEMTAP_WINDOW_SIGNAL", o->window_signal);
+    if (o->start_after_ms)
+        setenv_long("MEMTAP_START_AFTER_MS", o->start_after_ms);
+    if (o->stop_after_ms)
+        setenv_long("MEMTAP_STOP_AFTER_MS", o->stop_after_ms);
     add_python_path(shim);
 }
 
@@ -264,6 +301,7 @@ const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
     "                  [--no-children] [--load] [--sample-rate SIZE [--sample-seed N]]\n"
+    "                  [--paused] [--window-signal SIG] [--start-after T] [--stop-after T]\n"
     "                  [--] CMD [ARGS...]\n"
     "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten);\n"
     "                       every other process of the run writes FILE.d/PID.memtap\n"
@@ -280,6 +318,12 @@ const char mt_usage_run[] =
     "                       allocated (e.g. 512KiB), every block of SIZE or more;\n"
     "                       reports give byte figures as unbiased estimates\n"
     "  --sample-seed N      the sampler's seed (repeatable runs; default: the clock)\n"
+    "  --paused             record no allocation until recording is switched on: by\n"
+    "                       memtap.start() (Python), mt_window_start() (memtap.h),\n"
+    "                       --window-signal or --start-after\n"
+    "  --window-signal SIG  each SIG sent to CMD switches recording off or on\n"
+    "  --start-after T      switch recording on T after the start (30s, 5m, 250ms)\n"
+    "  --stop-after T       switch it off T after the start\n"
     "  --sample-ms N        RSS sample interval in ms (default 10, 0 = off)\n"
     "  --snapshot-signal SIG  a marker snapshot-N each time CMD gets SIG (e.g. USR2)\n"
     "  --no-pack            leave the trace as written (default: compressed once CMD\n"
@@ -287,7 +331,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, NULL};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -299,6 +343,10 @@ int mt_cmd_run(int argc, char **argv)
         {"load", no_argument, NULL, 'L'},
         {"sample-rate", required_argument, NULL, 'R'},
         {"sample-seed", required_argument, NULL, 'E'},
+        {"paused", no_argument, NULL, 'Z'},
+        {"window-signal", required_argument, NULL, 'W'},
+        {"start-after", required_argument, NULL, 'A'},
+        {"stop-after", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
@@ -348,6 +396,25 @@ int mt_cmd_run(int argc, char **argv)
             o.sample_seed = optarg;
             break;
         }
+        case 'Z': o.paused = 1; break;
+        case 'W':
+            o.window_signal = parse_signal(optarg);
+            if (!o.window_signal) {
+                mt_error("run: --window-signal: '%s' is not a signal a program can catch", optarg);
+                return MT_EXIT_RUN;
+            }
+            break;
+        case 'A':
+        case 'B': {
+            long ms = parse_duration_ms(optarg);
+            if (ms < 0) {
+                mt_error("run: --%s wants a duration such as 30s, 5m or 250ms, not '%s'",
+                         c == 'A' ? "start-after" : "stop-after", optarg);
+                return MT_EXIT_RUN;
+            }
+            *(c == 'A' ? &o.start_after_ms : &o.stop_after_ms) = ms;
+            break;
+        }
         case 'S':
             o.snapshot_signal = parse_signal(optarg);
             if (!o.snapshot_signal) {
@@ -357,6 +424,10 @@ int mt_cmd_run(int argc, char **argv)
             break;
         default: return mt_usage(mt_usage_run, c == 'h') ? MT_EXIT_RUN : MT_EXIT_OK;
         }
+    }
+    if (o.window_signal && o.window_signal == o.snapshot_signal) {
+        mt_error("run: --window-signal and --snapshot-signal want two different signals");
+        return MT_EXIT_RUN;
     }
     if (optind >= argc)
         return mt_usage(mt_usage_run, 0) ? MT_EXIT_RUN : MT_EXIT_OK;

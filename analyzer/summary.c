@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mt_trace_format.h"
 #include "db.h"
 #include "report.h"
 #include "tree.h"
@@ -119,6 +120,13 @@ int mt_cmd_summary(int argc, char **argv)
     int64_t unmatched = mt_db_meta_int(db, "unmatched_frees", 0);
     int64_t arenas = mt_db_meta_int(db, "pymalloc_arenas", 0);
     int64_t rate = mt_sample_rate_of(db);
+    int64_t windowed = mt_db_meta_int(db, "windows", 0);
+    int64_t starts = windowed ? mt_query_int(db, "SELECT count(*) FROM markers WHERE label = '"
+                                                     MT_MARKER_WINDOW_START "'")
+                              : 0;
+    int64_t stops = windowed ? mt_query_int(db, "SELECT count(*) FROM markers WHERE label = '"
+                                                    MT_MARKER_WINDOW_STOP "'")
+                             : 0;
     struct ending end;
     find_ending(db, &end);
     struct rss_peak rp;
@@ -156,6 +164,10 @@ int mt_cmd_summary(int argc, char **argv)
         json_known("peak_rss_file_bytes", rp.file);
         json_known("peak_rss_shmem_bytes", rp.shmem);
         json_known("memtap_rss_max_bytes", rp.own_max);
+        if (windowed)
+            printf(", \"windows\": {\"started\": %lld, \"stopped\": %lld,"
+                   " \"frees_of_unrecorded_blocks\": %lld}",
+                   (long long)starts, (long long)stops, (long long)unmatched);
         if (rate)
             printf(", \"sampled\": {\"rate_bytes\": %lld, \"estimates\": \"bytes\","
                    " \"peak_bytes_error\": %lld, \"live_at_exit_bytes_error\": %lld}",
@@ -182,7 +194,15 @@ int mt_cmd_summary(int argc, char **argv)
             printf("              Python's small blocks as pymalloc's arenas"
                    " (--pymalloc arenas)\n");
         printf("frees         %lld\n", (long long)frees);
-        if (unmatched)
+        if (windowed)
+            printf("              and %lld of blocks never seen allocated: allocated between\n"
+                   "              the recording windows (or before tracing)\n"
+                   "windows       recording switched on %lld times, off %lld times (markers\n"
+                   "              " MT_MARKER_WINDOW_START ", " MT_MARKER_WINDOW_STOP
+                   "): the figures are what the\n"
+                   "              windows recorded\n",
+                   (long long)unmatched, (long long)starts, (long long)stops);
+        else if (unmatched)
             printf("              and %lld of blocks never seen allocated: allocated before\n"
                    "              tracing, or by an allocator layer under memtap's hooks\n"
                    "              (python -X dev, -X tracemalloc)\n",

@@ -17,6 +17,16 @@ extern "C" {
  * being traced. Safe from any thread; not async-signal-safe. */
 int mt_marker(const char *label) __attribute__((weak));
 
+/* Recording windows: mt_window_stop() stops recording allocations (frees
+ * are still recorded, so a block recorded earlier and freed meanwhile is
+ * freed in the trace), mt_window_start() starts again; each switch is a
+ * marker memtap:window-stop or memtap:window-start in the trace. `memtap
+ * run --paused` starts with recording off. Return 0, or ENODEV if this
+ * process is not being traced. mt_window_recording() is 1 while recording. */
+int mt_window_start(void) __attribute__((weak));
+int mt_window_stop(void) __attribute__((weak));
+int mt_window_recording(void) __attribute__((weak));
+
 /* 1 when this process is being traced, 0 when not. */
 int mt_is_traced(void) __attribute__((weak));
 

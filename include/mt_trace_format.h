@@ -34,7 +34,11 @@
  *                                MT_HDR_PACKED: the rest is compressed (above);
  *                                MT_HDR_FORKED, MT_HDR_EXIT_STATUS, MT_HDR_SIGNALED,
  *                                MT_HDR_EXECED (below); MT_HDR_CHILDREN: the
- *                                run traces every process
+ *                                run traces every process; MT_HDR_SAMPLED
+ *                                (sample_rate, below); MT_HDR_WINDOWS: only
+ *                                allocations inside recording windows were
+ *                                recorded, every free was (so frees of blocks
+ *                                allocated outside them are expected)
  *    24    8 pid, 32 8 ppid
  *    40    8 start_realtime_ns   wall clock at start (CLOCK_REALTIME)
  *    48    8 start_monotonic_ns  CLOCK_MONOTONIC at start; event times are
@@ -198,6 +202,8 @@
 #define MT_HDR_EXECED 64u      /* it exec'd exec_path, which did not take the trace over */
 #define MT_HDR_CHILDREN 128u   /* the run traces every process (not --no-children) */
 #define MT_HDR_SAMPLED 256u    /* allocations were sampled by bytes: sample_rate */
+#define MT_HDR_WINDOWS 512u    /* recording windows: allocations made between them are
+                                * not recorded, frees are (markers MT_MARKER_WINDOW_*) */
 #define MT_EXEC_PATH_MAX 512
 #define MT_RUN_DIR_SUFFIX ".d" /* RUN.d: the other processes' traces */
 #define MT_FRAME_PYTHON (1ull << 63)
@@ -208,6 +214,12 @@
  * Py_Finalize(Ex) (shim/finalize.c): the process goes on, and its exit is
  * the end of the trace, not the python-exit marker before it. */
 #define MT_MARKER_PYTHON_FINALIZED "memtap:python-finalized"
+/* Markers of the recording windows (memtap run --paused, --window-signal,
+ * --start-after, --stop-after; mt_window_start/stop of memtap.h): from the
+ * first to the second, allocations are recorded, and not from the second
+ * to the next first. */
+#define MT_MARKER_WINDOW_START "memtap:window-start"
+#define MT_MARKER_WINDOW_STOP "memtap:window-stop"
 #define MT_PYNAME_MAX 512 /* Python file names and function names */
 
 #define MT_EXE_MAX 1024

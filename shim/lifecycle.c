@@ -88,6 +88,7 @@ __attribute__((constructor)) static void mt_start(void)
     mt_sampling_init();
     if (mt_writer_open() != 0)
         goto out;
+    mt_windows_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     traced_pid = getpid();
     mt_enabled = 1;

@@ -59,6 +59,10 @@ struct mt_options {
     int table_generations; /* MEMTAP_TABLE_GENERATIONS: at most MT_GENERATIONS (tests: 1) */
     uint64_t sample_rate;  /* MEMTAP_SAMPLE_RATE: bytes, mean distance between records; 0 all */
     uint64_t sample_seed;  /* MEMTAP_SAMPLE_SEED: the sampler's seed, 0 from the clock */
+    int paused;            /* MEMTAP_PAUSED: start with recording off (windows.c) */
+    int window_signal;     /* MEMTAP_WINDOW_SIGNAL: the signal that switches recording */
+    long start_after_ms;   /* MEMTAP_START_AFTER_MS: recording on this long after start */
+    long stop_after_ms;    /* MEMTAP_STOP_AFTER_MS: and off this long after start */
 };
 extern struct mt_options mt_opt;
 
@@ -388,6 +392,25 @@ void mt_sampler_extend_burst(uint64_t rss_before);
 
 /* Writes the markers of snapshot requests not yet written (guard held). */
 void mt_sampler_take_snapshots(struct mt_thread *t);
+
+/* Wakes the sampler thread (async-signal-safe); no-op when it is not running. */
+void mt_sampler_wake(void);
+
+/* ---- windows.c -------------------------------------------------------- */
+
+/* Reads the window options (--paused, --window-signal, --start-after,
+ * --stop-after): once the trace is open. */
+void mt_windows_init(void);
+
+/* Writes the markers of the switches made by signal or clock since the
+ * last call (the sampler thread, or an event's clock look). */
+void mt_windows_take_markers(struct mt_thread *t);
+
+/* The sampler thread's tick: the clock's switches due by now_ns. */
+void mt_windows_tick(uint64_t now_ns);
+
+/* 1 while a switch by the clock is still to come. */
+int mt_windows_timed(void);
 
 /* Records a marker from the calling thread (see mt_marker in memtap.h). */
 int mt_marker_internal(const char *label);

@@ -45,11 +45,16 @@ static const struct opt_def opt_table[] = {
     {"MEMTAP_TABLE_GENERATIONS", OPT_INT, &mt_opt.table_generations, 1, MT_GENERATIONS},
     {"MEMTAP_SAMPLE_RATE", OPT_DEC, &mt_opt.sample_rate, 0, 0},
     {"MEMTAP_SAMPLE_SEED", OPT_DEC, &mt_opt.sample_seed, 0, 0},
+    {"MEMTAP_PAUSED", OPT_INT, &mt_opt.paused, 0, 1},
+    {"MEMTAP_WINDOW_SIGNAL", OPT_INT, &mt_opt.window_signal, 1, 64},
+    {"MEMTAP_START_AFTER_MS", OPT_INT, &mt_opt.start_after_ms, 0, 1L << 40},
+    {"MEMTAP_STOP_AFTER_MS", OPT_INT, &mt_opt.stop_after_ms, 0, 1L << 40},
 };
 
 static void set_int(const struct opt_def *d, long v)
 {
-    if (d->target == &mt_opt.root_pid)
+    if (d->target == &mt_opt.root_pid || d->target == &mt_opt.start_after_ms ||
+        d->target == &mt_opt.stop_after_ms)
         *(long *)d->target = v;
     else
         *(int *)d->target = (int)v;

@@ -61,6 +61,12 @@ static void futex_wake(void)
     syscall(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+void mt_sampler_wake(void)
+{
+    if (mt_sampler_running)
+        futex_wake();
+}
+
 void mt_sampler_take_snapshots(struct mt_thread *t)
 {
     uint32_t want = __atomic_load_n(&snapshot_requests, __ATOMIC_ACQUIRE);
@@ -125,13 +131,16 @@ static void *sampler_main(void *arg)
     static const struct timespec burst_interval = {0, 1000000L};
     while (!stop_requested) {
         uint32_t seen = __atomic_load_n(&wake_word, __ATOMIC_ACQUIRE);
-        const struct timespec *wait = ms ? &interval : NULL;
+        static const struct timespec window_interval = {0, 10000000L};
+        const struct timespec *wait = ms ? &interval : mt_windows_timed() ? &window_interval : NULL;
         if (ms > 1 && mt_sampler_burst_until() > mt_now_ns(CLOCK_MONOTONIC))
             wait = &burst_interval;
         syscall(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, seen, wait, NULL, 0);
         if (stop_requested || !mt_enabled)
             break;
         mt_sampler_take_snapshots(t);
+        mt_windows_tick(mt_now_ns(CLOCK_MONOTONIC));
+        mt_windows_take_markers(t);
         if (ms) {
             uint64_t before = __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED);
             mt_record_sample(t);
@@ -216,7 +225,8 @@ void mt_sampler_start(int python)
         if (sigaction(mt_opt.snapshot_signal, &sa, NULL) != 0)
             mt_say("cannot catch the snapshot signal", "", "");
     }
-    if (!mt_opt.sample_ms && !mt_opt.snapshot_signal)
+    if (!mt_opt.sample_ms && !mt_opt.snapshot_signal && !mt_opt.window_signal &&
+        !mt_windows_timed())
         return;
     pthread_atfork(before_fork, after_fork_parent, NULL);
     if (start_thread() != 0)

@@ -24,7 +24,7 @@
 
 #include "sampling.h"
 
-struct mt_sampling mt_sampling;
+struct mt_sampling mt_sampling = {.recording = 1};
 uint16_t mt_sample_filter[1u << MT_SAMPLE_FILTER_BITS];
 
 static uint64_t live_count;
@@ -227,4 +227,5 @@ void mt_sampling_init(void)
     }
     pthread_atfork(before_fork, after_fork, after_fork);
     mt_sample_rate = mt_opt.sample_rate;
+    mt_sampling.gate = 1;
 }

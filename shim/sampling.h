@@ -38,6 +38,12 @@ struct mt_sample_table {
 
 /* What every hook reads, in one cache line. */
 struct mt_sampling {
+    /* Not 0 when an allocation may go unrecorded: sampling, or recording
+     * windows (windows.c) ever used. Hooks look at nothing else when 0. */
+    int gate;
+    /* 0 between recording windows: allocations are not recorded (frees
+     * still are: a block recorded in a window may be freed outside). */
+    volatile int recording;
     /* The mean distance in bytes between recorded allocations; 0: every
      * allocation is recorded (no sampling). Set once, before tracing. */
     uint64_t rate;
@@ -104,11 +110,16 @@ static inline int mt_sample_has(uintptr_t a)
     }
 }
 
-/* Whether an allocation of n bytes at p is to be recorded: always without
- * sampling; else by the countdown, and then p joins the set. */
+/* Whether an allocation of n bytes at p is to be recorded: never between
+ * recording windows; always without sampling; else by the countdown, and
+ * then p joins the set. */
 static MT_ALWAYS_INLINE int mt_sample_alloc(struct mt_thread *t, const void *p, size_t n)
 {
-    if (MT_LIKELY(!mt_sample_rate))
+    if (MT_LIKELY(!mt_sampling.gate))
+        return 1;
+    if (!mt_sampling.recording)
+        return 0;
+    if (!mt_sample_rate)
         return 1;
     if (n < mt_sample_rate) {
         t->sample_left -= (int64_t)n;

@@ -407,6 +407,9 @@ static MT_COLD void extra_sample(struct mt_thread *t, uint64_t now)
 static void sample_in_band(struct mt_thread *t)
 {
     mt_sampler_take_snapshots(t);
+    if (mt_windows_timed())
+        mt_windows_tick(mt_now_ns(CLOCK_MONOTONIC_COARSE));
+    mt_windows_take_markers(t);
     if (!mt_opt.sample_ms)
         return;
     uint64_t now = mt_now_ns(CLOCK_MONOTONIC_COARSE);
