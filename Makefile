@@ -39,7 +39,7 @@ SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libmemtap.map -Wl,-z,now -Wl,-
 SHIM_LIBS := -lunwind -ldl -lpthread -lm
 
 AN_CFLAGS := $(BASE_CFLAGS) $(SAN) -Ianalyzer -DMT_DOCDIR='"$(DOCDIR)"'
-AN_LIBS := -lsqlite3 -ldw -lelf -lzstd -lm -lstdc++ -lpthread
+AN_LIBS := -lsqlite3 -ldw -lelf -lzstd -lncurses -lm -lstdc++ -lpthread
 
 SHIM_SRC := $(wildcard shim/*.c)
 AN_SRC := $(wildcard analyzer/*.c)

@@ -29,6 +29,7 @@ static const struct {
     {"flamegraph", mt_cmd_flamegraph, mt_usage_flamegraph,
      "an interactive HTML flamegraph (or folded stacks)"},
     {"pack", mt_cmd_pack, mt_usage_pack, "compress traces written with run --no-pack"},
+    {"top", mt_cmd_top, mt_usage_top, "a live view of a running program's memory"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -87,6 +87,7 @@ struct run_options {
     int no_pack;         /* leave the trace as written */
     int no_children;     /* trace the first process alone */
     int load;            /* load the trace while CMD runs (run_follow.c) */
+    int live;            /* memtap top's view while CMD runs; CMD's output to a file */
     uint64_t sample_rate; /* bytes: sampling by bytes; 0 records every allocation */
     const char *sample_seed; /* decimal, as given */
     int paused;           /* recording windows: start with recording off */
@@ -169,6 +170,25 @@ static void add_python_path(const char *shim)
         return;
     setenv("MEMTAP_PYTHON_DIR", dir, 1);
     prepend_env("PYTHONPATH", dir, ':');
+}
+
+/* run --live, in CMD's process before exec: its output to OUT.out (made
+ * 0600, never over a file or through a symlink), its input from
+ * /dev/null (the terminal's keys are the view's). 0, or -1 (said). */
+static int live_output(const char *out)
+{
+    char path[PATH_MAX];
+    if (mt_fmt(path, sizeof path, "%s.out", out) != 0)
+        return -1;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || in < 0) {
+        fprintf(stderr, "memtap: run: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 || dup2(in, STDIN_FILENO) < 0)
+        return -1;
+    return 0;
 }
 
 static void set_child_env(const char *shim, const char *output, uint64_t session,
@@ -302,6 +322,7 @@ const char mt_usage_run[] =
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
     "                  [--no-children] [--load] [--sample-rate SIZE [--sample-seed N]]\n"
     "                  [--paused] [--window-signal SIG] [--start-after T] [--stop-after T]\n"
+    "                  [--live]\n"
     "                  [--] CMD [ARGS...]\n"
     "  -o, --output FILE    trace file (default: CMD.PID.memtap; never overwritten);\n"
     "                       every other process of the run writes FILE.d/PID.memtap\n"
@@ -318,6 +339,8 @@ const char mt_usage_run[] =
     "                       allocated (e.g. 512KiB), every block of SIZE or more;\n"
     "                       reports give byte figures as unbiased estimates\n"
     "  --sample-seed N      the sampler's seed (repeatable runs; default: the clock)\n"
+    "  --live               memtap top's view of CMD on this terminal while it runs\n"
+    "                       (CMD's output goes to FILE.out, its input is /dev/null)\n"
     "  --paused             record no allocation until recording is switched on: by\n"
     "                       memtap.start() (Python), mt_window_start() (memtap.h),\n"
     "                       --window-signal or --start-after\n"
@@ -331,7 +354,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
+    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -344,6 +367,7 @@ int mt_cmd_run(int argc, char **argv)
         {"sample-rate", required_argument, NULL, 'R'},
         {"sample-seed", required_argument, NULL, 'E'},
         {"paused", no_argument, NULL, 'Z'},
+        {"live", no_argument, NULL, 'V'},
         {"window-signal", required_argument, NULL, 'W'},
         {"start-after", required_argument, NULL, 'A'},
         {"stop-after", required_argument, NULL, 'B'},
@@ -397,6 +421,7 @@ int mt_cmd_run(int argc, char **argv)
             break;
         }
         case 'Z': o.paused = 1; break;
+        case 'V': o.live = 1; break;
         case 'W':
             o.window_signal = parse_signal(optarg);
             if (!o.window_signal) {
@@ -424,6 +449,10 @@ int mt_cmd_run(int argc, char **argv)
             break;
         default: return mt_usage(mt_usage_run, c == 'h') ? MT_EXIT_RUN : MT_EXIT_OK;
         }
+    }
+    if (o.live && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        mt_error("run: --live needs a terminal (memtap top --batch TRACE prints the view as text)");
+        return MT_EXIT_RUN;
     }
     if (o.window_signal && o.window_signal == o.snapshot_signal) {
         mt_error("run: --window-signal and --snapshot-signal want two different signals");
@@ -479,6 +508,8 @@ int mt_cmd_run(int argc, char **argv)
             fprintf(stderr, "memtap: run: %s" MT_RUN_DIR_SUFFIX ": %s\n", out, strerror(errno));
             _exit(MT_EXIT_RUN);
         }
+        if (o.live && live_output(out) != 0)
+            _exit(MT_EXIT_RUN);
         set_child_env(shim, out, session, &o);
         execvp(cmd[0], cmd);
         int e = errno;
@@ -497,11 +528,17 @@ int mt_cmd_run(int argc, char **argv)
     mt_db_path_for(output, db_path, sizeof db_path);
     if (o.load && mt_follow_start(&follower, output, db_path) != 0)
         mt_warn("run: --load: no process to load the trace with; the first report loads it");
+    struct mt_follower viewer = {0};
+    char note[PATH_MAX + 64];
+    if (o.live && (mt_fmt(note, sizeof note, "the program's output: %s.out", output) != 0 ||
+                   mt_view_start(&viewer, output, note) != 0))
+        mt_warn("run: --live: no view (its output goes to %s.out)", output);
     int status = 0;
     int rc = mt_run_wait(child_pid, &status);
     if (rc) {
         mt_error("run: waitpid: %s", strerror(rc));
         mt_follow_finish(&follower);
+        mt_follow_finish(&viewer);
         return MT_EXIT_RUN;
     }
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
@@ -509,12 +546,14 @@ int mt_cmd_run(int argc, char **argv)
     if (!exec_failed)
         record_end(output, status);
     mt_follow_stop(&follower); /* it finishes while the trace is packed */
+    mt_follow_stop(&viewer);   /* it shows the end until the user quits */
     if (!exec_failed && !o.no_pack && mt_path_exists(output)) {
         char why[512];
         if (mt_trace_pack(output, NULL, NULL, why, sizeof why) != 0)
             mt_error("run: the trace stays as written, not compressed: %s", why);
     }
     int loaded = mt_follow_finish(&follower);
+    mt_follow_finish(&viewer);
     if (!exec_failed)
         report(output, status);
     if (!o.no_children)

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ncurses.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -24,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "load.h"
 #include "util.h"
 
@@ -65,7 +67,27 @@ static void follower_main(const char *trace, const char *db, int done_fd)
     }
 }
 
-static pid_t start(const char *trace, const char *db, int *done_fd)
+static void on_bus_viewing(int sig)
+{
+    (void)sig;
+    endwin(); /* the terminal back as it was: this process ends here */
+    _exit(MT_EXIT_CANCELED);
+}
+
+static void viewer_main(const char *trace, const char *note, int done_fd)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+    signal(SIGINT, SIG_IGN); /* ^C is CMD's; the view then shows its end */
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGBUS, on_bus_viewing);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    _exit(mt_top_follow(trace, 0, 1.0, 0, done_fd, note));
+}
+
+static pid_t start(const char *trace, const char *db, const char *note, int *done_fd)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
@@ -74,6 +96,8 @@ static pid_t start(const char *trace, const char *db, int *done_fd)
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[1]);
+        if (note)
+            viewer_main(trace, note, fds[0]);
         follower_main(trace, db, fds[0]);
     }
     close(fds[0]);
@@ -89,7 +113,15 @@ int mt_follow_start(struct mt_follower *f, const char *trace, const char *db)
 {
     f->trace = trace;
     f->db = db;
-    f->pid = start(trace, db, &f->done_fd);
+    f->pid = start(trace, db, NULL, &f->done_fd);
+    return f->pid > 0 ? 0 : errno;
+}
+
+int mt_view_start(struct mt_follower *f, const char *trace, const char *note)
+{
+    f->trace = trace;
+    f->db = NULL;
+    f->pid = start(trace, NULL, note, &f->done_fd);
     return f->pid > 0 ? 0 : errno;
 }
 

@@ -23,4 +23,10 @@ void mt_follow_stop(struct mt_follower *f);
 /* Stops it if not yet, and waits for it. Returns 1 when db was written. */
 int mt_follow_finish(struct mt_follower *f);
 
+/* `memtap run --live`: memtap top's view of trace on the terminal, in a
+ * process of the launcher's (f->db unused), until CMD is gone
+ * (mt_follow_stop) and the user quits with q; note: a line on its screen.
+ * mt_follow_finish waits for the user. */
+int mt_view_start(struct mt_follower *f, const char *trace, const char *note);
+
 #endif
