@@ -62,9 +62,15 @@ Q := @
 say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
-all: $(B)/libmemtap.so $(B)/memtap $(B)/python/memtap.py
+# The Python side, put on PYTHONPATH by `memtap run`: the memtap module,
+# and the pytest plugin with the entry point pytest finds it by (pytest11).
+PY_FILES := memtap.py memtap_pytest.py memtap_pytest-1.0.dist-info/METADATA \
+            memtap_pytest-1.0.dist-info/entry_points.txt
+PY_OUT := $(addprefix $(B)/python/,$(PY_FILES))
 
-$(B)/python/memtap.py: shim/python/memtap.py
+all: $(B)/libmemtap.so $(B)/memtap $(PY_OUT)
+
+$(B)/python/%: shim/python/%
 	$(call say,CP,$@)mkdir -p $(@D) && cp $< $@
 
 # Rebuild everything when the flags change.
@@ -135,8 +141,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/memtap $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(B)/memtap $(DESTDIR)$(BINDIR)/memtap
 	install -m 0755 $(B)/libmemtap.so $(DESTDIR)$(LIBDIR)/memtap/libmemtap.so
-	install -d $(DESTDIR)$(LIBDIR)/memtap/python
-	install -m 0644 shim/python/memtap.py $(DESTDIR)$(LIBDIR)/memtap/python/memtap.py
+	install -d $(DESTDIR)$(LIBDIR)/memtap/python/memtap_pytest-1.0.dist-info
+	for f in $(PY_FILES); do install -m 0644 shim/python/$$f $(DESTDIR)$(LIBDIR)/memtap/python/$$f; done
 	install -d $(DESTDIR)$(PREFIX)/include
 	install -m 0644 include/memtap.h $(DESTDIR)$(PREFIX)/include/memtap.h
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/

@@ -41,8 +41,10 @@ static const struct {
                        "INSERT INTO samples(seq, ns, rss_bytes, heap_bytes, rss_anon_bytes,"
                        " rss_file_bytes, rss_shmem_bytes, memtap_rss_bytes)"
                        " VALUES (?,?,?,?,?,?,?,?)"},
-    [MT_ROW_MARKER] = {3, 1,
-                       "INSERT OR REPLACE INTO markers(seq, ns, thread_id, label) VALUES (?,?,?,?)"},
+    [MT_ROW_MARKER] = {7, 1,
+                       "INSERT OR REPLACE INTO markers(seq, ns, thread_id, heap_bytes,"
+                       " peak_bytes_since, allocated_bytes_since, allocated_count_since, label)"
+                       " VALUES (?,?,?,?,?,?,?,?)"},
     [MT_ROW_THREAD] = {2, 1, "INSERT OR REPLACE INTO threads(id, tid, name) VALUES (?,?,?)"},
     [MT_ROW_UNMATCHED] = {4, 0,
                           "INSERT OR REPLACE INTO unmatched_frees(seq, ns, address, thread_id)"

@@ -23,7 +23,8 @@ enum mt_row_kind {
     MT_ROW_ALLOCATION, /* address, size, allocator, thread, stack, alloc_seq,
                           alloc_ns, free_seq, free_ns */
     MT_ROW_SAMPLE,     /* seq, ns, rss_bytes, heap_bytes */
-    MT_ROW_MARKER,     /* seq, ns, thread_id, label (text) */
+    MT_ROW_MARKER,     /* seq, ns, thread_id, heap_bytes, peak_bytes_since,
+                        * allocated_bytes_since, allocated_count_since, label (text) */
     MT_ROW_THREAD,     /* id, tid, name (text) */
     MT_ROW_UNMATCHED,  /* seq, ns, address, thread_id */
     MT_ROW_CLOCK,      /* ns, seq */

@@ -113,6 +113,8 @@ static struct realloc_stash *stash_of(struct loader *L, uint32_t thread)
 
 static void note_heap(struct loader *L, uint64_t seq)
 {
+    if (L->heap > L->mark_peak)
+        L->mark_peak = L->heap;
     if (L->heap > L->peak) {
         L->peak = L->heap;
         L->peak_seq = seq;
@@ -200,6 +202,8 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
     }
     L->heap += a.size;
     note_heap(L, ev->seq);
+    L->mark_bytes += a.size;
+    L->mark_count++;
     return 0;
 }
 
@@ -481,10 +485,14 @@ static int on_event(struct loader *L, const struct mt_event *ev)
         if (rc)
             break;
         struct mt_row r = {.kind = MT_ROW_MARKER,
-                           .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread},
+                           .col = {(int64_t)ev->seq, (int64_t)L->now_ns, ev->thread,
+                                   (int64_t)L->heap, (int64_t)L->mark_peak,
+                                   (int64_t)L->mark_bytes, (int64_t)L->mark_count},
                            .text = ev->text,
                            .text_len = (uint32_t)ev->text_len};
         rc = mt_dbwriter_put(L->rows_out, &r);
+        L->mark_peak = L->heap; /* the next marker's figures start here */
+        L->mark_bytes = L->mark_count = 0;
         break;
     }
     return rc;

@@ -74,6 +74,7 @@ struct loader {
     unsigned exit_epoch;       /* Python exit markers seen (keep.h: the slices' epochs) */
     uint64_t slice_count, slice_events; /* the growth slices: how many, how wide */
     uint64_t heap, peak, peak_seq, peak_ns;
+    uint64_t mark_peak, mark_bytes, mark_count; /* since the last marker (or the start) */
     uint64_t n_allocs, n_frees, bytes_allocated, n_unmatched, n_doubled, n_markers;
     uint64_t seq_base; /* a forked child's fork seq: its seqs count from there */
     uint64_t inherited_count, inherited_bytes; /* its parent's blocks at the fork */

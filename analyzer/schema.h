@@ -8,7 +8,7 @@
  * cycle (a hand-edited database). */
 #define MT_STACK_WALK_MAX "4096"
 
-#define MT_SCHEMA_VERSION 7 /* 7: modules.unnamed_frames */
+#define MT_SCHEMA_VERSION 8 /* 8: markers' heap figures; 7: modules.unnamed_frames */
 
 /* Tables, created before loading. */
 extern const char mt_schema_tables[];
