@@ -15,6 +15,7 @@ int mt_cmd_flamegraph(int argc, char **argv);
 int mt_cmd_pack(int argc, char **argv);
 int mt_cmd_top(int argc, char **argv);
 int mt_cmd_tests(int argc, char **argv);
+int mt_cmd_stats(int argc, char **argv);
 
 /* `memtap top`'s view of the trace at path until its program ends and the
  * user quits (top.c); with done_fd >= 0 the program is gone once done_fd
@@ -27,6 +28,6 @@ int mt_top_follow(const char *path, int batch, double interval, int top_n, int d
  * --help or a usage mistake, and by `memtap help` (main.c). */
 extern const char mt_usage_run[], mt_usage_load[], mt_usage_summary[], mt_usage_peak[],
     mt_usage_leaks[], mt_usage_diff[], mt_usage_check[], mt_usage_flamegraph[],
-    mt_usage_pack[], mt_usage_top[], mt_usage_tests[];
+    mt_usage_pack[], mt_usage_top[], mt_usage_tests[], mt_usage_stats[];
 
 #endif

@@ -251,9 +251,26 @@ int mt_keep_on_alloc(struct mt_keep *k, const struct mt_live *a)
         return ENOMEM;
     t->count++;
     t->bytes += a->size;
+    t->sizes[mt_size_bucket(a->size)]++;
     if (a->seq < t->first_seq)
         t->first_seq = a->seq;
     return slice_add(k, t, a->seq, (int64_t)a->size, 1);
+}
+
+unsigned mt_size_bucket(uint64_t size)
+{
+    if (size < 2)
+        return 0;
+    unsigned b = (unsigned)(63 - __builtin_clzll(size));
+    return b < MT_SIZE_BUCKETS ? b : MT_SIZE_BUCKETS - 1;
+}
+
+unsigned mt_lifetime_time_bucket(uint64_t ns)
+{
+    unsigned b = 0;
+    for (uint64_t bound = 1000000; b < MT_LIFETIME_TIME_BUCKETS - 1 && ns >= bound; bound *= 10)
+        b++;
+    return b;
 }
 
 static unsigned lifetime_bucket(uint64_t events)
@@ -275,7 +292,8 @@ static void peak_add(struct mt_keep *k, struct mt_stack_total *t, const struct m
     t->peak_count++;
 }
 
-int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq, int *row)
+int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq,
+                    uint64_t lifetime_ns, int *row)
 {
     struct mt_stack_total *t = total_of(k, a->stack, a->thread);
     if (!t)
@@ -283,6 +301,8 @@ int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_se
     t->freed_count++;
     t->freed_bytes += a->size;
     t->lifetime[lifetime_bucket(free_seq - a->seq)]++;
+    if (lifetime_ns != UINT64_MAX)
+        t->lifetime_time[mt_lifetime_time_bucket(lifetime_ns)]++;
     int rc = 0;
     rc = slice_add(k, t, free_seq, -(int64_t)a->size, -1);
     if (!rc && k->npoints && a->seq <= k->points[k->npoints - 1])

@@ -6,8 +6,9 @@
  * moved across the 64 growth slices. Besides the rows, the loader writes:
  *
  *   stack_totals  per (stack, thread): blocks and bytes allocated and
- *                 freed, the first allocation's seq, and (table lifetimes)
- *                 freed blocks by lifetime;
+ *                 freed, the first allocation's seq, and (tables lifetimes,
+ *                 lifetime_times, sizes) freed blocks by lifetime in events
+ *                 and in time, allocations by size;
  *   live_spans    per (stack, thread, from_seq, to_seq): the blocks live at
  *                 every checkpoint whose seq is in [from_seq, to_seq] and at
  *                 no other. Checkpoints: each sample and marker (seq: the
@@ -52,6 +53,13 @@
  * bucket b holds lifetimes in [4^b, 4^(b+1)), the last one everything
  * longer. */
 #define MT_LIFETIME_BUCKETS 16
+/* Lifetimes in time, in decades: bucket 0 under 1 ms, b in [10^(b-1),
+ * 10^b) ms, the last one everything longer. As fine as the samples: an
+ * allocation's time is its last sample's (mt_keep_on_free's caller). */
+#define MT_LIFETIME_TIME_BUCKETS 8
+/* Sizes in powers of 2: bucket b holds [2^b, 2^(b+1)) bytes (0 and 1
+ * byte in bucket 0), the last one everything larger. */
+#define MT_SIZE_BUCKETS 24
 #define MT_SLICES 64
 
 struct mt_stack_total {
@@ -60,6 +68,8 @@ struct mt_stack_total {
     uint64_t freed_count, freed_bytes;
     uint64_t first_seq; /* its first allocation */
     uint64_t lifetime[MT_LIFETIME_BUCKETS]; /* freed blocks, by lifetime */
+    uint64_t lifetime_time[MT_LIFETIME_TIME_BUCKETS]; /* the same, in time */
+    uint64_t sizes[MT_SIZE_BUCKETS];        /* allocations, by size */
     int64_t slice_bytes, slice_count; /* the current slice's net change */
     uint64_t peak_gen;                /* peak_bytes/count count when == mt_keep's */
     uint64_t peak_bytes, peak_count;  /* live at the peak */
@@ -145,9 +155,16 @@ static inline int mt_keep_at_peak(const struct mt_keep *k, const struct mt_stack
     return t->peak_gen == k->peak_gen && t->peak_count > 0;
 }
 
-/* An allocation was freed at free_seq. Sets *row: 1 when its row is to be
- * written, 0 when the aggregates hold all of it. Returns 0 or an errno. */
-int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq, int *row);
+/* An allocation was freed at free_seq, lifetime_ns after it was made
+ * (UINT64_MAX: not known, not counted in time). Sets *row: 1 when its row
+ * is to be written, 0 when the aggregates hold all of it. Returns 0 or an
+ * errno. */
+int mt_keep_on_free(struct mt_keep *k, const struct mt_live *a, uint64_t free_seq,
+                    uint64_t lifetime_ns, int *row);
+
+/* The buckets of a size and of a lifetime in time. */
+unsigned mt_size_bucket(uint64_t size);
+unsigned mt_lifetime_time_bucket(uint64_t ns);
 
 /* The end of the trace at seq: the last checkpoint; the spans of the
  * blocks still live (each of live's entries) and their part of the peak;

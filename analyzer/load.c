@@ -125,9 +125,35 @@ static void note_heap(struct loader *L, uint64_t seq)
 
 /* An allocation was freed: its row is written if the compact rule keeps
  * it (keep.h), now or at the end. */
+/* ns_at for a seq near the end of the clock (most blocks die young):
+ * galloping back from the last sample. */
+static uint64_t ns_at_recent(const struct loader *L, uint64_t seq)
+{
+    size_t hi = L->nclock, step = 1;
+    while (hi > 0 && L->clock[hi - 1].seq >= seq) {
+        size_t lo = hi > step ? hi - step : 0;
+        if (L->clock[lo].seq < seq) { /* in (lo, hi]: search there */
+            size_t a = lo + 1, b = hi;
+            while (a < b) {
+                size_t mid = (a + b) / 2;
+                if (L->clock[mid].seq < seq)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            hi = a;
+            break;
+        }
+        hi = lo;
+        step *= 2;
+    }
+    return hi ? L->clock[hi - 1].ns : 0;
+}
+
 static int retire(struct loader *L, const struct mt_live *a, uint64_t free_seq, uint64_t free_ns)
 {
-    int row, rc = mt_keep_on_free(&L->keep, a, free_seq, &row);
+    uint64_t born = ns_at_recent(L, a->seq);
+    int row, rc = mt_keep_on_free(&L->keep, a, free_seq, free_ns >= born ? free_ns - born : 0, &row);
     return rc || !row ? rc : write_allocation(L, a, 1, free_seq, free_ns);
 }
 
@@ -194,7 +220,7 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
         L->n_doubled++;
         L->heap -= old.size;
         int row; /* its row is written whatever the rule says: never freed */
-        int rc = mt_keep_on_free(&L->keep, &old, ev->seq, &row); /* gone from the heap */
+        int rc = mt_keep_on_free(&L->keep, &old, ev->seq, UINT64_MAX, &row); /* gone */
         if (!rc)
             rc = write_allocation(L, &old, 0, 0, 0);
         if (rc)

@@ -221,17 +221,20 @@ int mt_load_write_stacks(struct loader *L)
     return rc;
 }
 
-/* Per (stack, thread): stack_totals, peak_live, and lifetimes' non-empty
- * buckets. */
+/* Per (stack, thread): stack_totals, peak_live, and the non-empty buckets
+ * of lifetimes, lifetime_times and sizes. */
 int mt_load_write_totals(struct loader *L)
 {
-    enum { TOTALS, PEAK, LIFETIMES, NSTMT };
+    enum { TOTALS, PEAK, LIFETIMES, LIFETIME_TIMES, SIZES, NSTMT };
     static const char *const sql[NSTMT] = {
         [TOTALS] = "INSERT INTO stack_totals(stack_id, thread_id, count, bytes, freed_count,"
                    " freed_bytes, first_seq) VALUES (?,?,?,?,?,?,?)",
         [PEAK] = "INSERT INTO peak_live(stack_id, thread_id, bytes, count) VALUES (?,?,?,?)",
         [LIFETIMES] = "INSERT INTO lifetimes(stack_id, thread_id, bucket, count)"
                       " VALUES (?,?,?,?)",
+        [LIFETIME_TIMES] = "INSERT INTO lifetime_times(stack_id, thread_id, bucket, count)"
+                           " VALUES (?,?,?,?)",
+        [SIZES] = "INSERT INTO sizes(stack_id, thread_id, bucket, count) VALUES (?,?,?,?)",
     };
     sqlite3_stmt *st[NSTMT] = {NULL};
     int rc = 0;
@@ -259,6 +262,16 @@ int mt_load_write_totals(struct loader *L)
             const int64_t bucket[] = {t->stack, t->thread, b, (int64_t)t->lifetime[b]};
             if (t->lifetime[b])
                 rc = insert(L, st[LIFETIMES], bucket, 4);
+        }
+        for (int b = 0; b < MT_LIFETIME_TIME_BUCKETS && !rc; b++) {
+            const int64_t bucket[] = {t->stack, t->thread, b, (int64_t)t->lifetime_time[b]};
+            if (t->lifetime_time[b])
+                rc = insert(L, st[LIFETIME_TIMES], bucket, 4);
+        }
+        for (int b = 0; b < MT_SIZE_BUCKETS && !rc; b++) {
+            const int64_t bucket[] = {t->stack, t->thread, b, (int64_t)t->sizes[b]};
+            if (t->sizes[b])
+                rc = insert(L, st[SIZES], bucket, 4);
         }
     }
     for (int i = 0; i < NSTMT; i++)

@@ -30,6 +30,7 @@ static const struct {
      "an interactive HTML flamegraph (or folded stacks)"},
     {"pack", mt_cmd_pack, mt_usage_pack, "compress traces written with run --no-pack"},
     {"top", mt_cmd_top, mt_usage_top, "a live view of a running program's memory"},
+    {"stats", mt_cmd_stats, mt_usage_stats, "histograms of sizes and lifetimes; temporaries"},
     {"tests", mt_cmd_tests, mt_usage_tests, "per pytest test: heap peak, allocated, leaked"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -124,7 +124,7 @@ static void random_run_against_model(void **state)
             assert_int_equal(mt_livemap_take(&live, 16 * (j + 1), &a), 1);
             blocks[j].free_seq = ++seq;
             heap -= blocks[j].size;
-            assert_int_equal(mt_keep_on_free(&k, &a, seq, &blocks[j].kept), 0);
+            assert_int_equal(mt_keep_on_free(&k, &a, seq, 0, &blocks[j].kept), 0);
         }
     }
     assert_true(exit_seq && seq > 2 * exit_seq); /* the run goes on well past its exit */
@@ -210,12 +210,12 @@ static void all_keeps_every_row(void **state)
     struct mt_live a = {.addr = 16, .seq = 1, .size = 5, .stack = 1};
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
     int row = -1;
-    assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
+    assert_int_equal(mt_keep_on_free(&k, &a, 2, 0, &row), 0);
     assert_int_equal(row, 1);
     mt_keep_free(&k);
     mt_keep_init(&k, 0, &sink); /* the same block, compact: folded */
     assert_int_equal(mt_keep_on_alloc(&k, &a), 0);
-    assert_int_equal(mt_keep_on_free(&k, &a, 2, &row), 0);
+    assert_int_equal(mt_keep_on_free(&k, &a, 2, 0, &row), 0);
     assert_int_equal(row, 0);
     assert_int_equal(k.v[0].lifetime[0], 1); /* lifetime 1 event: bucket 0 */
     mt_keep_free(&k);
