@@ -38,16 +38,18 @@ SHIM_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 SHIM_LDFLAGS := -shared -Wl,--version-script=shim/libmemtap.map -Wl,-z,now -Wl,-z,relro
 SHIM_LIBS := -lunwind -ldl -lpthread -lm
 
-AN_CFLAGS := $(BASE_CFLAGS) $(SAN) -Ianalyzer -DMT_DOCDIR='"$(DOCDIR)"'
-AN_LIBS := -lsqlite3 -ldw -lelf -lzstd -lncurses -lm -lstdc++ -lpthread
+AN_CFLAGS := $(BASE_CFLAGS) $(SAN) -Ianalyzer -I$(B)/gen -DMT_DOCDIR='"$(DOCDIR)"'
+AN_LIBS := -lsqlite3 -ldw -lelf -lzstd -lncurses -lprotobuf-c -lz -lm -lstdc++ -lpthread
 
 SHIM_SRC := $(wildcard shim/*.c)
 AN_SRC := $(wildcard analyzer/*.c)
 AN_LIB_SRC := $(filter-out analyzer/main.c,$(AN_SRC))
 SHIM_OBJ := $(SHIM_SRC:%.c=$(B)/%.o)
 AN_ASSETS := $(wildcard analyzer/flamegraph/*)
-AN_OBJ := $(AN_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o
-AN_LIB_OBJ := $(AN_LIB_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o
+# pprof's profile.proto, as C from protoc-c (analyzer/pprof.c writes it)
+PROTO_OBJ := $(B)/gen/profile.pb-c.o
+AN_OBJ := $(AN_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o $(PROTO_OBJ)
+AN_LIB_OBJ := $(AN_LIB_SRC:%.c=$(B)/%.o) $(B)/analyzer/assets.o $(PROTO_OBJ)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -88,6 +90,15 @@ $(B)/analyzer/%.o: analyzer/%.c $(B)/.flags
 
 $(B)/libmemtap.so: $(SHIM_OBJ) shim/libmemtap.map
 	$(call say,LD,$@)$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LIBS)
+
+$(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h &: analyzer/proto/profile.proto
+	@mkdir -p $(B)/gen
+	$(call say,PROTO,$<)protoc-c --proto_path=analyzer/proto --c_out=$(B)/gen $<
+
+$(B)/gen/profile.pb-c.o: $(B)/gen/profile.pb-c.c $(B)/.flags
+	$(call say,CC,$<)$(CC) $(AN_CFLAGS) -Wno-cast-qual -c -o $@ $<
+
+$(B)/analyzer/pprof.o: $(B)/gen/profile.pb-c.h
 
 # The flamegraph page's .html/.js/.css are embedded with .incbin.
 $(B)/analyzer/assets.o: analyzer/assets.S $(AN_ASSETS)

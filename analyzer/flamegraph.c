@@ -10,7 +10,9 @@
  * format flamegraph.pl, inferno and speedscope read. Views: peak (live at
  * the heap peak), leaks (unfreed at exit), diff (bytes that grew from A to
  * B, points named as points.h says; stacks that shrank are left out),
- * total (bytes ever allocated). */
+ * total (bytes ever allocated).
+ *
+ * pprof: the same model as a gzipped pprof profile (pprof.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +28,7 @@
 #include "fg_model.h"
 #include "fg_page.h"
 #include "points.h"
+#include "pprof.h"
 #include "report.h"
 #include "tree.h"
 #include "util.h"
@@ -229,24 +232,27 @@ static FILE *create_output(const char *path)
     return fdopen(fd, "w");
 }
 
-/* Beside the input: x.memtap or x.db -> x.html. */
-static void default_output(const char *input, char *out, size_t cap)
+/* Beside the input: x.memtap or x.db -> x.html (or x.pb.gz). */
+static void default_output(const char *input, const char *ext, char *out, size_t cap)
 {
     size_t n = strlen(input);
     int db = n > 3 && strcmp(input + n - 3, ".db") == 0;
-    mt_path_replace_ext(input, db ? ".db" : ".memtap", ".html", out, cap);
+    mt_path_replace_ext(input, db ? ".db" : ".memtap", ext, out, cap);
 }
 
 const char mt_usage_flamegraph[] =
     "usage: memtap flamegraph [-o|--output FILE] [--view peak|leaks|diff|total]\n"
     "                         [--from A --to B] [--hide-native] [--hide-imports]\n"
     "                         [--hide-interpreter] [--pid PID]\n"
-    "                         [--format html|folded] TRACE|DB\n"
+    "                         [--format html|folded|pprof] TRACE|DB\n"
     "  --hide-*: leave out native frames, Python's import machinery (importlib),\n"
     "  or the interpreter's own C frames (libpython, python, C start-up)\n"
     "  A, B: a marker label, a time (1.5s, 250ms), start, peak or end\n"
     "  html (default) writes FILE (default: beside the trace, .html) and prints its path;\n"
-    "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout.\n"
+    "  folded writes \"frame;frame;... bytes\" lines to FILE or stdout;\n"
+    "  pprof writes a gzipped pprof profile (go tool pprof, Pyroscope, Parca) to FILE\n"
+    "  (default: beside the trace, .pb.gz): alloc_objects, alloc_space, inuse_objects,\n"
+    "  inuse_space (live at the view's point; the diff view: its change)\n"
     "  --pid PID: one process of the run, not the first (memtap summary lists them)\n";
 
 int mt_cmd_flamegraph(int argc, char **argv)
@@ -274,8 +280,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
         case 'I': o.hide |= MT_FG_IMPORT; break;
         case 'P': o.hide |= MT_FG_INTERP; break;
         case 'F':
-            if (strcmp(optarg, "html") != 0 && strcmp(optarg, "folded") != 0) {
-                mt_error("flamegraph: --format wants html or folded");
+            if (strcmp(optarg, "html") != 0 && strcmp(optarg, "folded") != 0 &&
+                strcmp(optarg, "pprof") != 0) {
+                mt_error("flamegraph: --format wants html, folded or pprof");
                 return MT_EXIT_USAGE;
             }
             o.format = optarg;
@@ -300,7 +307,8 @@ int mt_cmd_flamegraph(int argc, char **argv)
     int rc = mt_db_open_process(argv[optind], pid, &db);
     if (rc)
         return rc;
-    int folded = strcmp(o.format, "folded") == 0;
+    int pprof = strcmp(o.format, "pprof") == 0;
+    int folded = strcmp(o.format, "folded") == 0 || pprof; /* one process, exact */
     struct mt_fg_part parts[MAX_PARTS];
     int nparts = 0;
     rc = build_part(db, &o, folded, &parts[0]);
@@ -319,12 +327,16 @@ int mt_cmd_flamegraph(int argc, char **argv)
     if (o.output)
         snprintf(path, sizeof path, "%s", o.output);
     else
-        default_output(argv[optind], path, sizeof path);
-    FILE *out = folded && !o.output ? stdout : create_output(path);
+        default_output(argv[optind], pprof ? ".pb.gz" : ".html", path, sizeof path);
+    FILE *out = folded && !pprof && !o.output ? stdout : create_output(path);
     if (!out)
         rc = MT_EXIT_FAIL;
     if (!rc) {
-        if (folded) {
+        if (pprof) {
+            struct mt_pprof_view v = {view_names[o.view], o.view == VIEW_DIFF,
+                                      o.view == VIEW_TOTAL, parts[0].a, parts[0].b, o.hide};
+            rc = mt_pprof_write(out, db, &parts[0].m, &v);
+        } else if (folded) {
             rc = write_folded(out, &parts[0].m, &o, parts[0].a, parts[0].b);
         } else {
             struct mt_fg_page page = {view_names[o.view], o.hide, parts, nparts,
@@ -334,7 +346,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
         if (out != stdout ? fclose(out) != 0 : fflush(out) != 0) {
             mt_error("flamegraph: %s: write failed", folded && !o.output ? "stdout" : path);
             rc = MT_EXIT_FAIL;
-        } else if (!folded) {
+        } else if (!folded || pprof) {
             printf("%s\n", path);
         }
     }

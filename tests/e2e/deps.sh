@@ -26,7 +26,7 @@ printf '#!/bin/sh\necho 0\n' >"$T/bin/id"
 chmod +x "$T/bin/dpkg-query" "$T/bin/id"
 PATH="$T/bin:$PATH" MEMTAP_DEPS_DRY_RUN=1 sh "$ID" build >"$T/build.out" 2>&1
 check "install-deps build: exit 0" "$?" 0
-for p in gcc make libunwind-dev libsqlite3-dev libdw-dev libelf-dev libzstd-dev libncurses-dev python3; do
+for p in gcc make libunwind-dev libsqlite3-dev libdw-dev libelf-dev libzstd-dev libncurses-dev libprotobuf-c-dev protobuf-c-compiler zlib1g-dev python3; do
     check "install-deps build: installs $p" "$(grep 'apt-get install' "$T/build.out" | grep -cw -- "$p")" 1
 done
 for p in chromium libcmocka-dev; do
