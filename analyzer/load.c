@@ -583,6 +583,12 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
                             : L->max_ns;
     char abs[4096];
     const char *shown = realpath(trace_path, abs) ? abs : trace_path;
+    char stop_text[256] = "";
+    if (h->version >= 9 && (h->flags & MT_HDR_STOPPED))
+        snprintf(stop_text, sizeof stop_text, "%s (%s)",
+                 h->stop_reason == MT_STOP_GROW ? "the trace file could not grow"
+                                                : "memtap's writer failed",
+                 h->stop_errno ? strerror((int)h->stop_errno) : "no error code");
     const struct {
         const char *key;
         const char *text; /* NULL: the value is num */
@@ -636,6 +642,9 @@ static int write_meta(struct loader *L, struct mt_trace *tr, const char *trace_p
         {"growth_slice_events", NULL, (int64_t)L->slice_events},
         {"sample_rate", NULL, (int64_t)mt_trace_sample_rate(tr)},
         {"windows", NULL, (h->flags & MT_HDR_WINDOWS) != 0},
+        {"stopped", NULL, h->version >= 9 && (h->flags & MT_HDR_STOPPED) != 0},
+        {"stop_reason", h->version >= 9 && (h->flags & MT_HDR_STOPPED) ? stop_text : "", 0},
+        {"stop_ns", NULL, h->version >= 9 && (h->flags & MT_HDR_STOPPED) ? (int64_t)h->stop_ns : 0},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && !rc; i++)
@@ -841,6 +850,13 @@ static int load_trace(struct mt_trace *tr, const char *trace_path, const char *d
         mt_warn("%s: the trace was not closed (process killed or exec'd away); "
                 "everything recorded up to then is loaded",
                 trace_path);
+    const struct mt_file_header *hdr = mt_trace_header(tr);
+    if (hdr->version >= 9 && (hdr->flags & MT_HDR_STOPPED))
+        mt_warn("%s: partial: tracing stopped %.3f s after the start (%s); what came after "
+                "is not in the trace",
+                trace_path, (double)hdr->stop_ns / 1e9,
+                hdr->stop_reason == MT_STOP_GROW ? "the trace file could not grow"
+                                                 : "memtap's writer failed");
     if (L.n_doubled)
         mt_warn("%s: %llu allocation(s) were seen live twice (a lost free)", trace_path,
                 (unsigned long long)L.n_doubled);

@@ -265,7 +265,13 @@ static void report(const char *output, int status)
         fprintf(stderr, "memtap: %s: no trace was written\n", output);
         return;
     }
-    if (h.flags & MT_HDR_CLOSED)
+    if ((h.flags & MT_HDR_CLOSED) && (h.flags & MT_HDR_STOPPED))
+        fprintf(stderr,
+                "memtap: trace %s is partial: tracing stopped %.3f s after the start (%s); "
+                "what was recorded loads: memtap summary %s\n",
+                output, (double)h.stop_ns / 1e9,
+                h.stop_errno ? strerror((int)h.stop_errno) : "writer failure", output);
+    else if (h.flags & MT_HDR_CLOSED)
         fprintf(stderr, "memtap: trace %s: %llu allocations; next: memtap summary %s\n", output,
                 (unsigned long long)h.n_allocs, output);
     else if (WIFSIGNALED(status))
@@ -503,14 +509,18 @@ int mt_cmd_run(int argc, char **argv)
         }
         const char *out = o.output ? output : mine;
         char dir[PATH_MAX];
+        int traced = 1;
         if (!o.no_children && (mt_fmt(dir, sizeof dir, "%s" MT_RUN_DIR_SUFFIX, out) != 0 ||
                                mkdir(dir, 0700) != 0)) {
-            fprintf(stderr, "memtap: run: %s" MT_RUN_DIR_SUFFIX ": %s\n", out, strerror(errno));
-            _exit(MT_EXIT_RUN);
+            /* CMD runs all the same, as it would without memtap */
+            fprintf(stderr, "memtap: not tracing: cannot create %s" MT_RUN_DIR_SUFFIX ": %s\n",
+                    out, strerror(errno));
+            traced = 0;
         }
         if (o.live && live_output(out) != 0)
             _exit(MT_EXIT_RUN);
-        set_child_env(shim, out, session, &o);
+        if (traced)
+            set_child_env(shim, out, session, &o);
         execvp(cmd[0], cmd);
         int e = errno;
         if (e == ENOENT)

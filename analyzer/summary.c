@@ -121,6 +121,10 @@ int mt_cmd_summary(int argc, char **argv)
     int64_t arenas = mt_db_meta_int(db, "pymalloc_arenas", 0);
     int64_t rate = mt_sample_rate_of(db);
     int64_t windowed = mt_db_meta_int(db, "windows", 0);
+    int64_t stopped = mt_db_meta_int(db, "stopped", 0);
+    char stop_reason[256];
+    mt_db_meta_text(db, "stop_reason", stop_reason, sizeof stop_reason);
+    double stop_s = (double)mt_db_meta_int(db, "stop_ns", 0) / 1e9;
     int64_t starts = windowed ? mt_query_int(db, "SELECT count(*) FROM markers WHERE label = '"
                                                      MT_MARKER_WINDOW_START "'")
                               : 0;
@@ -164,6 +168,11 @@ int mt_cmd_summary(int argc, char **argv)
         json_known("peak_rss_file_bytes", rp.file);
         json_known("peak_rss_shmem_bytes", rp.shmem);
         json_known("memtap_rss_max_bytes", rp.own_max);
+        if (stopped) {
+            printf(", \"partial\": {\"stopped_at_s\": %.6f, \"reason\": ", stop_s);
+            mt_json_string(stdout, stop_reason);
+            printf("}");
+        }
         if (windowed)
             printf(", \"windows\": {\"started\": %lld, \"stopped\": %lld,"
                    " \"frees_of_unrecorded_blocks\": %lld}",
@@ -187,6 +196,10 @@ int mt_cmd_summary(int argc, char **argv)
         printf("command       %s\n", cmd);
         printf("duration      %.3f s\n", duration);
         printf("ended         %s\n", end.text);
+        if (stopped)
+            printf("partial       tracing stopped at %.3f s: %s; nothing the program\n"
+                   "              did after that is in the trace (the figures below end there)\n",
+                   stop_s, stop_reason);
         printf("allocations   %lld%s (%s%s in total)\n", (long long)allocs,
                rate ? " recorded" : "", rate ? "about " : "",
                mt_human_bytes((uint64_t)bytes, b1, sizeof b1));

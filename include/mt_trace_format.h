@@ -101,6 +101,11 @@
  *                                block by 1/p: sums of bytes are then
  *                                unbiased estimates. Without the flag every
  *                                allocation was recorded.
+ *  3760    4 stop_reason      (version 9+, MT_HDR_STOPPED) tracing stopped
+ *  3764    4 stop_errno          before the process ended (enum
+ *  3768    8 stop_ns             mt_stop_reason, the errno, when): nothing the
+ *                                program did after is in the trace; the
+ *                                header is still closed at its exit
  *
  * Process trees: `memtap run` traces every descendant (unless told not
  * to): the first process writes the run's trace, RUN; each other process
@@ -202,6 +207,7 @@
 #define MT_HDR_EXECED 64u      /* it exec'd exec_path, which did not take the trace over */
 #define MT_HDR_CHILDREN 128u   /* the run traces every process (not --no-children) */
 #define MT_HDR_SAMPLED 256u    /* allocations were sampled by bytes: sample_rate */
+#define MT_HDR_STOPPED 1024u   /* tracing stopped before the end: stop_* say when, why */
 #define MT_HDR_WINDOWS 512u    /* recording windows: allocations made between them are
                                 * not recorded, frees are (markers MT_MARKER_WINDOW_*) */
 #define MT_EXEC_PATH_MAX 512
@@ -260,6 +266,15 @@ struct mt_file_header {
     uint64_t live_segments;
     uint64_t live_watermark;
     uint64_t sample_rate;
+    uint32_t stop_reason; /* enum mt_stop_reason */
+    uint32_t stop_errno;
+    uint64_t stop_ns;     /* since start_monotonic_ns */
+};
+
+/* Why tracing stopped before the process ended (MT_HDR_STOPPED). */
+enum mt_stop_reason {
+    MT_STOP_NONE = 0,
+    MT_STOP_GROW = 1, /* the trace file could not grow (a full disk: ENOSPC; EFBIG) */
 };
 _Static_assert(offsetof(struct mt_file_header, exe) == 104, "header layout");
 _Static_assert(offsetof(struct mt_file_header, cmdline) == 1128, "header layout");
@@ -270,6 +285,7 @@ _Static_assert(offsetof(struct mt_file_header, exec_path) == 3220, "header layou
 _Static_assert(offsetof(struct mt_file_header, live_segments) == 3736, "header layout");
 _Static_assert(offsetof(struct mt_file_header, live_watermark) == 3744, "header layout");
 _Static_assert(offsetof(struct mt_file_header, sample_rate) == 3752, "header layout");
+_Static_assert(offsetof(struct mt_file_header, stop_ns) == 3768, "header layout");
 _Static_assert(sizeof(struct mt_file_header) <= MT_HEADER_SIZE, "header fits");
 
 struct mt_segment_header {

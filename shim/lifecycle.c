@@ -43,8 +43,10 @@ long mt_traced_pid(void)
 
 static void after_fork_child(void)
 {
-    if (!mt_enabled)
+    if (!mt_enabled) { /* stopped (a full disk): the parent's trace is not ours */
+        mt_writer_forget_after_fork();
         return;
+    }
     struct mt_fork_point at = {
         .seq = __atomic_load_n(&mt_seq.value, __ATOMIC_RELAXED),
         .last_stack = mt_stacks_last_id(),
@@ -135,8 +137,14 @@ static void say_at_exit(void)
 __attribute__((destructor)) static void mt_stop(void)
 {
     struct mt_thread *t = &mt_self;
-    if (!mt_enabled)
+    if (!mt_enabled) {
+        if (mt_writer_stopped() && getpid() == traced_pid) { /* closed all the same */
+            t->guard = 1;
+            mt_writer_close(0);
+            t->guard = 0;
+        }
         return;
+    }
     t->guard = 1;
     mt_sampler_stop();
     mt_modules_update(t);
@@ -152,7 +160,7 @@ __attribute__((destructor)) static void mt_stop(void)
 static void close_before_exit(void)
 {
     struct mt_thread *t = &mt_self;
-    if (!mt_enabled || getpid() != traced_pid)
+    if ((!mt_enabled && !mt_writer_stopped()) || getpid() != traced_pid)
         return;
     int interrupted = t->guard;
     t->guard = 1;
@@ -171,7 +179,7 @@ static __attribute__((noreturn)) void exit_now(int status)
 
 __attribute__((visibility("default"), noreturn)) void exit(int status)
 {
-    if (mt_enabled && getpid() == traced_pid)
+    if ((mt_enabled || mt_writer_stopped()) && getpid() == traced_pid)
         mt_writer_exit_status(status);
     mt_resolve_real();
     if (mt_real.exit)
@@ -181,7 +189,7 @@ __attribute__((visibility("default"), noreturn)) void exit(int status)
 
 __attribute__((visibility("default"), noreturn)) void _exit(int status)
 {
-    if (mt_enabled && getpid() == traced_pid)
+    if ((mt_enabled || mt_writer_stopped()) && getpid() == traced_pid)
         mt_writer_exit_status(status);
     close_before_exit();
     exit_now(status);
@@ -189,7 +197,7 @@ __attribute__((visibility("default"), noreturn)) void _exit(int status)
 
 __attribute__((visibility("default"), noreturn)) void _Exit(int status)
 {
-    if (mt_enabled && getpid() == traced_pid)
+    if ((mt_enabled || mt_writer_stopped()) && getpid() == traced_pid)
         mt_writer_exit_status(status);
     close_before_exit();
     exit_now(status);

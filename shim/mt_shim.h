@@ -174,6 +174,10 @@ uint64_t mt_now_ns(clockid_t clock);
  * follow) and maps it. Returns 0 or an errno code (tracing stays off). */
 int mt_writer_open(void);
 
+/* 1 when tracing stopped for good (a full disk) and the trace is still to
+ * be closed at exit: the exit paths close it all the same. */
+int mt_writer_stopped(void);
+
 /* Sets a flag of the header (MT_HDR_*) once the trace is open. */
 void mt_writer_flag(uint32_t flag);
 

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -42,6 +43,11 @@ volatile int mt_enabled;
 
 static int trace_fd = -1;
 static int status_fd = -1;   /* /proc/self/status: RSS and its parts */
+/* What each of them is: a program may close every descriptor it did not
+ * open (daemons do) and be given the same numbers for files of its own, so
+ * memtap never uses or closes one without checking it is still its file. */
+static struct stat trace_id, status_id;
+static char trace_path[MT_PATH_MAX]; /* this process's trace file */
 static int trace_on_tmpfs;    /* its pages count as shared memory */
 static unsigned char *base;              /* start of the reserved range */
 static size_t reserved;                  /* its size: the largest trace */
@@ -81,10 +87,19 @@ uint64_t mt_now_ns(clockid_t clock)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static MT_COLD void fail(const char *what, int err)
+/* Tracing stops for good: said once on stderr, and in the header (when,
+ * why), which is still closed at exit (mt_writer_close). */
+static MT_COLD void fail(unsigned reason, const char *what, int err)
 {
-    if (__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
-        mt_say("tracing stopped: ", what, err ? strerror(err) : "");
+    if (!__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
+        return;
+    mt_say("tracing stopped: ", what, err ? strerror(err) : "");
+    if (header) {
+        header->stop_reason = reason;
+        header->stop_errno = (uint32_t)err;
+        header->stop_ns = mt_now_ns(CLOCK_MONOTONIC) - start_ns;
+        __atomic_fetch_or(&header->flags, MT_HDR_STOPPED, __ATOMIC_RELEASE);
+    }
 }
 
 struct mt_counters *mt_counters_of(uint32_t index)
@@ -96,6 +111,69 @@ uint32_t mt_thread_count(void)
 {
     uint32_t n = __atomic_load_n(&next_thread, __ATOMIC_ACQUIRE);
     return n < COUNTER_SLOTS ? n : COUNTER_SLOTS;
+}
+
+/* ---- descriptors the program may close ---------------------------------- */
+
+/* Moves fd far above the numbers a program's next opens are given (the
+ * lowest free ones): a program that closes every descriptor and opens its
+ * own files does not get memtap's number back. */
+static int move_high(int fd)
+{
+    if (fd < 0)
+        return fd;
+    struct rlimit rl;
+    int floor = 1000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < 1100)
+        floor = (int)(rl.rlim_cur * 3 / 4);
+    int high = floor > fd ? fcntl(fd, F_DUPFD_CLOEXEC, floor) : -1;
+    if (high < 0)
+        return fd;
+    close(fd);
+    return high;
+}
+
+static int is_file(int fd, const struct stat *id)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id->st_dev && st.st_ino == id->st_ino;
+}
+
+static int open_as(const char *path, int flags, struct stat *id)
+{
+    int fd = move_high(open(path, flags | O_CLOEXEC));
+    if (fd >= 0 && fstat(fd, id) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Closes *fd if it is still memtap's file; forgets it either way. */
+static void close_own(int *fd, const struct stat *id)
+{
+    if (is_file(*fd, id))
+        close(*fd);
+    *fd = -1;
+}
+
+/* The trace's descriptor, checked (reopened when the program closed it):
+ * 0, or EBADF when the file cannot be had again. Under grow_lock, or the
+ * only thread. */
+static int trace_fd_check(void)
+{
+    if (is_file(trace_fd, &trace_id))
+        return 0;
+    struct stat id;
+    int fd = trace_path[0] ? open_as(trace_path, O_RDWR | O_NOFOLLOW, &id) : -1;
+    if (fd >= 0 && id.st_dev == trace_id.st_dev && id.st_ino == trace_id.st_ino) {
+        trace_fd = fd; /* the old number is the program's now, or nothing */
+        return 0;
+    }
+    if (fd >= 0)
+        close(fd);
+    return EBADF;
 }
 
 /* ---- file growth ------------------------------------------------------ */
@@ -117,6 +195,8 @@ static MT_COLD int grow_to(size_t need)
             rc = EFBIG;
         /* fallocate, not ftruncate: writing to a sparse page of a full
          * disk would SIGBUS the traced program. */
+        if (!rc)
+            rc = trace_fd_check();
         if (!rc)
             rc = posix_fallocate(trace_fd, (off_t)have, (off_t)(want - have));
         if (!rc && mmap(base + have, want - have, PROT_READ | PROT_WRITE,
@@ -195,7 +275,7 @@ static MT_COLD int claim_segment(struct mt_thread *t)
     if (off + MT_SEGMENT_SIZE > __atomic_load_n(&mapped, __ATOMIC_ACQUIRE)) {
         int rc = grow_to(off + MT_SEGMENT_SIZE);
         if (rc) {
-            fail("cannot grow the trace file: ", rc);
+            fail(MT_STOP_GROW, "cannot grow the trace file: ", rc);
             return rc;
         }
     }
@@ -341,6 +421,10 @@ static uint64_t kb_after(const char *text, const char *key)
 static void read_rss(struct rss_parts *r)
 {
     char buf[4096];
+    if (!is_file(status_fd, &status_id)) { /* the program closed it: open it again */
+        status_fd = -1;
+        status_fd = open_as("/proc/self/status", O_RDONLY, &status_id);
+    }
     ssize_t n = status_fd >= 0 ? pread(status_fd, buf, sizeof buf - 1, 0) : -1;
     buf[n > 0 ? n : 0] = 0;
     r->anon = kb_after(buf, "RssAnon:");
@@ -575,7 +659,6 @@ static void read_file(const char *path, char *out, size_t cap)
         out[n] = out[n + 1] = 0;
 }
 
-static char trace_path[MT_PATH_MAX]; /* this process's trace file */
 static uint64_t own_ticks;           /* its start time (mt_start_ticks) */
 
 /* The header of a new trace, magic last: a reader never sees a half-filled
@@ -618,7 +701,12 @@ static int open_file(void)
                e == EEXIST ? ": file exists" : e == ELOOP ? ": is a symlink" : "");
         return e;
     }
-    trace_fd = fd;
+    trace_fd = move_high(fd);
+    if (fstat(trace_fd, &trace_id) != 0) {
+        close(trace_fd);
+        trace_fd = -1;
+        return EBADF;
+    }
     struct statfs fs;
     trace_on_tmpfs = fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
     return 0;
@@ -642,11 +730,10 @@ int mt_writer_open(void)
     rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
     if (rc) {
         mt_say("not tracing: cannot map the trace file ", trace_path, "");
-        close(trace_fd);
-        trace_fd = -1;
+        close_own(&trace_fd, &trace_id);
         return rc;
     }
-    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    status_fd = open_as("/proc/self/status", O_RDONLY, &status_id);
     mt_seq_init();
     header = (struct mt_file_header *)base;
     fill_header();
@@ -663,8 +750,7 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
     /* Nothing may write a header until the child's own is mapped: on a
      * failure below, header stays NULL (the parent's is not ours). */
     header = NULL;
-    close(trace_fd);
-    trace_fd = -1;
+    close_own(&trace_fd, &trace_id);
     if (mmap(base, had, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
              0) == MAP_FAILED)
         return errno;
@@ -680,9 +766,8 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
         rc = grow_to(MT_HEADER_SIZE + GROW_MIN);
     if (rc)
         return rc;
-    if (status_fd >= 0) /* it shows the process that opened it: the parent */
-        close(status_fd);
-    status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+    close_own(&status_fd, &status_id); /* it shows the process that opened it: the parent */
+    status_fd = open_as("/proc/self/status", O_RDONLY, &status_id);
     mt_seq_after_fork();
     header = (struct mt_file_header *)base;
     fill_header();
@@ -736,11 +821,20 @@ void mt_writer_flag(uint32_t flag)
         __atomic_fetch_or(&header->flags, flag, __ATOMIC_RELAXED);
 }
 
+int mt_writer_stopped(void)
+{
+    return header && (__atomic_load_n(&header->flags, __ATOMIC_ACQUIRE) &
+                      (MT_HDR_STOPPED | MT_HDR_CLOSED)) == MT_HDR_STOPPED;
+}
+
 void mt_writer_close(int final_sample)
 {
-    if (!header || !__atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST))
+    int was_on = header && __atomic_exchange_n(&mt_enabled, 0, __ATOMIC_SEQ_CST);
+    if (!header || (!was_on && !(__atomic_load_n(&header->flags, __ATOMIC_ACQUIRE) &
+                                 MT_HDR_STOPPED)) ||
+        (__atomic_load_n(&header->flags, __ATOMIC_ACQUIRE) & MT_HDR_CLOSED))
         return;
-    if (final_sample) {
+    if (final_sample && was_on) {
         struct mt_thread *t = &mt_self;
         int was = t->guard;
         t->guard = 1;
@@ -771,7 +865,7 @@ void mt_writer_close(int final_sample)
      * as zeros and is filled again if written. */
     uint64_t used = __atomic_load_n(&next_segment, __ATOMIC_RELAXED);
     size_t keep = MT_HEADER_SIZE + (size_t)used * MT_SEGMENT_SIZE;
-    if (keep < mapped)
+    if (keep < mapped && trace_fd_check() == 0)
         fallocate(trace_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
                   (off_t)(mapped - keep));
 }
@@ -783,7 +877,6 @@ void mt_writer_forget_after_fork(void)
      * pointers never run here: only the forking thread survives a fork). */
     mt_enabled = 0;
     mt_self.state = MT_THREAD_OFF;
-    if (trace_fd >= 0)
-        close(trace_fd);
-    trace_fd = -1;
+    header = NULL; /* nor close it at exit (a stopped trace is closed then) */
+    close_own(&trace_fd, &trace_id);
 }
