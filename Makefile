@@ -91,6 +91,15 @@ $(B)/analyzer/%.o: analyzer/%.c $(B)/.flags
 $(B)/libmemtap.so: $(SHIM_OBJ) shim/libmemtap.map
 	$(call say,LD,$@)$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_OBJ) $(SHIM_LIBS)
 
+# The shim with fault injection (shim/faults.h), for the tests only.
+SHIM_FAULT_OBJ := $(SHIM_SRC:shim/%.c=$(B)/shim-faults/%.o)
+$(B)/shim-faults/%.o: shim/%.c $(B)/.flags
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(SHIM_CFLAGS) -DMT_FAULTS -c -o $@ $<
+
+$(B)/libmemtap-faults.so: $(SHIM_FAULT_OBJ) shim/libmemtap.map
+	$(call say,LD,$@)$(CC) $(SHIM_LDFLAGS) -o $@ $(SHIM_FAULT_OBJ) $(SHIM_LIBS)
+
 $(B)/gen/profile.pb-c.c $(B)/gen/profile.pb-c.h &: analyzer/proto/profile.proto
 	@mkdir -p $(B)/gen
 	$(call say,PROTO,$<)protoc-c --proto_path=analyzer/proto --c_out=$(B)/gen $<
@@ -122,7 +131,7 @@ $(B)/tests/prog_%: tests/e2e/prog_%.cc
 	@mkdir -p $(dir $@)
 	$(call say,CXX,$<)$(CXX) -g -O1 -fno-omit-frame-pointer -fno-inline -fno-builtin -fno-allocation-dce -Iinclude -o $@ $< -lpthread
 
-tests: all $(UNIT_BIN) $(E2E_PROGS)
+tests: all $(UNIT_BIN) $(E2E_PROGS) $(B)/libmemtap-faults.so
 
 # The analyzer and unit tests are also built with ASan+UBSan (build-san/);
 # run-all runs those unit tests and feeds that memtap the bad inputs.

@@ -21,11 +21,13 @@
  * much of the process's RSS is memtap's own tables (mt_aside_resident).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "mt_shim.h"
 
 #define ASIDE_ALIGN (2ull << 20)
@@ -75,6 +77,11 @@ void *mt_map_aside(size_t size, int prot)
             __atomic_compare_exchange_n(&next_hint, &unset, first_hint(), 0, __ATOMIC_RELAXED,
                                         __ATOMIC_RELAXED);
         hint = (void *)(uintptr_t)(__atomic_fetch_add(&next_hint, step, __ATOMIC_RELAXED));
+    }
+    int fault = mt_fault(MT_FAULT_MMAP);
+    if (fault) {
+        errno = fault;
+        return MAP_FAILED;
     }
     void *m = mmap(hint, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m != MAP_FAILED && prot != PROT_NONE)

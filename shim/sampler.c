@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "mt_shim.h"
 
 volatile int mt_sampler_running;
@@ -171,7 +172,9 @@ static int start_thread(void)
      * is freed by the join (stop_thread): neither is the program's. */
     int was = mt_self.guard;
     mt_self.guard = 1;
-    int rc = pthread_create(&sampler_thread, &attr, sampler_main, NULL);
+    int rc = mt_fault(MT_FAULT_THREAD);
+    if (!rc)
+        rc = pthread_create(&sampler_thread, &attr, sampler_main, NULL);
     mt_self.guard = was;
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "mt_shim.h"
 
 #define SAME_PID_NAMES 100 /* PID.memtap, then PID.1 ... PID.99 */
@@ -69,6 +70,11 @@ static int reuse_own_trace(const char *path, uint64_t ticks)
 
 static int open_one(const char *path, uint64_t ticks)
 {
+    int fault = mt_fault(MT_FAULT_OPEN);
+    if (fault) {
+        errno = fault;
+        return -1;
+    }
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST)
         fd = reuse_own_trace(path, ticks);

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faults.h"
 #include "record.h"
 #include "sampling.h"
 
@@ -142,6 +143,11 @@ static int is_file(int fd, const struct stat *id)
 
 static int open_as(const char *path, int flags, struct stat *id)
 {
+    int fault = mt_fault(MT_FAULT_OPEN);
+    if (fault) {
+        errno = fault;
+        return -1;
+    }
     int fd = move_high(open(path, flags | O_CLOEXEC));
     if (fd >= 0 && fstat(fd, id) != 0) {
         close(fd);
@@ -197,10 +203,11 @@ static MT_COLD int grow_to(size_t need)
          * disk would SIGBUS the traced program. */
         if (!rc)
             rc = trace_fd_check();
-        if (!rc)
+        if (!rc && !(rc = mt_fault(MT_FAULT_FALLOCATE)))
             rc = posix_fallocate(trace_fd, (off_t)have, (off_t)(want - have));
-        if (!rc && mmap(base + have, want - have, PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_FIXED, trace_fd, (off_t)have) == MAP_FAILED)
+        if (!rc && !(rc = mt_fault(MT_FAULT_MMAP)) &&
+            mmap(base + have, want - have, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                 trace_fd, (off_t)have) == MAP_FAILED)
             rc = errno;
         if (!rc)
             __atomic_store_n(&mapped, want, __ATOMIC_RELEASE);
@@ -691,6 +698,17 @@ static void fill_header(void)
     sampler.next_sample_ns = 0;
 }
 
+/* The trace file was made (empty) but cannot be written: it goes, so
+ * that no empty file is left behind as if it were a trace. */
+static void forget_empty_trace(void)
+{
+    struct stat st;
+    if (is_file(trace_fd, &trace_id) && stat(trace_path, &st) == 0 &&
+        st.st_dev == trace_id.st_dev && st.st_ino == trace_id.st_ino)
+        unlink(trace_path);
+    close_own(&trace_fd, &trace_id);
+}
+
 static int open_file(void)
 {
     own_ticks = mt_start_ticks();
@@ -730,7 +748,7 @@ int mt_writer_open(void)
     rc = (counters == MAP_FAILED || base == MAP_FAILED) ? ENOMEM : grow_to(MT_HEADER_SIZE + GROW_MIN);
     if (rc) {
         mt_say("not tracing: cannot map the trace file ", trace_path, "");
-        close_own(&trace_fd, &trace_id);
+        forget_empty_trace();
         return rc;
     }
     status_fd = open_as("/proc/self/status", O_RDONLY, &status_id);
@@ -762,8 +780,8 @@ int mt_writer_follow_fork(const struct mt_fork_point *at)
     prefault_done = prefault_last_frontier = 0;
     uint64_t parent_ticks = own_ticks;
     int rc = open_file();
-    if (!rc)
-        rc = grow_to(MT_HEADER_SIZE + GROW_MIN);
+    if (!rc && (rc = grow_to(MT_HEADER_SIZE + GROW_MIN)) != 0)
+        forget_empty_trace();
     if (rc)
         return rc;
     close_own(&status_fd, &status_id); /* it shows the process that opened it: the parent */
