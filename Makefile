@@ -148,7 +148,53 @@ test-deps:
 check: test-deps
 	@$(MAKE) --no-print-directory tests
 	@$(MAKE) --no-print-directory SANITIZE=1 sanitized
+	@$(MAKE) --no-print-directory fuzz-build
 	@tests/run-all $(B)
+
+# ---- fuzzing (libFuzzer, Debian's clang) ------------------------------------
+# The reader and the loader built with clang's fuzzer and sanitizers into
+# build-fuzz. `make fuzz` runs each target FUZZ_TIME seconds (default 60)
+# from the seed corpus (tests/fuzz/corpus, copied: the runs' finds stay in
+# build-fuzz); crashes land in build-fuzz/crashes. `make check` runs the
+# corpus and every input that ever crashed (tests/fuzz/crashes) once
+# (tests/e2e/fuzz_corpus.sh).
+FUZZ_B := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Iinclude -Ianalyzer \
+               -I$(B)/gen -DMT_DOCDIR='"$(DOCDIR)"'
+FUZZ_OBJ := $(AN_LIB_SRC:%.c=$(FUZZ_B)/%.o) $(FUZZ_B)/analyzer/assets.o $(FUZZ_B)/gen/profile.pb-c.o
+FUZZ_TARGETS := $(FUZZ_B)/fuzz_trace $(FUZZ_B)/fuzz_load
+.SECONDARY: $(FUZZ_OBJ)
+
+$(FUZZ_B)/analyzer/%.o: analyzer/%.c $(B)/gen/profile.pb-c.h
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/analyzer/assets.o: analyzer/assets.S $(AN_ASSETS)
+	@mkdir -p $(dir $@)
+	$(call say,AS,$<)$(FUZZ_CC) -c -o $@ $<
+
+$(FUZZ_B)/gen/profile.pb-c.o: $(B)/gen/profile.pb-c.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(call say,LD,$@)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(AN_LIBS)
+
+fuzz-build:
+	@if command -v $(FUZZ_CC) >/dev/null; then $(MAKE) --no-print-directory $(FUZZ_TARGETS); \
+	else echo "fuzz: $(FUZZ_CC) not found (Debian's clang): fuzz targets not built"; fi
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_B)/crashes
+	@for t in trace load; do \
+	  rm -rf $(FUZZ_B)/corpus-$$t && cp -r tests/fuzz/corpus $(FUZZ_B)/corpus-$$t && \
+	  echo "fuzz_$$t: $(FUZZ_TIME) s" && \
+	  $(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -timeout=20 \
+	    -max_len=262144 -artifact_prefix=$(FUZZ_B)/crashes/$$t- -print_final_stats=1 \
+	    $(FUZZ_B)/corpus-$$t 2>&1 | tail -15; done
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -168,7 +214,7 @@ install: all
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all tests sanitized check demo deps test-deps bench install clean FORCE
+.PHONY: all tests sanitized check demo deps test-deps bench install clean fuzz fuzz-build FORCE
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
