@@ -51,6 +51,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    mt_argv0 = argv[0];
     if (argc < 2) {
         usage(stderr);
         return MT_EXIT_USAGE;

@@ -231,7 +231,28 @@ static void set_child_env(const char *shim, const char *output, uint64_t session
 
 /* How the first process ended, as wait said, into its trace's header
  * (before packing): the shim cannot see a return from main or a signal. */
-static void record_end(const char *output, int status)
+/* The command line, NUL-separated and ending "\0\0", into a header that
+ * has none (the shim reads /proc/self/cmdline: a process without /proc).
+ * For the first process only: CMD as run. */
+static void record_cmdline(int fd, const struct mt_file_header *h, char **cmd)
+{
+    if (h->cmdline[0] || !cmd || !cmd[0])
+        return;
+    char line[MT_CMDLINE_MAX];
+    size_t n = 0;
+    for (int i = 0; cmd[i]; i++) {
+        size_t len = strlen(cmd[i]);
+        if (n + len + 2 > sizeof line)
+            break;
+        memcpy(line + n, cmd[i], len + 1);
+        n += len + 1;
+    }
+    line[n++] = 0;
+    if (pwrite(fd, line, n, offsetof(struct mt_file_header, cmdline)) != (ssize_t)n)
+        mt_error("run: cannot record the command line: %s", strerror(errno));
+}
+
+static void record_end(const char *output, int status, char **cmd)
 {
     int fd = open(output, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
     struct mt_file_header h;
@@ -244,6 +265,7 @@ static void record_end(const char *output, int status)
                                             : (uint32_t)WEXITSTATUS(status);
         if (WIFSIGNALED(status))
             flags |= MT_HDR_SIGNALED;
+        record_cmdline(fd, &h, cmd);
         if (pwrite(fd, &code, sizeof code, offsetof(struct mt_file_header, exit_status)) !=
                 (ssize_t)sizeof code ||
             pwrite(fd, &flags, sizeof flags, offsetof(struct mt_file_header, flags)) !=
@@ -554,7 +576,7 @@ int mt_cmd_run(int argc, char **argv)
     int exec_failed = WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126)
                       && !mt_path_exists(output);
     if (!exec_failed)
-        record_end(output, status);
+        record_end(output, status, cmd);
     mt_follow_stop(&follower); /* it finishes while the trace is packed */
     mt_follow_stop(&viewer);   /* it shows the end until the user quits */
     if (!exec_failed && !o.no_pack && mt_path_exists(output)) {

@@ -245,7 +245,7 @@ int mt_cmd_summary(int argc, char **argv)
                        "              %s at most, are measured and left out)\n",
                        mt_human_bytes((uint64_t)rp.own_max, b1, sizeof b1));
         } else {
-            printf("peak RSS      not sampled (--sample-ms 0)\n");
+            printf("peak RSS      not sampled (--sample-ms 0, or no /proc to read it from)\n");
         }
         if (rate)
             printf("%s  about %s (+/- %s) in %lld recorded blocks%s\n",

@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 int mt_fail(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -146,11 +148,44 @@ int mt_path_exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
+const char *mt_argv0;
+
+/* Without /proc (a mount namespace without it): argv[0], as the shell
+ * found it: a path, or a name looked up in PATH. */
+static int self_from_argv0(char *buf, size_t cap)
+{
+    if (!mt_argv0 || !*mt_argv0)
+        return ENOENT;
+    char found[PATH_MAX];
+    if (strchr(mt_argv0, '/')) {
+        if (!realpath(mt_argv0, found))
+            return errno;
+    } else {
+        const char *path = getenv("PATH");
+        int ok = 0;
+        while (path && *path && !ok) {
+            const char *end = strchr(path, ':');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            char cand[PATH_MAX];
+            if (len && mt_fmt(cand, sizeof cand, "%.*s/%s", (int)len, path, mt_argv0) == 0 &&
+                access(cand, X_OK) == 0 && realpath(cand, found))
+                ok = 1;
+            path = end ? end + 1 : NULL;
+        }
+        if (!ok)
+            return ENOENT;
+    }
+    return mt_fmt(buf, cap, "%s", found);
+}
+
 int mt_self_dir(char *buf, size_t cap)
 {
     ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
-    if (n <= 0)
-        return errno ? errno : ENOENT;
+    if (n <= 0) {
+        if (self_from_argv0(buf, cap) != 0)
+            return errno ? errno : ENOENT;
+        n = (ssize_t)strlen(buf);
+    }
     buf[n] = 0;
     char *slash = strrchr(buf, '/');
     if (!slash)

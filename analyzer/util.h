@@ -18,6 +18,9 @@ enum { MT_EXIT_RUN = 125 };
  * MT_EXIT_OK), on stderr after a usage mistake (returns MT_EXIT_USAGE). */
 int mt_usage(const char *text, int asked);
 
+/* argv[0] of memtap (main sets it): where mt_self_dir looks without /proc. */
+extern const char *mt_argv0;
+
 /* Puts the formatted reason in err (errlen bytes) and returns code: the
  * error path of functions that say why they failed in a caller's buffer. */
 int mt_fail(char *err, size_t errlen, int code, const char *fmt, ...)

@@ -11,7 +11,10 @@
 #    reopened when the program closed them);
 #  - a read-only working directory (the default trace name is there): the
 #    program runs untraced, with a line on stderr;
-#  - few descriptors (ulimit -n 16) and little address space (ulimit -v).
+#  - few descriptors (ulimit -n 16);
+#  - no /proc (a tmpfs over it in a mount namespace): the launcher finds its
+#    shim from argv[0], the trace loads, RSS is said not to be sampled;
+#  - 1,000 threads that start, allocate and exit (prog_manythreads).
 source "$(dirname "$0")/common.bash"
 py=/usr/bin/python3.11
 [ -x "$py" ] || { find_pythons; py=${pythons[${#pythons[@]} - 1]}; }
@@ -91,5 +94,28 @@ fi
 check "ulimit -n 16: exit status as untraced" "$(cat "$T/n.rc")" 0
 check "ulimit -n 16: output as untraced" "$(cat "$T/n.out")" "$(cat "$T/n.plain")"
 check "ulimit -n 16: the trace loads" "$("$MT" summary --json "$T/n.memtap" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["ended"])')" exit
+
+# ---- no /proc -------------------------------------------------------------------------
+if unshare -rm true 2>/dev/null; then
+    unshare -rm bash -c "mount -t tmpfs none /proc && \
+        '$MT' run -o '$T/np.memtap' -- '$PROGS/prog_answers' >'$T/np.out' 2>'$T/np.err'; echo \$? >'$T/np.rc'"
+    check "no /proc: exit status as untraced" "$(cat "$T/np.rc")" 0
+    check "no /proc: output as untraced" "$(cat "$T/np.out")" "$(cat "$T/n.plain")"
+    "$MT" summary "$T/np.memtap" >"$T/np.txt" 2>/dev/null
+    check "no /proc: the trace loads, with its command" "$(sed -n 's/^command *//p' "$T/np.txt")" "$PROGS/prog_answers"
+    check "no /proc: RSS said not sampled" "$(grep -c '^peak RSS      not sampled' "$T/np.txt")" 1
+else
+    echo "SKIP-ONE: no mount namespace to hide /proc in (unshare -rm)"
+fi
+
+# ---- 1,000 threads ---------------------------------------------------------------------
+"$MT" run -o "$T/mt.memtap" -- "$PROGS/prog_manythreads" >"$T/mt.out" 2>"$T/mt.err"
+check "1,000 threads: exit status" $? 0
+check "1,000 threads: output as untraced" "$(cat "$T/mt.out")" "$("$PROGS/prog_manythreads")"
+"$MT" load --quiet "$T/mt.memtap" -o "$T/mt.db" 2>/dev/null
+check "1,000 threads: every thread's blocks, allocated and freed" \
+    "$(q "$T/mt.db" "SELECT sum(t.count) || ' ' || sum(t.freed_count) FROM stack_totals t JOIN stacks s ON s.id = t.stack_id JOIN frames f ON f.id = s.site_frame_id WHERE f.function = 'work'")" "10000 10000"
+check "1,000 threads: no unmatched free" "$(q "$T/mt.db" "SELECT value FROM meta WHERE key = 'unmatched_frees'")" 0
+check_cmp "1,000 threads: threads in the trace" "$(q "$T/mt.db" "SELECT value FROM meta WHERE key = 'threads'")" -ge 1001
 
 finish
