@@ -79,6 +79,17 @@ check_cmp "batch: screens" "$(grep -c "^----$" "$T/batch.out")" -ge 2
 check_cmp "batch: the native site named on every screen" "$(grep -c "^  churn (prog_forever.c:[0-9]*)" "$T/batch.out")" -ge 3
 check "batch: the last screen says the end" "$(grep -c '^ended after' "$T/batch.out")" 1
 
+# a sampled run: the same view, its figures marked as estimates
+"$MT" run --no-pack --sample-rate 64KiB -o "$T/s.memtap" -- "$PROGS/prog_forever" >/dev/null 2>&1 &
+launcher=$!
+for _ in $(seq 100); do [ -s "$T/s.memtap" ] && break; sleep 0.05; done
+(sleep 2.5; kill -TERM $launcher) &
+"$MT" top --batch --top 3 "$T/s.memtap" >"$T/sbatch.out" 2>&1
+check "sampled: exit status" $? 0
+wait $launcher
+check_cmp "sampled: screens say estimates" "$(grep -c '^sampled by bytes (one record per 64.0 KiB)' "$T/sbatch.out")" -ge 2
+check_cmp "sampled: the native site named" "$(grep -c '^  churn (prog_forever.c:[0-9]*)' "$T/sbatch.out")" -ge 2
+
 # bad input
 "$MT" top "$T/none.memtap" >/dev/null 2>&1
 check "top: a missing trace fails" $? 1
