@@ -18,11 +18,19 @@
  * children.c   how the children ended: the wait family
  * exec.c       the trace of a process that execs another program
  * py_stats.c   sys._debugmallocstats() as without memtap
+ * sampling.c   sampling by bytes: which allocations are recorded, and the
+ *              set of live recorded blocks (sampling.h, inline in hooks)
+ * windows.c    recording windows: switched by the program, a signal, the clock
+ * faults.c     fault injection, in the test build only (faults.h)
  *
  * Nothing here is exported from the library (-fvisibility=hidden plus the
  * version script); only the interposed functions and the public API are.
  * Everything reachable from an allocation must be async-signal-safe in
- * spirit: no locks held across calls, no malloc, no stdio.
+ * spirit: no locks held across calls, no malloc, no stdio. One exception,
+ * off the common path: a change to the sampled blocks' set (a recorded
+ * block, one per SIZE allocated) takes a spinlock, and may map a larger
+ * table under it; a signal handler's allocation on that thread passes
+ * through (the guard) and never waits for it.
  */
 #ifndef MT_SHIM_H
 #define MT_SHIM_H
