@@ -254,9 +254,9 @@ int mt_cmd_summary(int argc, char **argv)
                    mt_human_bytes((uint64_t)mt_sample_error(rate, live), b2, sizeof b2),
                    (long long)live_n, end.status >= 0 ? "" : " (at the end of the trace)");
         else
-        printf("%s  %s in %lld blocks%s\n", end.status >= 0 ? "live at exit" : "live at end ",
-               mt_human_bytes((uint64_t)live, b1, sizeof b1), (long long)live_n,
-               end.status >= 0 ? "" : " (at the end of the trace: the process did not exit)");
+            printf("%s  %s in %lld blocks%s\n", end.status >= 0 ? "live at exit" : "live at end ",
+                   mt_human_bytes((uint64_t)live, b1, sizeof b1), (long long)live_n,
+                   end.status >= 0 ? "" : " (at the end of the trace: the process did not exit)");
         printf("\ntop allocation sites live at the heap peak:\n");
         printf("  %12s %10s %6s  %s\n", "bytes", "blocks", "share", "site");
         for (int i = 0; i < shown; i++) {

@@ -183,27 +183,30 @@ static void compose(struct top *t, int rows, int cols)
         n = rows > 14 ? (rows - 12) / 2 : 3;
     struct mt_top_site **order = m->nsites ? malloc(m->nsites * sizeof *order) : NULL;
     struct mt_top_site *view = m->nsites ? malloc(m->nsites * sizeof *view) : NULL;
+    /* the lists' widths: the site names take what the figures leave, up to
+     * a 120-column screen */
+    int head_w = cols > 40 ? (cols < 120 ? cols : 120) - 25 : 30, name_w = head_w - 2;
     if (order && view) {
         uint32_t nsites = merged_sites(m, view, order);
         qsort(order, nsites, sizeof *order, by_bytes);
-        put(t, "%-*s %12s %10s", cols > 40 ? (cols < 120 ? cols : 120) - 25 : 30,
+        put(t, "%-*s %12s %10s", head_w,
             "live now, by site", "bytes", "blocks");
         for (int i = 0; i < n && (uint32_t)i < nsites && order[i]->bytes > 0; i++)
-            put(t, "  %-*.*s %12s %10lld", cols > 40 ? (cols < 120 ? cols : 120) - 27 : 28,
-                cols > 40 ? (cols < 120 ? cols : 120) - 27 : 28, order[i]->name,
+            put(t, "  %-*.*s %12s %10lld", name_w,
+                name_w, order[i]->name,
                 mt_human_bytes((uint64_t)order[i]->bytes, b1, sizeof b1),
                 (long long)order[i]->count);
         put(t, "%s", "");
         growth_ctx.m = m;
         qsort(order, nsites, sizeof *order, by_growth);
-        put(t, "%-*s %12s", cols > 40 ? (cols < 120 ? cols : 120) - 25 : 30,
+        put(t, "%-*s %12s", head_w,
             "growth over the last 10 s", "bytes");
         for (int i = 0; i < n && (uint32_t)i < nsites; i++) {
             int64_t g = mt_top_site_growth(m, order[i]);
             if (g <= 0)
                 break;
-            put(t, "  %-*.*s %12s", cols > 40 ? (cols < 120 ? cols : 120) - 27 : 28,
-                cols > 40 ? (cols < 120 ? cols : 120) - 27 : 28, order[i]->name,
+            put(t, "  %-*.*s %12s", name_w,
+                name_w, order[i]->name,
                 mt_human_bytes((uint64_t)g, b1, sizeof b1));
         }
     }
