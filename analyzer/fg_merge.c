@@ -82,7 +82,15 @@ static int scratch_new(struct scratch *w, uint32_t n, uint32_t nframes)
     return MT_EXIT_FAIL;
 }
 
-int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_merged *out)
+int64_t mt_fg_model_scale(const struct mt_fg_model *m)
+{
+    int64_t all_total = 0;
+    for (uint32_t i = 0; i < m->ntotals; i++)
+        all_total += m->totals[i].bytes;
+    return m->peak_bytes > all_total ? m->peak_bytes : all_total;
+}
+
+int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t threshold, struct mt_fg_merged *out)
 {
     memset(out, 0, sizeof *out);
     uint32_t n = m->nnodes;
@@ -91,19 +99,15 @@ int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_m
         return MT_EXIT_OK;
     if (scratch_new(&w, n, m->nframes))
         return MT_EXIT_FAIL;
-    int64_t all_total = 0;
     for (uint32_t i = 0; i < m->ngroups; i++)
         if (m->groups[i].node < n)
             w.bound[m->groups[i].node] += m->groups[i].bytes;
     for (uint32_t i = 0; i < m->ntotals; i++)
-        if (m->totals[i].node < n) {
+        if (m->totals[i].node < n)
             w.bound[m->totals[i].node] += m->totals[i].bytes;
-            all_total += m->totals[i].bytes;
-        }
     for (uint32_t i = n; i-- > 1;)
         w.bound[m->parent[i] < i ? m->parent[i] : 0] += w.bound[i];
-    int64_t ref = m->peak_bytes > all_total ? m->peak_bytes : all_total;
-    out->threshold = ref / (share > 0 ? share : 1);
+    out->threshold = threshold;
     /* Parents come before children: one ascending pass decides each node. */
     w.kept[0] = 1;
     w.target[0] = 0;

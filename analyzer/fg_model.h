@@ -82,14 +82,19 @@ struct mt_fg_merged {
     int64_t threshold;       /* a node was merged when it never held this much */
 };
 
+/* The larger of the heap peak and the bytes ever allocated: what the
+ * threshold of mt_fg_model_merge_small is a share of. */
+int64_t mt_fg_model_scale(const struct mt_fg_model *m);
+
 /* Merges every subtree too small to see into one node per parent, named
  * "[N small frames]": a subtree whose bytes, summed over every group and
- * every total (more than any view can show of it), are under 1/share of
- * the larger of the heap peak and the bytes ever allocated. The page then
- * stays small whatever the trace: every view's sums are unchanged. Nodes
- * and frames are renumbered (parents still before children). Returns 0 or
- * MT_EXIT_FAIL (out of memory, printed; the model is then unchanged). */
-int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t share, struct mt_fg_merged *out);
+ * every total (more than any view can show of it), are under threshold
+ * (a share of mt_fg_model_scale; two runs compared on one page use the
+ * same one). The page then stays small whatever the trace: every view's
+ * sums are unchanged. Nodes and frames are renumbered (parents still
+ * before children). Returns 0 or MT_EXIT_FAIL (out of memory, printed;
+ * the model is then unchanged). */
+int mt_fg_model_merge_small(struct mt_fg_model *m, int64_t threshold, struct mt_fg_merged *out);
 
 /* The index of the first point at sequence number seq, or -1. */
 int mt_fg_point_at(const struct mt_fg_model *m, int64_t seq);

@@ -12,6 +12,9 @@
  * each stretch) with, at each of those times, the RSS of the processes of
  * highest peak (write_tree_stack); each model carries its process's start in
  * the run's time.
+ *
+ * A page compared with a base run (`memtap flamegraph --base RUN`) carries
+ * that run's model too, in an element of its own (memtap-base).
  */
 #define _GNU_SOURCE
 #include "fg_page.h"
@@ -133,9 +136,10 @@ static void write_tree_rss(FILE *out, sqlite3 *run)
     write_tree_stack(out, run, times, written);
 }
 
-static void write_model(FILE *out, const struct mt_fg_page *page, int k)
+/* One run's or process's model: p, which is page->parts[0] when first. */
+static void write_model(FILE *out, const struct mt_fg_page *page, const struct mt_fg_part *p,
+                        int first)
 {
-    const struct mt_fg_part *p = &page->parts[k];
     const struct mt_fg_model *m = &p->m;
     sqlite3 *db = p->db;
     char cmd[4096];
@@ -193,7 +197,7 @@ static void write_model(FILE *out, const struct mt_fg_page *page, int k)
         fputc(']', out);
     }
     fputs("]", out);
-    if (k == 0 && page->run) {
+    if (first && page->run) {
         write_processes(out, page);
         write_tree_rss(out, page->run);
     }
@@ -217,12 +221,17 @@ void mt_fg_page_write(FILE *out, const struct mt_fg_page *page)
             fputs(mt_asset_page_js, out);
             t = at + 4;
         } else if (strncmp(at, "@DATA@", 6) == 0) {
-            write_model(out, page, 0);
+            write_model(out, page, &page->parts[0], 1);
             t = at + 6;
         } else if (strncmp(at, "@MORE@", 6) == 0) {
             for (int k = 1; k < page->nparts; k++) {
                 fprintf(out, "<script id=\"memtap-data-%d\" type=\"application/json\">", k);
-                write_model(out, page, k);
+                write_model(out, page, &page->parts[k], 0);
+                fputs("</script>\n", out);
+            }
+            if (page->base) {
+                fputs("<script id=\"memtap-base\" type=\"application/json\">", out);
+                write_model(out, page, page->base, 0);
                 fputs("</script>\n", out);
             }
             t = at + 6;

@@ -27,6 +27,9 @@ struct mt_fg_page {
      * processes and tree_samples), for the page's process selector and
      * the tree's RSS; NULL for a page of one process. */
     sqlite3 *run;
+    /* Compared with an earlier run (`--base`): its model, in the view's
+     * kind; NULL for a page of one run. */
+    const struct mt_fg_part *base;
 };
 
 /* Writes the page. */

@@ -12,7 +12,12 @@
  * B, points named as points.h says; stacks that shrank are left out),
  * total (bytes ever allocated).
  *
- * pprof: the same model as a gzipped pprof profile (pprof.c). */
+ * pprof: the same model as a gzipped pprof profile (pprof.c).
+ *
+ * --base RUN: this run against RUN, an earlier one of the same program
+ * (its first process), in the peak, leaks or total view: the page shows
+ * both runs' stacks matched by frame names and colours each frame by its
+ * change; folded writes each stack's value in RUN and in this run. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -46,6 +51,7 @@ enum view { VIEW_PEAK, VIEW_LEAKS, VIEW_DIFF, VIEW_TOTAL };
 struct fg_options {
     enum view view;
     const char *from, *to, *output, *format;
+    const char *base; /* --base: the run this one is compared with */
     unsigned hide; /* MT_FG_* classes of frames left out */
 };
 
@@ -104,13 +110,16 @@ static char *stack_path(const struct mt_fg_model *m, uint32_t node, unsigned hid
     return buf;
 }
 
-static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_options *o,
-                        int a, int b)
+/* Each stack's value in the view, as "frame;frame;...;leaf" paths sorted
+ * by path, one line per distinct path (stacks that differ only in hidden
+ * frames summed). Returns the number of lines, or -1 (out of memory). */
+static ssize_t folded_lines(const struct mt_fg_model *m, enum view view, unsigned hide, int a,
+                            int b, struct folded_line **out)
 {
     int64_t *value = calloc(m->nnodes ? m->nnodes : 1, sizeof *value);
     if (!value)
-        return MT_EXIT_FAIL;
-    if (o->view == VIEW_TOTAL) {
+        return -1;
+    if (view == VIEW_TOTAL) {
         for (uint32_t i = 0; i < m->ntotals; i++)
             value[m->totals[i].node] += m->totals[i].bytes;
     } else {
@@ -118,7 +127,7 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
             const struct mt_fg_group *g = &m->groups[i];
             if (g->first <= (uint32_t)b && (uint32_t)b <= g->last)
                 value[g->node] += g->bytes;
-            if (o->view == VIEW_DIFF && g->first <= (uint32_t)a && (uint32_t)a <= g->last)
+            if (view == VIEW_DIFF && g->first <= (uint32_t)a && (uint32_t)a <= g->last)
                 value[g->node] -= g->bytes;
         }
     }
@@ -126,23 +135,73 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
     size_t n = 0;
     for (uint32_t i = 0; lines && i < m->nnodes; i++)
         if (value[i] > 0) {
-            lines[n].path = stack_path(m, i, o->hide);
+            lines[n].path = stack_path(m, i, hide);
             lines[n++].value = value[i];
         }
     free(value);
     if (!lines)
-        return MT_EXIT_FAIL;
+        return -1;
     qsort(lines, n, sizeof *lines, cmp_line);
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        int64_t v = lines[i].value;
-        while (i + 1 < n && strcmp(lines[i].path, lines[i + 1].path) == 0) {
+        if (kept && lines[i].path && lines[kept - 1].path &&
+            strcmp(lines[kept - 1].path, lines[i].path) == 0) {
+            lines[kept - 1].value += lines[i].value;
             free(lines[i].path);
-            v += lines[++i].value;
+        } else {
+            lines[kept++] = lines[i];
         }
-        fprintf(out, "%s %lld\n", lines[i].path ? lines[i].path : "?", (long long)v);
-        free(lines[i].path);
     }
+    *out = lines;
+    return (ssize_t)kept;
+}
+
+static void free_lines(struct folded_line *lines, ssize_t n)
+{
+    for (ssize_t i = 0; i < n; i++)
+        free(lines[i].path);
     free(lines);
+}
+
+static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_options *o,
+                        int a, int b)
+{
+    struct folded_line *lines;
+    ssize_t n = folded_lines(m, o->view, o->hide, a, b, &lines);
+    if (n < 0)
+        return MT_EXIT_FAIL;
+    for (ssize_t i = 0; i < n; i++)
+        fprintf(out, "%s %lld\n", lines[i].path ? lines[i].path : "?",
+                (long long)lines[i].value);
+    free_lines(lines, n);
+    return MT_EXIT_OK;
+}
+
+/* Against a base run: "frame;...;leaf BASE THIS" for every stack either
+ * run has in the view (0 where one has none), the two-column form
+ * flamegraph.pl draws as a differential flamegraph. */
+static int write_folded_against(FILE *out, const struct mt_fg_part *base,
+                                const struct mt_fg_part *part, const struct fg_options *o)
+{
+    struct folded_line *la, *lb;
+    ssize_t na = folded_lines(&base->m, o->view, o->hide, base->a, base->b, &la);
+    ssize_t nb = na < 0 ? -1 : folded_lines(&part->m, o->view, o->hide, part->a, part->b, &lb);
+    if (nb < 0) {
+        if (na >= 0)
+            free_lines(la, na);
+        return MT_EXIT_FAIL;
+    }
+    for (ssize_t i = 0, j = 0; i < na || j < nb;) {
+        int c = i == na ? 1 : j == nb ? -1 : strcmp(la[i].path ? la[i].path : "?",
+                                                     lb[j].path ? lb[j].path : "?");
+        const char *path = c <= 0 ? la[i].path : lb[j].path;
+        fprintf(out, "%s %lld %lld\n", path ? path : "?", (long long)(c <= 0 ? la[i].value : 0),
+                (long long)(c >= 0 ? lb[j].value : 0));
+        i += c <= 0;
+        j += c >= 0;
+    }
+    free_lines(la, na);
+    free_lines(lb, nb);
     return MT_EXIT_OK;
 }
 
@@ -150,8 +209,8 @@ static int write_folded(FILE *out, const struct mt_fg_model *m, const struct fg_
 
 /* One process's model for the view: its two points (diff: named as
  * points.h says, default start and end; a name it does not have is an
- * error), small frames merged for the page (folded output is exact). */
-static int build_part(sqlite3 *db, const struct fg_options *o, int folded, struct mt_fg_part *p)
+ * error). */
+static int build_part(sqlite3 *db, const struct fg_options *o, struct mt_fg_part *p)
 {
     memset(p, 0, sizeof *p);
     p->db = db;
@@ -172,8 +231,14 @@ static int build_part(sqlite3 *db, const struct fg_options *o, int folded, struc
         p->a = mt_fg_point_at(&p->m, seq[0]);
         p->b = mt_fg_point_at(&p->m, seq[1]);
     }
-    if (!folded)
-        rc = mt_fg_model_merge_small(&p->m, MERGE_SHARE, &p->merged);
+    return 0;
+}
+
+/* Small frames merged for the page (folded output is exact): under
+ * 1/MERGE_SHARE of scale. */
+static int merge_part(struct mt_fg_part *p, int64_t scale)
+{
+    int rc = mt_fg_model_merge_small(&p->m, scale / MERGE_SHARE, &p->merged);
     if (rc)
         mt_fg_model_free(&p->m);
     return rc;
@@ -198,7 +263,8 @@ static int add_processes(sqlite3 *run, const struct fg_options *o, struct mt_fg_
             left_out++;
             continue;
         }
-        if (!path || mt_db_open_input(path, &db) != 0 || build_part(db, o, 0, &parts[n]) != 0) {
+        if (!path || mt_db_open_input(path, &db) != 0 || build_part(db, o, &parts[n]) != 0 ||
+            merge_part(&parts[n], mt_fg_model_scale(&parts[n].m)) != 0) {
             mt_warn("flamegraph: process %lld left out of the page",
                     (long long)sqlite3_column_int64(st, 1));
             sqlite3_close(db);
@@ -243,7 +309,7 @@ static void default_output(const char *input, const char *ext, char *out, size_t
 const char mt_usage_flamegraph[] =
     "usage: memtap flamegraph [-o|--output FILE] [--view peak|leaks|diff|total]\n"
     "                         [--from A --to B] [--hide-native] [--hide-imports]\n"
-    "                         [--hide-interpreter] [--pid PID]\n"
+    "                         [--hide-interpreter] [--pid PID] [--base RUN]\n"
     "                         [--format html|folded|pprof] TRACE|DB\n"
     "  --hide-*: leave out native frames, Python's import machinery (importlib),\n"
     "  or the interpreter's own C frames (libpython, python, C start-up)\n"
@@ -253,18 +319,21 @@ const char mt_usage_flamegraph[] =
     "  pprof writes a gzipped pprof profile (go tool pprof, Pyroscope, Parca) to FILE\n"
     "  (default: beside the trace, .pb.gz): alloc_objects, alloc_space, inuse_objects,\n"
     "  inuse_space (live at the view's point; the diff view: its change)\n"
-    "  --pid PID: one process of the run, not the first (memtap summary lists them)\n";
+    "  --pid PID: one process of the run, not the first (memtap summary lists them)\n"
+    "  --base RUN: compare with RUN, an earlier run of the program (its first process):\n"
+    "  the page colours each frame by its change from RUN (red: grew, blue: shrank);\n"
+    "  folded writes \"frame;... BASE_BYTES BYTES\" lines (flamegraph.pl's differential)\n";
 
 int mt_cmd_flamegraph(int argc, char **argv)
 {
-    struct fg_options o = {VIEW_PEAK, NULL, NULL, NULL, "html", 0};
+    struct fg_options o = {VIEW_PEAK, NULL, NULL, NULL, "html", NULL, 0};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"view", required_argument, NULL, 'v'},
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"format", required_argument, NULL, 'F'}, {"hide-native", no_argument, NULL, 'H'},
         {"hide-imports", no_argument, NULL, 'I'}, {"hide-interpreter", no_argument, NULL, 'P'},
-        {"pid", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"pid", required_argument, NULL, 'p'},    {"base", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int c;
     long pid = 0;
     while ((c = getopt_long(argc, argv, "o:p:h", opts, NULL)) != -1) {
@@ -274,6 +343,7 @@ int mt_cmd_flamegraph(int argc, char **argv)
             if ((pid = mt_parse_pid("flamegraph", optarg)) < 0)
                 return MT_EXIT_USAGE;
             break;
+        case 'b': o.base = optarg; break;
         case 'f': o.from = optarg; break;
         case 't': o.to = optarg; break;
         case 'H': o.hide |= MT_FG_NATIVE; break;
@@ -303,21 +373,57 @@ int mt_cmd_flamegraph(int argc, char **argv)
         mt_error("flamegraph: --from and --to go with --view diff");
         return MT_EXIT_USAGE;
     }
-    sqlite3 *db;
+    int pprof = strcmp(o.format, "pprof") == 0;
+    if (o.base && (o.view == VIEW_DIFF || pprof)) {
+        mt_error("flamegraph: --base compares the runs' %s", pprof
+                     ? "graphs on the page or as folded lines; for pprof, write each run's"
+                       " profile and give the first to `go tool pprof -diff_base`"
+                     : "peak, leaks or total view, not --view diff");
+        return MT_EXIT_USAGE;
+    }
+    sqlite3 *db, *base_db = NULL;
     int rc = mt_db_open_process(argv[optind], pid, &db);
     if (rc)
         return rc;
-    int pprof = strcmp(o.format, "pprof") == 0;
     int folded = strcmp(o.format, "folded") == 0 || pprof; /* one process, exact */
     struct mt_fg_part parts[MAX_PARTS];
     int nparts = 0;
-    rc = build_part(db, &o, folded, &parts[0]);
+    rc = build_part(db, &o, &parts[0]);
     if (rc) {
         sqlite3_close(db);
         return rc;
     }
     nparts = 1;
-    int64_t procs = pid ? 0 : mt_tree_count(db);
+    struct mt_fg_part base;
+    int has_base = 0;
+    if (o.base) {
+        rc = mt_db_open_process(o.base, 0, &base_db);
+        if (!rc)
+            rc = build_part(base_db, &o, &base);
+        if (rc) {
+            mt_fg_model_free(&parts[0].m);
+            sqlite3_close(base_db);
+            sqlite3_close(db);
+            return rc;
+        }
+        has_base = 1;
+    }
+    if (!folded) { /* two runs compared merge under one threshold, so their frames match */
+        int64_t scale = mt_fg_model_scale(&parts[0].m);
+        if (has_base && mt_fg_model_scale(&base.m) > scale)
+            scale = mt_fg_model_scale(&base.m);
+        rc = merge_part(&parts[0], scale); /* frees the model when it fails */
+        if (has_base && rc)
+            mt_fg_model_free(&base.m);
+        else if (has_base && (rc = merge_part(&base, scale)) != 0)
+            mt_fg_model_free(&parts[0].m);
+        if (rc) {
+            sqlite3_close(base_db);
+            sqlite3_close(db);
+            return rc;
+        }
+    }
+    int64_t procs = pid || o.base ? 0 : mt_tree_count(db);
     if (procs > 1 && folded)
         fprintf(stderr, "memtap: the first of the run's %lld processes; --pid PID for another"
                         " (memtap summary lists them)\n", (long long)procs);
@@ -336,11 +442,13 @@ int mt_cmd_flamegraph(int argc, char **argv)
             struct mt_pprof_view v = {view_names[o.view], o.view == VIEW_DIFF,
                                       o.view == VIEW_TOTAL, parts[0].a, parts[0].b, o.hide};
             rc = mt_pprof_write(out, db, &parts[0].m, &v);
+        } else if (folded && has_base) {
+            rc = write_folded_against(out, &base, &parts[0], &o);
         } else if (folded) {
             rc = write_folded(out, &parts[0].m, &o, parts[0].a, parts[0].b);
         } else {
             struct mt_fg_page page = {view_names[o.view], o.hide, parts, nparts,
-                                      procs > 1 ? db : NULL};
+                                      procs > 1 ? db : NULL, has_base ? &base : NULL};
             mt_fg_page_write(out, &page);
         }
         if (out != stdout ? fclose(out) != 0 : fflush(out) != 0) {
@@ -355,6 +463,9 @@ int mt_cmd_flamegraph(int argc, char **argv)
         if (parts[i].db != db)
             sqlite3_close(parts[i].db);
     }
+    if (has_base)
+        mt_fg_model_free(&base.m);
+    sqlite3_close(base_db);
     sqlite3_close(db);
     return rc;
 }

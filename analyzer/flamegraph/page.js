@@ -4,7 +4,10 @@
  * tooltips, the thread filter and range selection. A run of several
  * processes has a model per process (memtap-data-N; the first holds the
  * list of processes and the tree's RSS): ?p=N in the page's address picks
- * the one shown, and the process selector sets it.
+ * the one shown, and the process selector sets it. A page compared with a
+ * base run (`--base`) also holds that run's model (memtap-base): its stacks
+ * are matched to this run's by frame names, each frame is drawn as wide as
+ * the larger of its two values and coloured by its change.
  *
  * Safety: names, paths and labels from the trace only ever reach the page
  * as canvas text or through textContent, never as markup. */
@@ -14,6 +17,21 @@
   const shown = Number(new URLSearchParams(location.search).get('p')) || 0;
   const more = shown > 0 && document.getElementById('memtap-data-' + shown);
   const D = more ? JSON.parse(more.textContent) : D0;
+  const baseEl = document.getElementById('memtap-base');
+  const A = baseEl ? JSON.parse(baseEl.textContent) : null; /* the base run */
+  /* The frames of both runs, the base run's matched to this one's by name
+   * (merged boxes, "[N small frames]", match whatever their N). */
+  const FR = D.frames.slice();
+  const canonName = (n) => (/^\[\d+ small frames\]$/.test(n) ? '[small frames]' : n);
+  const byName = new Map();
+  FR.forEach((f, i) => { const k = canonName(f[0]); if (!byName.has(k)) byName.set(k, i); });
+  const canonB = D.frames.map((f) => byName.get(canonName(f[0])));
+  const canonA = A ? A.frames.map((f) => {
+    const k = canonName(f[0]);
+    let i = byName.get(k);
+    if (i === undefined) { i = FR.length; FR.push(f); byName.set(k, i); }
+    return i;
+  }) : null;
   /* the tree's RSS in this process's time: [t, rss] */
   const TREE = (D0.tree || []).map(([t, v]) => [t - (D.startS || 0), v]);
   /* the processes of highest RSS peak, each one's RSS at TREE's times, to
@@ -30,8 +48,10 @@
 
   const state = {
     view: D.view, from: D.from, to: D.to, thread: -1, hide: D.hide,
-    icicle: false, search: '', zoom: 0, rangePoint: -1, rangeT: null,
+    icicle: false, search: '', zoom: 0, rangePoint: -1, rangeT: null, against: !!A,
   };
+  /* Compared with the base run: in the views both runs have. */
+  const comparing = () => !!A && state.against && ['peak', 'leaks', 'total'].includes(state.view);
 
   function human(b) {
     const neg = b < 0; let v = Math.abs(b); const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']; let i = 0;
@@ -51,19 +71,32 @@
   }
 
   /* ---- values per trie node for the current view ---------------------- */
-  function liveAt(p, v, c, sign) {
-    for (let k = 0; k < G.length; k += 6) {
-      if (state.thread >= 0 && G[k + 1] !== state.thread) continue;
-      if (G[k + 2] <= p && p <= G[k + 3]) { v[G[k]] += sign * G[k + 4]; c[G[k]] += sign * G[k + 5]; }
+  function liveAt(p, v, c, sign, M = D, thread = state.thread) {
+    const g = M.groups;
+    for (let k = 0; k < g.length; k += 6) {
+      if (thread >= 0 && g[k + 1] !== thread) continue;
+      if (g[k + 2] <= p && p <= g[k + 3]) { v[g[k]] += sign * g[k + 4]; c[g[k]] += sign * g[k + 5]; }
     }
+  }
+  function totalsOf(v, c, M = D, thread = state.thread) {
+    const t = M.totals;
+    for (let k = 0; k < t.length; k += 4) {
+      if (thread >= 0 && t[k + 1] !== thread) continue;
+      v[t[k]] += t[k + 2]; c[t[k]] += t[k + 3];
+    }
+  }
+  /* The base run's values per node of its trie, in the view (every thread). */
+  function baseValues() {
+    const n = A.parent.length, v = new Float64Array(n), c = new Float64Array(n);
+    if (state.view === 'total') totalsOf(v, c, A, -1);
+    else liveAt(state.view === 'leaks' ? A.exitPoint : A.peakPoint, v, c, 1, A, -1);
+    return [v, c];
   }
   function viewValues() {
     const v = new Float64Array(NODES), c = new Float64Array(NODES);
+    const th = comparing() ? -1 : state.thread; /* the runs' threads do not match */
     if (state.view === 'total') {
-      for (let k = 0; k < T.length; k += 4) {
-        if (state.thread >= 0 && T[k + 1] !== state.thread) continue;
-        v[T[k]] += T[k + 2]; c[T[k]] += T[k + 3];
-      }
+      totalsOf(v, c, D, th);
     } else if (state.view === 'diff') {
       liveAt(state.to, v, c, 1);
       liveAt(state.from, v, c, -1);
@@ -76,43 +109,77 @@
     } else {
       const p = state.view === 'leaks' ? D.exitPoint
         : state.view === 'range' ? state.rangePoint : D.peakPoint;
-      liveAt(p, v, c, 1);
+      liveAt(p, v, c, 1, D, th);
     }
     return [v, c];
   }
 
-  /* ---- the displayed tree: the trie, with native frames merged away when
-   * hidden. Node ids grow from parent to child, so one backward pass sums
-   * children into parents. ------------------------------------------------ */
+  /* ---- the displayed tree: the trie (and the base run's, matched into it
+   * by frame names), with hidden frames merged away. Node ids grow from
+   * parent to child, so one backward pass sums children into parents. ---- */
   let tree = null;
   function buildTree(hide) {
-    const eff = new Int32Array(NODES);
     const parent = [0], frame = [-1], keys = new Map();
-    for (let i = 1; i < NODES; i++) {
-      const p = eff[D.parent[i]], f = D.frame[i];
-      if (D.frames[f] && (D.frames[f][1] & hide)) { eff[i] = p; continue; }
-      const key = p * 4194304 + f;
-      let id = keys.get(key);
-      if (id === undefined) { id = parent.length; parent.push(p); frame.push(f); keys.set(key, id); }
-      eff[i] = id;
+    function merge(M, canon) {
+      const eff = new Int32Array(M.parent.length);
+      for (let i = 1; i < M.parent.length; i++) {
+        const p = eff[M.parent[i]], f = canon[M.frame[i]];
+        if (FR[f] && (FR[f][1] & hide)) { eff[i] = p; continue; }
+        const key = p * 4194304 + f;
+        let id = keys.get(key);
+        if (id === undefined) { id = parent.length; parent.push(p); frame.push(f); keys.set(key, id); }
+        eff[i] = id;
+      }
+      return eff;
     }
+    const eff = merge(D, canonB), effA = A ? merge(A, canonA) : null;
     const n = parent.length, kids = Array.from({ length: n }, () => []);
     for (let i = 1; i < n; i++) kids[parent[i]].push(i);
-    tree = { eff, parent, frame, kids, n };
+    tree = { eff, effA, parent, frame, kids, n };
   }
   function nodeName(i) {
     if (i === 0) return 'all';
-    const f = D.frames[tree.frame[i]];
+    const f = FR[tree.frame[i]];
     return f ? f[0] : '?';
   }
-  function isNative(i) { const f = D.frames[tree.frame[i]]; return !!(f && (f[1] & 1)); }
+  function isNative(i) { const f = FR[tree.frame[i]]; return !!(f && (f[1] & 1)); }
 
-  let total = null, count = null;
+  /* Per displayed node: this run's bytes and blocks; compared, the base
+   * run's too; size, what its width shows: its bytes, or compared, the
+   * larger of its own two values summed with its children's sizes. */
+  let total = null, count = null, base = null, baseCount = null, size = null;
   function aggregate() {
     const [v, c] = viewValues();
     total = new Float64Array(tree.n); count = new Float64Array(tree.n);
     for (let i = 0; i < NODES; i++) { total[tree.eff[i]] += v[i]; count[tree.eff[i]] += c[i]; }
-    for (let i = tree.n - 1; i > 0; i--) { total[tree.parent[i]] += total[i]; count[tree.parent[i]] += count[i]; }
+    const cmp = comparing();
+    base = cmp ? new Float64Array(tree.n) : null;
+    baseCount = cmp ? new Float64Array(tree.n) : null;
+    size = cmp ? new Float64Array(tree.n) : total;
+    if (cmp) {
+      const [va, ca] = baseValues();
+      for (let i = 0; i < va.length; i++) { base[tree.effA[i]] += va[i]; baseCount[tree.effA[i]] += ca[i]; }
+      for (let i = 0; i < tree.n; i++) size[i] = Math.max(total[i], base[i]);
+    }
+    for (let i = tree.n - 1; i > 0; i--) {
+      const p = tree.parent[i];
+      total[p] += total[i]; count[p] += count[i];
+      if (cmp) { base[p] += base[i]; baseCount[p] += baseCount[i]; size[p] += size[i]; }
+    }
+    maxChange = 1;
+    for (let i = 1; cmp && i < tree.n; i++) maxChange = Math.max(maxChange, Math.abs(total[i] - base[i]));
+  }
+  /* Compared: grew, shrank or same; the colour says which, its depth how
+   * large the change is beside the largest one (small ones fade to grey). */
+  function change(node) {
+    const d = total[node] - base[node];
+    return d > 0 ? 'grew' : d < 0 ? 'shrank' : 'same';
+  }
+  let maxChange = 1; /* the largest change of any frame but the root */
+  function changeColor(node) {
+    const d = total[node] - base[node], r = Math.min(1, Math.abs(d) / maxChange);
+    const sl = (10 + 70 * r) + '%,' + (86 - 36 * r) + '%)';
+    return d > 0 ? 'hsl(0,' + sl : d < 0 ? 'hsl(215,' + sl : 'hsl(0,0%,84%)';
   }
 
   /* ---- search ------------------------------------------------------------ */
@@ -152,17 +219,17 @@
     for (let i = state.zoom; i !== 0; i = tree.parent[i]) chain.unshift(i);
     chain.unshift(0);
     const rows = [];
-    const base = total[state.zoom] || 1;
+    const scale = size[state.zoom] || 1;
     function lay(node, x, depth) {
-      const w = total[node] / base * width;
+      const w = size[node] / scale * width;
       if (w < 0.5) return;
       rows.push([node, x, w, depth]);
-      const kids = tree.kids[node].filter((k) => total[k] > 0).sort((a, b) => total[b] - total[a]);
+      const kids = tree.kids[node].filter((k) => size[k] > 0).sort((a, b) => size[b] - size[a]);
       let cx = x;
-      for (const k of kids) { lay(k, cx, depth + 1); cx += total[k] / base * width; }
+      for (const k of kids) { lay(k, cx, depth + 1); cx += size[k] / scale * width; }
     }
     chain.slice(0, -1).forEach((n, d) => rows.push([n, 0, width, d]));
-    if (total[state.zoom] > 0) lay(state.zoom, 0, chain.length - 1);
+    if (size[state.zoom] > 0) lay(state.zoom, 0, chain.length - 1);
     let maxDepth = 0;
     for (const r of rows) maxDepth = Math.max(maxDepth, r[3]);
     const height = (maxDepth + 1) * ROW + 4;
@@ -172,10 +239,12 @@
     g.clearRect(0, 0, width, height);
     g.font = '11px monospace'; g.textBaseline = 'middle';
     rects = [];
+    const cmp = comparing();
     for (const [node, x, w, depth] of rows) {
       const y = state.icicle ? depth * ROW : height - (depth + 1) * ROW;
       const name = node === 0 ? 'all (' + human(total[0]) + ')' : nodeName(node);
-      g.fillStyle = matched[node] ? '#e040e0' : node === 0 ? '#ccc' : hue(name, isNative(node));
+      g.fillStyle = matched[node] ? '#e040e0' : cmp ? changeColor(node)
+        : node === 0 ? '#ccc' : hue(name, isNative(node));
       g.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
       if (w > 30) {
         g.fillStyle = '#000';
@@ -183,7 +252,9 @@
         g.fillText(name, x + 3, y + ROW / 2);
         g.restore();
       }
-      rects.push({ node, name, x, y, w, h: ROW - 1, bytes: total[node], count: count[node] });
+      rects.push({ node, name, x, y, w, h: ROW - 1, bytes: total[node], count: count[node],
+        base: cmp ? base[node] : null, baseCount: cmp ? baseCount[node] : null,
+        change: cmp ? change(node) : null });
     }
   }
   function hit(ev) {
@@ -206,8 +277,17 @@
     const r = hit(ev);
     if (!r) { tip.hidden = true; return; }
     const share = total[0] ? (100 * r.bytes / total[0]).toFixed(2) : '0';
-    tip.textContent = r.name + '\n' + human(r.bytes) + ' (' + r.bytes + ' bytes) in ' +
-      r.count + ' blocks\n' + share + '% of ' + viewTitle();
+    if (r.base !== null) {
+      const d = r.bytes - r.base;
+      tip.textContent = r.name + '\nthis run: ' + human(r.bytes) + ' (' + r.bytes + ' bytes) in ' +
+        r.count + ' blocks\nthe base run: ' + human(r.base) + ' (' + r.base + ' bytes) in ' +
+        r.baseCount + ' blocks\nchange: ' + (d > 0 ? '+' : '') + human(d) +
+        (r.base ? ' (' + (d > 0 ? '+' : '') + (100 * d / r.base).toFixed(1) + '%)' : '') +
+        '\n' + viewTitle();
+    } else {
+      tip.textContent = r.name + '\n' + human(r.bytes) + ' (' + r.bytes + ' bytes) in ' +
+        r.count + ' blocks\n' + share + '% of ' + viewTitle();
+    }
     tip.hidden = false;
     tip.style.left = Math.min(ev.clientX + 12, window.innerWidth - 320) + 'px';
     tip.style.top = (ev.clientY + 14) + 'px';
@@ -364,6 +444,10 @@
 
   /* ---- controls ---------------------------------------------------------- */
   function viewTitle() {
+    if (comparing()) {
+      return (state.view === 'leaks' ? 'unfreed at exit' : state.view === 'total'
+        ? 'allocated in total' : 'live at each run\'s heap peak') + ', against the base run';
+    }
     switch (state.view) {
       case 'leaks': return 'unfreed at exit';
       case 'total': return 'allocated in total';
@@ -376,19 +460,33 @@
   }
   function refresh() {
     aggregate();
-    if (state.zoom >= tree.n || !(total[state.zoom] > 0)) state.zoom = 0;
+    if (state.zoom >= tree.n || !(size[state.zoom] > 0)) state.zoom = 0;
     runSearch();
     $('title').textContent = viewTitle();
     const t = $('total');
     t.dataset.bytes = String(total[0]);
+    t.dataset.base = comparing() ? String(base[0]) : '';
     t.textContent = (D.sampleRate ? 'about ' : '') + human(total[0]) + ' (' + total[0] +
       ' bytes in ' + count[0] + (D.sampleRate ? ' recorded' : '') + ' blocks)' +
-      (state.view === 'diff' && state.shrank ? '; other stacks shrank by ' + human(state.shrank) : '');
+      (state.view === 'diff' && state.shrank ? '; other stacks shrank by ' + human(state.shrank) : '') +
+      (comparing() ? '; the base run ' + human(base[0]) + ' (' + base[0] + ' bytes in ' +
+        baseCount[0] + ' blocks), change ' + (total[0] >= base[0] ? '+' : '') +
+        human(total[0] - base[0]) : '');
     $('diff-points').hidden = state.view !== 'diff';
+    $('thread').disabled = comparing();
     draw();
     drawTimeline();
   }
   $('command').textContent = D.command;
+  if (A) {
+    $('base').hidden = false;
+    $('base').textContent = 'against the base run: ' + A.command + ' (pid ' + A.pid +
+      '); red: grew, blue: shrank (the deeper, the larger the change), grey: unchanged; a frame is' +
+      ' as wide as the larger of its two values';
+    $('against-box').hidden = false;
+    $('against').checked = state.against;
+    $('against').addEventListener('change', () => { state.against = $('against').checked; refresh(); });
+  }
   $('sampled').hidden = !D.sampleRate;
   $('sampled').textContent = D.sampleRate ? 'sampled by bytes, about one allocation recorded per ' +
     human(D.sampleRate) + ': byte figures are estimates' : '';
@@ -474,7 +572,8 @@
   /* For tests and the curious: what is on screen, in CSS pixels. */
   window.memtapPage = {
     state,
-    rects: () => rects.map((r) => ({ name: r.name, x: r.x, y: r.y, w: r.w, h: r.h, bytes: r.bytes })),
+    rects: () => rects.map((r) => ({ name: r.name, x: r.x, y: r.y, w: r.w, h: r.h, bytes: r.bytes,
+      base: r.base, change: r.change })),
     zoomName: () => (state.zoom ? nodeName(state.zoom) : 'all'),
     total: () => total[0],
     labels: () => labels,

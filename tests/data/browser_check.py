@@ -8,10 +8,18 @@ of failures. Exit 77 when chromium or chromedriver is missing.
 usage: browser_check.py HTML --total N [--zoom NAME] [--search TEXT
        --matched N] [--view VIEW=N ...] [--range] [--screenshot PNG]
        [--hostile TEXT ...] [--process PID=N ...] [--shows ID=TEXT ...]
+       [--base N --compare NAME=BASE,BYTES,CHANGE ...]
 
 --process: a run of several processes; picks process PID in the page's
 selector and checks that the page shows that process's model, with total N
 in the view it opens on.
+
+--base, --compare: a page compared with a base run (`flamegraph --base`):
+the base run's total in the view the page opens on, and for the first
+frame whose name holds NAME, its bytes in the base run and in this one and
+how it is coloured (grew, shrank, same); that it is drawn (a frame only
+the base run has too); then, the comparison switched off, the page draws
+this run alone.
 """
 import argparse
 import base64
@@ -139,6 +147,9 @@ def main():
                     help="PID: a process whose RSS is stacked on the tree's timeline")
     ap.add_argument("--shows", action="append", default=[],
                     help="ID=TEXT: element ID is visible and its text holds TEXT")
+    ap.add_argument("--base", type=int)
+    ap.add_argument("--compare", action="append", default=[],
+                    help="NAME=BASE,BYTES,CHANGE: a frame's figures in both runs")
     ap.add_argument("--labels", action="append", default=[],
                     help="a timeline label that must be drawn whole, apart from the others")
     a = ap.parse_args()
@@ -161,6 +172,35 @@ def main():
         shown = d.js("return Number(document.getElementById('total').dataset.bytes);")
         check("total shown equals the database's peak", shown, a.total)
         check("total text", a.total and str(a.total) in d.js("return document.getElementById('total').textContent;"), True)
+        if a.base is not None:
+            check("base run's total shown", d.js("return document.getElementById('total').dataset.base;"),
+                  str(a.base))
+            check("change shown in the total's text", "change " in d.js(
+                "return document.getElementById('total').textContent;"), True)
+        for spec in a.compare:
+            name, figures = spec.split("=", 1)
+            want_base, want_bytes, want_change = figures.split(",")
+            r = d.js("return window.memtapPage.rects().filter(r => r.name.includes(arguments[0]))[0] || null;", name)
+            check(f"frame {name} drawn", r is not None and r["w"] > 0, True)
+            if r:
+                check(f"frame {name}: base, this run, change", [r["base"], r["bytes"], r["change"]],
+                      [int(want_base), int(want_bytes), want_change])
+                colour = d.js("const g = document.getElementById('graph'), x = g.getContext('2d');"
+                              " const dpr = window.devicePixelRatio || 1;"
+                              " const p = x.getImageData(Math.round((arguments[0] + 2) * dpr),"
+                              " Math.round((arguments[1] + 4) * dpr), 1, 1).data; return [p[0], p[1], p[2]];",
+                              r["x"], r["y"])
+                kind = ("grew" if colour[0] > colour[2] + 40 else "shrank" if colour[2] > colour[0] + 40
+                        else "same" if abs(colour[0] - colour[2]) < 8 else "?")
+                check(f"frame {name}: drawn in the colour of its change {colour}", kind, want_change)
+        if a.compare:
+            d.js("const c = document.getElementById('against'); c.checked = false;"
+                 " c.dispatchEvent(new Event('change'));")
+            check("comparison off: this run alone, no base figures",
+                  d.js("return [Number(document.getElementById('total').dataset.bytes),"
+                       " window.memtapPage.rects().every(r => r.base === null)];"), [a.total, True])
+            d.js("const c = document.getElementById('against'); c.checked = true;"
+                 " c.dispatchEvent(new Event('change'));")
         for text in a.hostile:
             check("hostile text not executed (window.pwned)", d.js("return typeof window.pwned;"), "undefined")
             check("no injected element", d.js("return [document.images.length, document.scripts.length];"), [0, 2])
