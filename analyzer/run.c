@@ -138,6 +138,16 @@ static int parse_signal(const char *s)
     return 0;
 }
 
+/* An option's signal into *sig; 0, or -1 with the error printed. */
+static int signal_option(const char *option, const char *s, int *sig)
+{
+    *sig = parse_signal(s);
+    if (*sig)
+        return 0;
+    mt_error("run: --%s: '%s' is not a signal a program can catch", option, s);
+    return -1;
+}
+
 /* name=value, or name=value<sep><old value> when it is set. */
 static void prepend_env(const char *name, const char *value, char sep)
 {
@@ -451,11 +461,8 @@ int mt_cmd_run(int argc, char **argv)
         case 'Z': o.paused = 1; break;
         case 'V': o.live = 1; break;
         case 'W':
-            o.window_signal = parse_signal(optarg);
-            if (!o.window_signal) {
-                mt_error("run: --window-signal: '%s' is not a signal a program can catch", optarg);
+            if (signal_option("window-signal", optarg, &o.window_signal) != 0)
                 return MT_EXIT_RUN;
-            }
             break;
         case 'A':
         case 'B': {
@@ -469,11 +476,8 @@ int mt_cmd_run(int argc, char **argv)
             break;
         }
         case 'S':
-            o.snapshot_signal = parse_signal(optarg);
-            if (!o.snapshot_signal) {
-                mt_error("run: --snapshot-signal: '%s' is not a signal a program can catch", optarg);
+            if (signal_option("snapshot-signal", optarg, &o.snapshot_signal) != 0)
                 return MT_EXIT_RUN;
-            }
             break;
         default: return mt_usage(mt_usage_run, c == 'h') ? MT_EXIT_RUN : MT_EXIT_OK;
         }

@@ -74,35 +74,60 @@ static int histograms(sqlite3 *db, const struct mt_site *site, struct hist *h)
                     h->time, MT_LIFETIME_TIME_BUCKETS);
 }
 
-static void size_range(int b, char *out, size_t cap)
+enum hist_kind { SIZES, EVENTS, TIMES };
+
+/* Bucket b of a histogram of that kind holds [*lo, *hi] (bytes, events, or
+ * milliseconds: [lo, hi) for times); *hi = -1 for the last, open one. */
+static void bucket_bounds(enum hist_kind kind, int b, long long *lo, long long *hi)
 {
-    char lo[32], hi[32];
-    mt_human_bytes(b ? 1ull << b : 0, lo, sizeof lo);
-    if (b == MT_SIZE_BUCKETS - 1)
-        snprintf(out, cap, "%s and more", lo);
-    else
-        snprintf(out, cap, "%s - %s", lo, mt_human_bytes((2ull << b) - 1, hi, sizeof hi));
+    static const int last[] = {MT_SIZE_BUCKETS - 1, MT_LIFETIME_BUCKETS - 1,
+                               MT_LIFETIME_TIME_BUCKETS - 1};
+    long long ten = 1;
+    for (int i = 0; i < b; i++)
+        ten *= 10;
+    switch (kind) {
+    case SIZES: *lo = b ? 1ll << b : 0, *hi = (2ll << b) - 1; break;
+    case EVENTS: *lo = 1ll << (2 * b), *hi = (1ll << (2 * b + 2)) - 1; break;
+    case TIMES: *lo = b ? ten / 10 : 0, *hi = ten; break;
+    }
+    if (b == last[kind])
+        *hi = -1;
 }
 
-static void events_range(int b, char *out, size_t cap)
+static void bucket_text(enum hist_kind kind, int b, char *out, size_t cap)
 {
-    unsigned long long lo = 1ull << (2 * b);
-    if (b == MT_LIFETIME_BUCKETS - 1)
-        snprintf(out, cap, "%llu events and more", lo);
-    else
-        snprintf(out, cap, "%llu - %llu events", lo, (lo << 2) - 1);
+    long long lo, hi;
+    bucket_bounds(kind, b, &lo, &hi);
+    char l[32], h[32];
+    switch (kind) {
+    case SIZES:
+        mt_human_bytes((uint64_t)lo, l, sizeof l);
+        if (hi < 0)
+            snprintf(out, cap, "%s and more", l);
+        else
+            snprintf(out, cap, "%s - %s", l, mt_human_bytes((uint64_t)hi, h, sizeof h));
+        break;
+    case EVENTS:
+        if (hi < 0)
+            snprintf(out, cap, "%lld events and more", lo);
+        else
+            snprintf(out, cap, "%lld - %lld events", lo, hi);
+        break;
+    case TIMES:
+        if (!lo)
+            snprintf(out, cap, "under %lld ms", hi);
+        else if (hi < 0)
+            snprintf(out, cap, "%g s and more", (double)lo / 1000);
+        else if (hi <= 100)
+            snprintf(out, cap, "%lld - %lld ms", lo, hi);
+        else
+            snprintf(out, cap, "%g - %g s", (double)lo / 1000, (double)hi / 1000);
+        break;
+    }
 }
 
-static void time_range(int b, char *out, size_t cap)
-{
-    static const char *const names[MT_LIFETIME_TIME_BUCKETS] = {
-        "under 1 ms", "1 - 10 ms", "10 - 100 ms", "0.1 - 1 s",
-        "1 - 10 s",   "10 - 100 s", "100 - 1000 s", "1000 s and more"};
-    snprintf(out, cap, "%s", names[b]);
-}
-
-static void print_hist(const char *title, const int64_t *v, int n,
-                       void (*range)(int, char *, size_t), int indent)
+static void print_hist(const char *title, const int64_t *v, int n, enum hist_kind kind,
+                       int indent)
 {
     int64_t total = 0, max = 0;
     for (int b = 0; b < n; b++) {
@@ -115,7 +140,7 @@ static void print_hist(const char *title, const int64_t *v, int n,
         if (!v[b])
             continue;
         char r[64], bar[41];
-        range(b, r, sizeof r);
+        bucket_text(kind, b, r, sizeof r);
         int len = max ? (int)((v[b] * 40 + max - 1) / max) : 0;
         memset(bar, '#', (size_t)len);
         bar[len] = 0;
@@ -124,31 +149,20 @@ static void print_hist(const char *title, const int64_t *v, int n,
     }
 }
 
-static void json_hist(const char *key, const int64_t *v, int n, int kind)
+static void json_hist(const char *key, const int64_t *v, int n, enum hist_kind kind)
 {
+    static const char *const unit[] = {"bytes", "events", "ms"};
     printf("\"%s\": [", key);
     int first = 1;
     for (int b = 0; b < n; b++) {
         if (!v[b])
             continue;
-        printf("%s{\"bucket\": %d, ", first ? "" : ", ", b);
+        long long lo, hi;
+        bucket_bounds(kind, b, &lo, &hi);
+        printf("%s{\"bucket\": %d, \"min_%s\": %lld, \"max_%s\": ", first ? "" : ", ", b,
+               unit[kind], lo, unit[kind]);
         first = 0;
-        if (kind == 0)
-            printf("\"min_bytes\": %llu, \"max_bytes\": ", b ? 1ull << b : 0);
-        else if (kind == 1)
-            printf("\"min_events\": %llu, \"max_events\": ", 1ull << (2 * b));
-        else
-            printf("\"min_ms\": %s, \"max_ms\": ",
-                   (const char *const[]){"0", "1", "10", "100", "1000", "10000", "100000",
-                                         "1000000"}[b]);
-        if (kind == 0)
-            b == n - 1 ? printf("null") : printf("%llu", (2ull << b) - 1);
-        else if (kind == 1)
-            b == n - 1 ? printf("null") : printf("%llu", (1ull << (2 * b + 2)) - 1);
-        else
-            b == n - 1 ? printf("null")
-                       : printf("%s", (const char *const[]){"1", "10", "100", "1000", "10000",
-                                                            "100000", "1000000"}[b]);
+        hi < 0 ? printf("null") : printf("%lld", hi);
         printf(", \"count\": %lld}", (long long)v[b]);
     }
     printf("]");
@@ -156,11 +170,11 @@ static void json_hist(const char *key, const int64_t *v, int n, int kind)
 
 static void json_hists(const struct hist *h)
 {
-    json_hist("sizes", h->size, MT_SIZE_BUCKETS, 0);
+    json_hist("sizes", h->size, MT_SIZE_BUCKETS, SIZES);
     printf(", ");
-    json_hist("lifetimes_events", h->events, MT_LIFETIME_BUCKETS, 1);
+    json_hist("lifetimes_events", h->events, MT_LIFETIME_BUCKETS, EVENTS);
     printf(", ");
-    json_hist("lifetimes_time", h->time, MT_LIFETIME_TIME_BUCKETS, 2);
+    json_hist("lifetimes_time", h->time, MT_LIFETIME_TIME_BUCKETS, TIMES);
 }
 
 int mt_cmd_stats(int argc, char **argv)
@@ -237,11 +251,11 @@ int mt_cmd_stats(int argc, char **argv)
         printf("%lld allocations, %s in total\n\n",
                (long long)mt_db_meta_int(db, "allocations", 0),
                mt_human_bytes((uint64_t)mt_db_meta_int(db, "bytes_allocated", 0), b1, sizeof b1));
-        print_hist("sizes of all allocations", all.size, MT_SIZE_BUCKETS, size_range, 0);
+        print_hist("sizes of all allocations", all.size, MT_SIZE_BUCKETS, SIZES, 0);
         print_hist("lifetimes of the freed blocks, in events (allocations and frees between)",
-                   all.events, MT_LIFETIME_BUCKETS, events_range, 0);
+                   all.events, MT_LIFETIME_BUCKETS, EVENTS, 0);
         print_hist("the same in time (as fine as the RSS samples)", all.time,
-                   MT_LIFETIME_TIME_BUCKETS, time_range, 0);
+                   MT_LIFETIME_TIME_BUCKETS, TIMES, 0);
         printf("\ntemporaries (freed within %d events), by site:\n", TEMP_EVENTS - 1);
         printf("  %12s %7s  %s\n", "blocks", "of site", "site");
         for (int i = 0; i < temps; i++) {
@@ -256,9 +270,9 @@ int mt_cmd_stats(int argc, char **argv)
             mt_site_print_name(stdout, &busy.v[i]);
             printf(", %lld allocations, %s\n", (long long)busy.v[i].count,
                    mt_human_bytes((uint64_t)busy.v[i].bytes, b1, sizeof b1));
-            print_hist("sizes", per[i].size, MT_SIZE_BUCKETS, size_range, 2);
-            print_hist("lifetimes in events", per[i].events, MT_LIFETIME_BUCKETS, events_range, 2);
-            print_hist("lifetimes in time", per[i].time, MT_LIFETIME_TIME_BUCKETS, time_range, 2);
+            print_hist("sizes", per[i].size, MT_SIZE_BUCKETS, SIZES, 2);
+            print_hist("lifetimes in events", per[i].events, MT_LIFETIME_BUCKETS, EVENTS, 2);
+            print_hist("lifetimes in time", per[i].time, MT_LIFETIME_TIME_BUCKETS, TIMES, 2);
         }
     }
     free(per);
