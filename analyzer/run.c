@@ -86,7 +86,7 @@ struct run_options {
     int snapshot_signal; /* 0: none */
     int no_pack;         /* leave the trace as written */
     int no_children;     /* trace the first process alone */
-    int load;            /* load the trace while CMD runs (run_follow.c) */
+    int load;            /* load the trace while CMD runs (run_follow.c); -1 default */
     int live;            /* memtap top's view while CMD runs; CMD's output to a file */
     uint64_t sample_rate; /* bytes: sampling by bytes; 0 records every allocation */
     const char *sample_seed; /* decimal, as given */
@@ -358,7 +358,7 @@ static void finish_children(const char *output, int no_pack)
 const char mt_usage_run[] =
     "usage: memtap run [-o FILE] [--native|--no-native] [--pymalloc blocks|arenas]\n"
     "                  [--depth N] [--sample-ms N] [--snapshot-signal SIG] [--no-pack]\n"
-    "                  [--no-children] [--load] [--sample-rate SIZE [--sample-seed N]]\n"
+    "                  [--no-children] [--load|--no-load] [--sample-rate SIZE [--sample-seed N]]\n"
     "                  [--paused] [--window-signal SIG] [--start-after T] [--stop-after T]\n"
     "                  [--live]\n"
     "                  [--] CMD [ARGS...]\n"
@@ -366,7 +366,8 @@ const char mt_usage_run[] =
     "                       every other process of the run writes FILE.d/PID.memtap\n"
     "  --no-children        trace CMD's process alone, not the processes it starts\n"
     "  --load               load the trace into its database while CMD runs (at a\n"
-    "                       lower priority): the first report does not wait for it\n"
+    "                       lower priority): the first report does not wait for it;\n"
+    "                       the default when stderr is a terminal (--no-load: not)\n"
     "  --native             native frames too (mixed stacks for Python)\n"
     "  --no-native          no native frames\n"
     "  --pymalloc MODE      Python's small blocks: 'blocks' records each one (default);\n"
@@ -392,7 +393,7 @@ const char mt_usage_run[] =
 
 int mt_cmd_run(int argc, char **argv)
 {
-    struct run_options o = {NULL, -1, 0, 0, -1, 0, 0, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
+    struct run_options o = {.native = -1, .sample_ms = -1, .load = -1};
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"native", no_argument, NULL, 'N'},
         {"no-native", no_argument, NULL, 'n'},    {"depth", required_argument, NULL, 'd'},
@@ -402,6 +403,7 @@ int mt_cmd_run(int argc, char **argv)
         {"no-pack", no_argument, NULL, 'K'},
         {"no-children", no_argument, NULL, 'C'},
         {"load", no_argument, NULL, 'L'},
+        {"no-load", no_argument, NULL, 'l'},
         {"sample-rate", required_argument, NULL, 'R'},
         {"sample-seed", required_argument, NULL, 'E'},
         {"paused", no_argument, NULL, 'Z'},
@@ -418,6 +420,7 @@ int mt_cmd_run(int argc, char **argv)
         case 'K': o.no_pack = 1; break;
         case 'C': o.no_children = 1; break;
         case 'L': o.load = 1; break;
+        case 'l': o.load = 0; break;
         case 'n': o.native = 0; break;
         case 'P':
             if (strcmp(optarg, "blocks") != 0 && strcmp(optarg, "arenas") != 0) {
@@ -492,6 +495,9 @@ int mt_cmd_run(int argc, char **argv)
     }
     if (optind >= argc)
         return mt_usage(mt_usage_run, 0) ? MT_EXIT_RUN : MT_EXIT_OK;
+    /* Someone at a terminal reads a report next: load while CMD runs. */
+    if (o.load < 0)
+        o.load = isatty(STDERR_FILENO);
     char **cmd = argv + optind;
     char shim[PATH_MAX];
     if (find_shim(shim, sizeof shim) != 0) {
@@ -563,7 +569,7 @@ int mt_cmd_run(int argc, char **argv)
     char db_path[PATH_MAX + 8];
     mt_db_path_for(output, db_path, sizeof db_path);
     if (o.load && mt_follow_start(&follower, output, db_path) != 0)
-        mt_warn("run: --load: no process to load the trace with; the first report loads it");
+        mt_warn("run: no process to load the trace with while CMD runs; the first report loads it");
     struct mt_follower viewer = {0};
     char note[PATH_MAX + 64];
     if (o.live && (mt_fmt(note, sizeof note, "the program's output: %s.out", output) != 0 ||

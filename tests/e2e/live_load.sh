@@ -5,7 +5,9 @@
 # page, on C programs (one thread, several), the shared Python workloads on
 # the first and last CPython present, a program killed by SIGKILL, and one
 # that exec's another (the follower starts over on the new trace). The
-# first report after such a run does not load again.
+# first report after such a run does not load again. Loading while the
+# program runs is the default when stderr is a terminal (script(1) gives
+# the run one), and not in a pipe or with --no-load.
 . "$(dirname "$0")/common.bash"
 
 # same NAME WHAT CMD... - CMD (a report, its database last) on the database
@@ -78,6 +80,22 @@ pkill -KILL -P "$launcher" -x prog_forever
 wait $launcher
 check "killed: the launcher says 128+9" "$?" 137
 compare killed
+
+# the default: on a terminal, --load; in a pipe, or with --no-load, not
+if command -v script >/dev/null; then
+    script -qec "'$MT' run -o '$T/tty.memtap' -- '$PROGS/prog_answers'" /dev/null >/dev/null 2>&1
+    check "a terminal: the run loads while CMD runs (exit status kept)" \
+        "$? $([ -f "$T/tty.db" ] && echo db)" "$(
+            "$PROGS/prog_answers" >/dev/null 2>&1
+            echo $?) db"
+    compare tty
+    script -qec "'$MT' run --no-load -o '$T/nl.memtap' -- '$PROGS/prog_answers'" /dev/null >/dev/null 2>&1
+    check "a terminal with --no-load: no database" "$([ -f "$T/nl.db" ] && echo db)" ""
+else
+    echo "SKIP-ONE: the terminal default: no script(1) (util-linux)"
+fi
+"$MT" run -o "$T/pipe.memtap" -- "$PROGS/prog_answers" 2>&1 | cat >/dev/null
+check "a pipe: no load while CMD runs (no database)" "$([ -f "$T/pipe.db" ] && echo db)" ""
 
 W=$MT_ROOT/tests/data/workloads
 find_pythons
