@@ -45,6 +45,21 @@ stack_depths() {
 }
 skip() { echo "SKIP: $*"; exit 77; }
 
+# page_check NAME HTML ARGS... - tests/data/browser_check.py on a page in
+# headless Chromium, its lines shown indented: a check NAME that all its
+# checks passed, or a SKIP-ONE line where no Chromium is installed.
+page_check() {
+    local name=$1; shift
+    python3 "$MT_ROOT/tests/data/browser_check.py" "$@" >"$T/browser.out" 2>&1
+    local rc=$?
+    sed 's/^/     /' "$T/browser.out"
+    if [ $rc -eq 77 ]; then
+        echo "SKIP-ONE: $name: chromium not installed"
+    else
+        check "$name" "$rc" 0
+    fi
+}
+
 finish() {
     if [ $failures -ne 0 ]; then
         echo "$failures check(s) failed"

@@ -78,18 +78,11 @@ check "leaks --json: each process, its leaks" \
 "$MT" flamegraph -o "$T/tree.html" "$T/tree.memtap" >/dev/null 2>"$T/fg.err"
 check "flamegraph: the tree's page" "$?" 0
 check "flamegraph: a model for each other process" "$(grep -c 'id="memtap-data-' "$T/tree.html")" 2
-python3 "$MT_ROOT/tests/data/browser_check.py" "$T/tree.html" \
+page_check "flamegraph: the page's process selector, in Chromium" "$T/tree.html" \
     --total "$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 1")" \
     --stacked "$child" --stacked "$grand" \
     --process "$child=$((inh + 60000))" \
-    --process "$grand=$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 3")" >"$T/browser.out" 2>&1
-rc=$?
-sed 's/^/     /' "$T/browser.out"
-if [ $rc -eq 77 ]; then
-    echo "SKIP-ONE: the page in a browser: chromium not installed"
-else
-    check "flamegraph: the page's process selector, in Chromium" "$rc" 0
-fi
+    --process "$grand=$(q "$db" "SELECT peak_bytes FROM processes WHERE id = 3")"
 "$MT" flamegraph --format folded --pid "$grand" "$T/tree.memtap" >"$T/grand.folded"
 check "flamegraph --pid: the grandchild's own stacks" "$(grep -c 'grand_leak' "$T/grand.folded")" 1
 check "peak --json: each process's sites at its own peak" \
