@@ -19,19 +19,22 @@
   const D = more ? JSON.parse(more.textContent) : D0;
   const baseEl = document.getElementById('memtap-base');
   const A = baseEl ? JSON.parse(baseEl.textContent) : null; /* the base run */
-  /* The frames of both runs, the base run's matched to this one's by name
-   * (merged boxes, "[N small frames]", match whatever their N). */
+  /* The frames of both runs: this run's, then those of the base run's
+   * names this one lacks. In the tree, the base run's stacks join this
+   * run's by frame name (merged boxes, "[N small frames]", whatever N). */
   const FR = D.frames.slice();
-  const canonName = (n) => (/^\[\d+ small frames\]$/.test(n) ? '[small frames]' : n);
   const byName = new Map();
-  FR.forEach((f, i) => { const k = canonName(f[0]); if (!byName.has(k)) byName.set(k, i); });
-  const canonB = D.frames.map((f) => byName.get(canonName(f[0])));
-  const canonA = A ? A.frames.map((f) => {
-    const k = canonName(f[0]);
-    let i = byName.get(k);
-    if (i === undefined) { i = FR.length; FR.push(f); byName.set(k, i); }
+  FR.forEach((f, i) => { if (!byName.has(f[0])) byName.set(f[0], i); });
+  const frameB = D.frames.map((f, i) => i);
+  const frameA = A ? A.frames.map((f) => {
+    let i = byName.get(f[0]);
+    if (i === undefined) { i = FR.length; FR.push(f); byName.set(f[0], i); }
     return i;
   }) : null;
+  const joinName = (f) => {
+    const n = FR[f] ? FR[f][0] : '';
+    return /^\[\d+ small frames\]$/.test(n) ? '[small frames]' : n;
+  };
   /* the tree's RSS in this process's time: [t, rss] */
   const TREE = (D0.tree || []).map(([t, v]) => [t - (D.startS || 0), v]);
   /* the processes of highest RSS peak, each one's RSS at TREE's times, to
@@ -120,19 +123,19 @@
   let tree = null;
   function buildTree(hide) {
     const parent = [0], frame = [-1], keys = new Map();
-    function merge(M, canon) {
+    function merge(M, frameOf) {
       const eff = new Int32Array(M.parent.length);
       for (let i = 1; i < M.parent.length; i++) {
-        const p = eff[M.parent[i]], f = canon[M.frame[i]];
+        const p = eff[M.parent[i]], f = frameOf[M.frame[i]];
         if (FR[f] && (FR[f][1] & hide)) { eff[i] = p; continue; }
-        const key = p * 4194304 + f;
+        const key = A ? p + '\u0000' + joinName(f) : p * 4194304 + f;
         let id = keys.get(key);
         if (id === undefined) { id = parent.length; parent.push(p); frame.push(f); keys.set(key, id); }
         eff[i] = id;
       }
       return eff;
     }
-    const eff = merge(D, canonB), effA = A ? merge(A, canonA) : null;
+    const eff = merge(D, frameB), effA = A ? merge(A, frameA) : null;
     const n = parent.length, kids = Array.from({ length: n }, () => []);
     for (let i = 1; i < n; i++) kids[parent[i]].push(i);
     tree = { eff, effA, parent, frame, kids, n };
