@@ -8,7 +8,9 @@
  * written its exit status into the trace; then it reads the rest and
  * writes the database. When CMD exec's a program that writes the trace
  * afresh, the follower starts over on the new trace (a read of a page the
- * truncation took away ends it with SIGBUS: it starts over the same way).
+ * truncation took away ends the try with SIGBUS: each try runs in a
+ * process of its own, and the follower starts over the same way), and
+ * once more after CMD ends if the exec came late.
  * Whatever goes wrong, the launcher goes on without the database: the
  * first report loads the trace as without --load.
  */
@@ -43,6 +45,29 @@ static void on_bus(int sig)
     _exit(MT_EXIT_CANCELED);
 }
 
+/* One try at the load, in a process of its own, so that a SIGBUS (a page
+ * an exec's truncation took away) ends only the try. A try that did not
+ * finish leaves no database, nor its temporary file (load.c names it
+ * DB.tmp.PID). Returns the load's exit status, or MT_EXIT_CANCELED. */
+static int load_try(const char *trace, const char *db, int done_fd)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return MT_EXIT_FAIL;
+    if (pid == 0)
+        _exit(mt_load_follow(trace, db, still_running, &done_fd));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return MT_EXIT_FAIL;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != MT_EXIT_CANCELED)
+        return WEXITSTATUS(status);
+    char tmp[4096 + 32];
+    if (mt_fmt(tmp, sizeof tmp, "%s.tmp.%ld", db, (long)pid) == 0)
+        unlink(tmp);
+    return MT_EXIT_CANCELED;
+}
+
 static void follower_main(const char *trace, const char *db, int done_fd)
 {
     /* the launcher's handlers pass signals on to CMD: not this process's */
@@ -56,12 +81,15 @@ static void follower_main(const char *trace, const char *db, int done_fd)
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (setpriority(PRIO_PROCESS, 0, FOLLOW_NICE) != 0)
         errno = 0;
+    /* A try begun while CMD ran may be cut short by an exec (the trace is
+     * written afresh); the try after it then reads the new trace, or, once
+     * CMD is gone, the whole trace at rest. Only a try begun after CMD
+     * ended is the last. */
     for (;;) {
-        int rc = mt_load_follow(trace, db, still_running, &done_fd);
-        if (rc != MT_EXIT_CANCELED)
+        int cmd_ran = still_running(&done_fd);
+        int rc = load_try(trace, db, done_fd);
+        if (rc != MT_EXIT_CANCELED || !cmd_ran)
             _exit(rc);
-        if (!still_running(&done_fd))
-            _exit(MT_EXIT_CANCELED);
         struct timespec nap = {0, 2000000};
         nanosleep(&nap, NULL);
     }

@@ -71,6 +71,16 @@ live answers "$PROGS/prog_answers"
 live stress "$PROGS/prog_stress"
 live handoff "$PROGS/prog_handoff"
 live exec sh -c "exec '$PROGS/prog_answers'"
+# An exec that ends soon after it (the follower's try on the old trace is
+# cut short after CMD is gone): a database every time, no temporary left.
+made=0
+for i in $(seq 1 20); do
+    rm -f "$T/ex.memtap" "$T/ex.db"
+    "$MT" run --load -o "$T/ex.memtap" -- sh -c "exec '$PROGS/prog_answers'" >/dev/null 2>&1
+    [ -f "$T/ex.db" ] && made=$((made + 1))
+done
+check "exec, 20 runs: a database each time" "$made" 20
+check "exec, 20 runs: no temporary database left" "$(ls "$T"/ex.db.tmp.* 2>/dev/null | wc -l)" 0
 
 # killed in the middle: the database of what was written
 "$MT" run --load -o "$T/killed.memtap" "$PROGS/prog_forever" >/dev/null 2>"$T/killed.err" &
