@@ -1,7 +1,14 @@
 /* load_cmd.c - `memtap load TRACE [-o DB] [--force] [--quiet] [--all]`:
- * argument handling; the work is in load.c. */
+ * argument handling; the work is in load.c.
+ *
+ * A database that exists is replaced only with --force, except memtap's
+ * own database of this very trace (current: its size and time match), as
+ * `run` on a terminal or the first report leaves it: when it already is
+ * what was asked (compact or --all), there is nothing to do; when it is
+ * the other kind, it is loaded again as asked. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdio.h>
 
 #include "commands.h"
@@ -40,5 +47,23 @@ int mt_cmd_load(int argc, char **argv)
         snprintf(db_path, sizeof db_path, "%s", out);
     else
         mt_db_path_for(argv[optind], db_path, sizeof db_path);
+    if (!force && mt_path_exists(db_path) && mt_db_is_current(db_path, argv[optind])) {
+        sqlite3 *db;
+        int64_t compact = -1;
+        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+            compact = mt_db_meta_int(db, "compact", -1);
+        sqlite3_close(db);
+        if (compact == !all) {
+            if (!quiet)
+                fprintf(stderr, "memtap: %s: already loaded from %s\n", db_path, argv[optind]);
+            return MT_EXIT_OK;
+        }
+        if (compact >= 0) {
+            if (!quiet)
+                fprintf(stderr, "memtap: %s: loading %s again, %s\n", db_path, argv[optind],
+                        all ? "with every allocation (--all)" : "compact");
+            force = 1;
+        }
+    }
     return mt_load(argv[optind], db_path, force, quiet, all);
 }

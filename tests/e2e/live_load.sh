@@ -107,6 +107,23 @@ fi
 "$MT" run -o "$T/pipe.memtap" -- "$PROGS/prog_answers" 2>&1 | cat >/dev/null
 check "a pipe: no load while CMD runs (no database)" "$([ -f "$T/pipe.db" ] && echo db)" ""
 
+# `memtap load` after a run that loaded: the database of this very trace
+# is either what was asked (nothing to do) or loaded again as asked; a
+# database of another trace (or a changed one) is still left alone.
+"$MT" run --load -o "$T/again.memtap" -- "$PROGS/prog_answers" >/dev/null 2>&1
+before=$(stat -c %Y.%s "$T/again.db")
+"$MT" load "$T/again.memtap" 2>"$T/again.err"
+check "load after --load: nothing to do, exit 0, the database untouched" \
+    "$? $(stat -c %Y.%s "$T/again.db") $(grep -c 'already loaded' "$T/again.err")" "0 $before 1"
+"$MT" load --all "$T/again.memtap" 2>/dev/null
+check "load --all after --load: loaded again with every allocation" \
+    "$? $(q "$T/again.db" "SELECT value FROM meta WHERE key = 'compact'")" "0 0"
+cp "$T/again.memtap" "$T/other.memtap"
+cp "$T/again.db" "$T/other.db"
+"$MT" load "$T/other.memtap" 2>"$T/other.err"
+check "load over a database of another trace (a copy's): refused" \
+    "$? $(grep -c 'use --force' "$T/other.err")" "1 1"
+
 W=$MT_ROOT/tests/data/workloads
 find_pythons
 for py in "${pythons[0]}" "${pythons[${#pythons[@]} - 1]}"; do
