@@ -38,6 +38,13 @@ static int push(void **arr, size_t *cap, size_t n, size_t elem, size_t first)
     return 0;
 }
 
+/* a + b as the machine adds them, wrapping: the sums of a corrupt trace's
+ * sizes may overflow, and an overflow of a signed sum is undefined. */
+static int64_t wrapping_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 static uint64_t hash64(uint64_t x)
 {
     x ^= x >> 31;
@@ -143,7 +150,7 @@ static int slice_add(struct mt_keep *k, struct mt_stack_total *t, uint64_t seq, 
         k->touched[k->ntouched++] = (uint32_t)(t - k->v);
         t->touched = 1;
     }
-    t->slice_bytes += bytes;
+    t->slice_bytes = wrapping_add(t->slice_bytes, bytes);
     t->slice_count += count;
     return 0;
 }
@@ -208,7 +215,7 @@ static int span_add(struct mt_keep *k, const struct mt_live *a)
         *o = s;
         k->nspans++;
     }
-    o->bytes += (int64_t)a->size;
+    o->bytes = wrapping_add(o->bytes, (int64_t)a->size);
     o->count++;
     return 0;
 }

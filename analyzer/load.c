@@ -202,6 +202,12 @@ static int sink_point(void *ctx, uint64_t seq)
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
+/* More than any program allocates in all (4.6 EB: 15 years at 10 GB a
+ * second), even as a sampled trace's estimates. Only a corrupt trace gets
+ * there; below it no sum of sizes (live, per stack, per span, per slice)
+ * can overflow. */
+#define MAX_BYTES_ALLOCATED (1ull << 62)
+
 static int on_alloc(struct loader *L, const struct mt_event *ev)
 {
     struct mt_live a = {.addr = ev->addr, .seq = ev->seq, .size = ev->size, .fn = ev->fn,
@@ -209,6 +215,11 @@ static int on_alloc(struct loader *L, const struct mt_event *ev)
     struct mt_live old;
     L->n_allocs++;
     L->bytes_allocated += a.size; /* a.size throughout: what the live entry holds */
+    if (L->bytes_allocated > MAX_BYTES_ALLOCATED) {
+        snprintf(L->err, sizeof L->err, "corrupt trace: more than 2^62 bytes allocated in all"
+                 " (at event %llu)", (unsigned long long)ev->seq);
+        return EINVAL;
+    }
     int r = mt_keep_on_alloc(&L->keep, &a) ? -1 : mt_livemap_put(&L->live, &a, &old);
     if (r < 0) {
         snprintf(L->err, sizeof L->err, "out of memory");

@@ -313,9 +313,15 @@ uint64_t mt_trace_sample_rate(const struct mt_trace *t)
     return t->header.sample_rate;
 }
 
+/* No block is this large: more than any address space (x86-64 with 5-level
+ * paging has 2^56 bytes for a process); the loader's live map holds sizes
+ * in 56 bits. A larger size is corruption. */
+#define MAX_BLOCK (1ull << 56)
+
 struct decoder {
     const unsigned char *p, *end;
     int bad;
+    int oversize; /* an allocation of MAX_BLOCK or more */
     int leb_addr; /* format versions 1-3: addresses as zig-zag LEB128 */
     int rss_parts; /* format 6+: a SAMPLE's RSS parts and memtap's own */
     uint64_t sample_rate; /* MT_HDR_SAMPLED: an ALLOC's size is weighted */
@@ -376,6 +382,8 @@ static void decode_alloc(struct decoder *d, struct cursor *c, struct mt_event *e
     get_event_seq(d, c, ev, next);
     get_addr(d, c, ev);
     ev->size = get(d);
+    if (ev->size >= MAX_BLOCK)
+        d->oversize = 1;
     if (d->sample_rate)
         ev->size = mt_trace_weighted_size(ev->size, d->sample_rate);
     c->prev_stack = (uint32_t)((int64_t)c->prev_stack + mt_unzigzag(get(d)));
@@ -518,8 +526,11 @@ static int advance(struct mt_trace *t, struct cursor *c,
             kind &= ~MT_REC_SEQ_NEXT;
             next = 1;
         }
-        struct decoder d = {at + 1, c->end, 0, t->header.version < 4, t->header.version >= 6,
-                            mt_trace_sample_rate(t)};
+        struct decoder d = {.p = at + 1,
+                            .end = c->end,
+                            .leb_addr = t->header.version < 4,
+                            .rss_parts = t->header.version >= 6,
+                            .sample_rate = mt_trace_sample_rate(t)};
         /* Each decoder sets the fields of its kind (trace.h: the others are
          * not to be read); seq is 0 for the unordered kinds. Not a memset:
          * it was a fifth of a load. */
@@ -570,6 +581,12 @@ static int advance(struct mt_trace *t, struct cursor *c,
         }
         if (d.bad) {
             snprintf(err, errlen, "corrupt trace: record at offset %llu runs past its segment",
+                     (unsigned long long)(at - t->map));
+            return -1;
+        }
+        if (d.oversize) {
+            snprintf(err, errlen, "corrupt trace: an allocation of %llu bytes (no block is 2^56"
+                     " bytes or more) at offset %llu", (unsigned long long)ev->size,
                      (unsigned long long)(at - t->map));
             return -1;
         }
