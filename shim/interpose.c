@@ -97,6 +97,7 @@ void mt_resolve_real(void)
     mt_real.dlclose = r.dlclose;
     mt_real.exit_now = r.exit_now;
     mt_real.exit = r.exit;
+    mt_real.glibc = r.free == (void (*)(void *))dlsym(RTLD_DEFAULT, "__libc_free");
     /* free last: it is the "resolved" flag every entry point tests. */
     __atomic_store_n(&mt_real.free, r.free, __ATOMIC_RELEASE);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -137,6 +138,16 @@ static inline void record_free(struct mt_thread *t, unsigned kind, void *p)
         mt_record_free(t, kind, p);
 }
 
+/* glibc's chunk header: the word before a block holds the chunk's size in
+ * its upper bits (the three low bits are flags). glibc's free reads that
+ * word first, so reading it here faults only where free itself would. */
+static inline size_t glibc_chunk_size(const void *p)
+{
+    size_t head;
+    memcpy(&head, (const unsigned char *)p - sizeof head, sizeof head);
+    return head & ~(size_t)7;
+}
+
 __attribute__((visibility("default"))) void *malloc(size_t n)
 {
     if (MT_UNLIKELY(!ready()))
@@ -173,6 +184,8 @@ __attribute__((visibility("default"))) void free(void *p)
         return;
     }
     record_free(t, MT_REC_FREE, p);
+    if (MT_UNLIKELY(mt_real.glibc && glibc_chunk_size(p) >= MT_BIG_BLOCK))
+        mt_big_free_sample(t);
     mt_real.free(p);
     mt_leave(t);
 }

@@ -93,7 +93,7 @@ struct mt_real {
     int (*dlclose)(void *);
     void (*exit_now)(int); /* _exit */
     void (*exit)(int);
-
+    int glibc; /* free is glibc's own: a block's size is in the word before it */
 };
 extern struct mt_real mt_real;
 

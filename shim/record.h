@@ -31,6 +31,13 @@ void mt_tick_slow(struct mt_thread *t);
  * of samples, one a millisecond, by the sampler thread (mt_tick_slow). */
 #define MT_BIG_BLOCK (1u << 20)
 
+/* writer.c: the RSS sample before a block of MT_BIG_BLOCK or more is
+ * freed, while it still counts in RSS: a peak of RSS made of a few big
+ * blocks, filled and then freed, is seen at its top even when the sampler
+ * thread's burst (sampler.c) could not run at that moment. At most one
+ * extra sample a millisecond, as after a big block's allocation. */
+void mt_big_free_sample(struct mt_thread *t);
+
 /* writer.c: mt_record_free out of line, errno kept (mt_passing_release). */
 void mt_record_passing_free(struct mt_thread *t, const void *p);
 

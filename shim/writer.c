@@ -483,15 +483,20 @@ void mt_record_sample(struct mt_thread *t)
 }
 
 /* A sample besides the interval's: after a big block, or a burst's taken
- * in-band. At most one a millisecond over all threads (a program that
- * allocates big blocks in a tight loop pays for a thousand samples a
- * second, not for one per block). now: CLOCK_MONOTONIC. */
-static MT_COLD void extra_sample(struct mt_thread *t, uint64_t now)
+ * in-band, or before a big block's free. At most one a millisecond over
+ * all threads for each kind, *last_ns being the kind's last (a program
+ * that allocates and frees big blocks in a tight loop pays for two
+ * thousand samples a second, not for two per block). A free's sample has
+ * a clock of its own: the sample after the allocation, taken before the
+ * block is filled, must not keep the one that sees it filled from being
+ * taken. now: CLOCK_MONOTONIC. */
+static uint64_t extra_last_ns, free_last_ns;
+
+static MT_COLD void extra_sample(struct mt_thread *t, uint64_t now, uint64_t *last_ns)
 {
-    static uint64_t last_ns;
-    uint64_t last = __atomic_load_n(&last_ns, __ATOMIC_RELAXED);
+    uint64_t last = __atomic_load_n(last_ns, __ATOMIC_RELAXED);
     if (now - last >= 1000000 &&
-        __atomic_compare_exchange_n(&last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        __atomic_compare_exchange_n(last_ns, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         mt_record_sample(t);
 }
 
@@ -517,11 +522,11 @@ static void sample_in_band(struct mt_thread *t)
         uint64_t until = mt_sampler_burst_until();
         if (MT_UNLIKELY(now < until)) {
             uint64_t before = __atomic_load_n(&mt_last_rss, __ATOMIC_RELAXED);
-            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC));
+            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC), &extra_last_ns);
             mt_sampler_extend_burst(before);
         } else if (MT_UNLIKELY(until != __atomic_load_n(&ended_seen, __ATOMIC_RELAXED)) &&
                    __atomic_exchange_n(&ended_seen, until, __ATOMIC_RELAXED) != until) {
-            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC));
+            extra_sample(t, mt_now_ns(CLOCK_MONOTONIC), &extra_last_ns);
         }
         return;
     }
@@ -542,7 +547,16 @@ static void big_block_sample(struct mt_thread *t)
         return;
     uint64_t now = mt_now_ns(CLOCK_MONOTONIC);
     mt_sampler_burst(now);
-    extra_sample(t, now);
+    extra_sample(t, now, &extra_last_ns);
+}
+
+MT_COLD void mt_big_free_sample(struct mt_thread *t)
+{
+    if (!mt_opt.sample_ms)
+        return;
+    int saved = errno;
+    extra_sample(t, mt_now_ns(CLOCK_MONOTONIC), &free_last_ns);
+    errno = saved;
 }
 
 /* The clock tick's turn (record.h): the sample after a big block; and

@@ -7,24 +7,29 @@
  * block's malloc and its fill, as numpy allocates an array's object
  * between its buffer and the fill: that event's sample sees the block
  * unfilled, and only the burst of samples after a big block (sampler.c)
- * can see the peak, which is held for 5 ms with no event at all. */
+ * can see the peak, which is held for 5 ms with no event at all.
+ *
+ * With "unheld", the same but the block is freed the moment its fill ends:
+ * the burst's samples see it being filled, a millisecond apart, and only
+ * the sample memtap takes before a big block's free sees it whole. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 int main(int argc, char **argv)
 {
-    int early = argc > 1 && strcmp(argv[1], "early") == 0;
+    int unheld = argc > 1 && strcmp(argv[1], "unheld") == 0;
+    int early = unheld || (argc > 1 && strcmp(argv[1], "early") == 0);
     size_t n = 64u << 20;
     char *big = malloc(n);
     if (!big)
         return 1;
     char *volatile small = early ? malloc(16) : NULL;
     memset(big, 1, n);
-    if (early) {
+    if (early && !unheld) {
         struct timespec hold = {0, 5000000L};
         nanosleep(&hold, NULL);
-    } else {
+    } else if (!early) {
         small = malloc(16);
     }
     free(small);
