@@ -2,9 +2,10 @@
  * memory-mapped file the shim writes (mt_trace_format.h): SIGKILL-safe,
  * and 4-6 bytes an event. Once the program is done, `memtap run` packs it:
  * the header as it was (MT_HDR_PACKED set), then the segments as one zstd
- * frame (level 1, on two threads: 1.2x to 17x smaller, at 250-450 MB/s here). The
- * packed file is written beside the trace and renamed over it, so that a
- * launcher killed while packing leaves the trace as written.
+ * frame (level 1, on two threads from 32 MiB: 1.2x to 17x smaller, at
+ * 250-450 MB/s here). The packed file is written beside the trace and
+ * renamed over it, so that a launcher killed while packing leaves the
+ * trace as written.
  *
  * Readers unpack into a file of their own, unlinked, and read that as the
  * trace was written (decompression runs at several times the load's
@@ -28,6 +29,10 @@
 
 #define PACK_LEVEL 1
 #define CHUNK (1u << 20)
+/* Below this, a second thread costs more than it saves (zstd's workers and
+ * their buffers: 13 ms of a 23 ms pack of a 4 MiB trace here, where the
+ * two cross at 32-64 MiB). */
+#define PACK_THREADS_FROM (32u << 20)
 
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -69,7 +74,8 @@ static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, ch
     }
     ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, PACK_LEVEL);
     ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-    ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, 2); /* refused by a build without threads */
+    if (n >= PACK_THREADS_FROM) /* refused by a build without threads: one, then */
+        ZSTD_CCtx_setParameter(cc, ZSTD_c_nbWorkers, 2);
     ZSTD_CCtx_setPledgedSrcSize(cc, n);
     size_t done = 0;
     int last = 0;
