@@ -45,6 +45,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "py_domain.h"
 #include "record.h"
 #include "sampling.h"
 
@@ -82,22 +83,8 @@ struct mt_py_layout {
 
 #include "py_layouts.h"
 
-/* PyMemAllocatorEx and the domains, as in CPython's public API (stable). */
-struct py_allocator {
-    void *ctx;
-    void *(*malloc)(void *ctx, size_t size);
-    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
-    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
-    void (*free)(void *ctx, void *ptr);
-};
-enum { PYMEM_DOMAIN_MEM = 1, PYMEM_DOMAIN_OBJ = 2 };
-
-struct domain {
-    struct py_allocator orig;
-    unsigned fn_malloc; /* MT_FN_PYMEM_MALLOC or MT_FN_PYOBJECT_MALLOC */
-};
-static struct domain dom_mem = {.fn_malloc = MT_FN_PYMEM_MALLOC};
-static struct domain dom_obj = {.fn_malloc = MT_FN_PYOBJECT_MALLOC};
+static struct mt_py_domain dom_mem = {.fn_malloc = MT_FN_PYMEM_MALLOC};
+static struct mt_py_domain dom_obj = {.fn_malloc = MT_FN_PYOBJECT_MALLOC};
 
 /* PyObjectArenaAllocator, as in CPython's public API (stable). */
 struct py_arena_allocator {
@@ -337,7 +324,7 @@ static MT_ALWAYS_INLINE void *recorded(const struct mt_py_layout *L, int native,
 static MT_ALWAYS_INLINE void *malloc_in(const struct mt_py_layout *L, int native, void *ctx,
                                         size_t n)
 {
-    struct domain *d = ctx;
+    struct mt_py_domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.malloc(d->orig.ctx, n);
@@ -347,7 +334,7 @@ static MT_ALWAYS_INLINE void *malloc_in(const struct mt_py_layout *L, int native
 static MT_ALWAYS_INLINE void *calloc_in(const struct mt_py_layout *L, int native, void *ctx,
                                         size_t nelem, size_t elsize)
 {
-    struct domain *d = ctx;
+    struct mt_py_domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.calloc(d->orig.ctx, nelem, elsize);
@@ -358,7 +345,7 @@ static MT_ALWAYS_INLINE void *calloc_in(const struct mt_py_layout *L, int native
 static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, int native, void *ctx,
                                          void *p, size_t n)
 {
-    struct domain *d = ctx;
+    struct mt_py_domain *d = ctx;
     struct mt_thread *t = mt_enter();
     if (!t)
         return d->orig.realloc(d->orig.ctx, p, n);
@@ -377,7 +364,7 @@ static MT_ALWAYS_INLINE void *realloc_in(const struct mt_py_layout *L, int nativ
 
 static void py_free(void *ctx, void *p)
 {
-    struct domain *d = ctx;
+    struct mt_py_domain *d = ctx;
     if (p && d == &dom_obj && MT_UNLIKELY(is_code(p)))
         code_died(p); /* ob_type: every block of this domain holds at least 16 bytes */
     struct mt_thread *t = p ? mt_enter() : NULL;
@@ -521,14 +508,16 @@ static inline int in_eval_loop(uint64_t ip)
  * unless it is ours already: an interpreter initialized again after
  * Py_Finalize keeps its allocators on 3.9 to 3.11, and is back to the
  * default ones on 3.12+ (the runtime state is reset). */
-static void wrap_domain(int domain, struct domain *d, const struct py_allocator *w)
+static void wrap_domain(int domain, struct mt_py_domain *d, const struct py_allocator *w)
 {
     struct py_allocator now;
     api.get_allocator(domain, &now);
-    if (now.free == w->free)
+    struct py_allocator mine = *w;
+    if (mine.malloc && mt_sample_rate)
+        mt_py_lean_hooks(d, &mine);
+    if (now.free == mine.free)
         return;
     d->orig = now;
-    struct py_allocator mine = *w;
     if (!mine.malloc) { /* the original's, all but free (--pymalloc=arenas) */
         mine = now;
         mine.free = w->free;
@@ -575,6 +564,7 @@ static int install(void *unused)
         hooks_of_layout(&w);
         wrap_domain(PYMEM_DOMAIN_MEM, &dom_mem, &w);
         w.ctx = &dom_obj;
+        dom_obj.code_type = api.code_type;
         wrap_domain(PYMEM_DOMAIN_OBJ, &dom_obj, &w);
     }
     __atomic_store_n(&detached_walks, 1, __ATOMIC_RELAXED);

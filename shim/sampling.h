@@ -132,6 +132,14 @@ static MT_ALWAYS_INLINE int mt_sample_alloc(struct mt_thread *t, const void *p, 
     return 1;
 }
 
+/* While sampling: whether p may be a recorded block (0: surely not, by
+ * the set's filter). */
+static MT_ALWAYS_INLINE int mt_sample_may_hold(const void *p)
+{
+    return __atomic_load_n(&mt_sample_filter[mt_sample_filter_slot((uintptr_t)p)],
+                           __ATOMIC_RELAXED) != 0;
+}
+
 /* Whether the free (or a realloc's release) of p is to be recorded: always
  * without sampling; else when p is a recorded block, which then leaves the
  * set. */
@@ -139,8 +147,7 @@ static MT_ALWAYS_INLINE int mt_sample_free(const void *p)
 {
     if (MT_LIKELY(!mt_sample_rate))
         return 1;
-    if (MT_LIKELY(!__atomic_load_n(&mt_sample_filter[mt_sample_filter_slot((uintptr_t)p)],
-                                   __ATOMIC_RELAXED)))
+    if (MT_LIKELY(!mt_sample_may_hold(p)))
         return 0;
     if (!mt_sample_has((uintptr_t)p))
         return 0;
