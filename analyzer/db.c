@@ -100,8 +100,9 @@ int mt_db_is_current(const char *db_path, const char *trace)
     int ok = mt_db_meta_int(db, "schema_version", -1) == MT_SCHEMA_VERSION &&
              mt_db_meta_int(db, "trace_size", -1) == (int64_t)st.st_size &&
              mt_db_meta_int(db, "trace_mtime_ns", -1) == mtime;
+    int kind = mt_db_meta_int(db, "compact", 1) ? MT_DB_COMPACT : MT_DB_ALL;
     sqlite3_close(db);
-    return ok;
+    return ok ? kind : 0;
 }
 
 int mt_db_open_input(const char *path, sqlite3 **db)

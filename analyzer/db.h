@@ -15,8 +15,9 @@ void mt_db_path_for(const char *trace, char *out, size_t cap);
  * up-to-date database reused). Prints errors. Returns MT_EXIT_*. */
 int mt_db_open_input(const char *path, sqlite3 **db);
 
-/* 1 if db_path is a database made from this very trace file (same size
- * and mtime) by this memtap's schema. */
+/* Whether db_path is a database made from this very trace file (same size
+ * and mtime) by this memtap's schema: 0 if not, else its kind. */
+enum { MT_DB_COMPACT = 1, MT_DB_ALL = 2 /* memtap load --all */ };
 int mt_db_is_current(const char *db_path, const char *trace);
 
 /* A meta value as an integer, or dflt when absent. */

@@ -48,18 +48,30 @@ int mt_load_step(struct loader *L, sqlite3_stmt *st)
 /* ---- rows ---------------------------------------------------------------- */
 
 /* The time of the event at seq: that of the last sample before it in the
- * merged order (a sample sorts after the events that share its seq). */
+ * merged order (a sample sorts after the events that share its seq).
+ * Galloping back from the last sample: most blocks die young, so most
+ * look-ups are near the end of the clock. */
 static uint64_t ns_at(const struct loader *L, uint64_t seq)
 {
-    size_t lo = 0, hi = L->nclock;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (L->clock[mid].seq < seq)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t hi = L->nclock, step = 1;
+    while (hi > 0 && L->clock[hi - 1].seq >= seq) {
+        size_t lo = hi > step ? hi - step : 0;
+        if (L->clock[lo].seq < seq) { /* in (lo, hi]: search there */
+            size_t a = lo + 1, b = hi;
+            while (a < b) {
+                size_t mid = (a + b) / 2;
+                if (L->clock[mid].seq < seq)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            hi = a;
+            break;
+        }
+        hi = lo;
+        step *= 2;
     }
-    return lo ? L->clock[lo - 1].ns : 0;
+    return hi ? L->clock[hi - 1].ns : 0;
 }
 
 static int write_allocation(struct loader *L, const struct mt_live *a, int freed,
@@ -74,11 +86,10 @@ static int write_allocation(struct loader *L, const struct mt_live *a, int freed
     return mt_dbwriter_put(L->rows_out, &r);
 }
 
-/* Makes *arr (of *cap elements of size elem) hold index i, zeroing what is
- * added; capacity doubles from `first`. Returns 0 or ENOMEM. */
-/* Grows *arr (of *cap elements of elem bytes, zeroed) to hold index i.
- * limit: what the trace can hold (an id from the file beyond it is
- * corruption, never an allocation: EINVAL). */
+/* Grows *arr (of *cap elements of elem bytes, zeroed) to hold index i,
+ * doubling from `first`. limit: what the trace can hold (an id from the
+ * file beyond it is corruption, never an allocation: EINVAL). Returns 0,
+ * EINVAL or ENOMEM. */
 static int grow_to_hold(void **arr, uint32_t *cap, uint32_t i, size_t elem, uint32_t first,
                         uint64_t limit)
 {
@@ -125,34 +136,9 @@ static void note_heap(struct loader *L, uint64_t seq)
 
 /* An allocation was freed: its row is written if the compact rule keeps
  * it (keep.h), now or at the end. */
-/* ns_at for a seq near the end of the clock (most blocks die young):
- * galloping back from the last sample. */
-static uint64_t ns_at_recent(const struct loader *L, uint64_t seq)
-{
-    size_t hi = L->nclock, step = 1;
-    while (hi > 0 && L->clock[hi - 1].seq >= seq) {
-        size_t lo = hi > step ? hi - step : 0;
-        if (L->clock[lo].seq < seq) { /* in (lo, hi]: search there */
-            size_t a = lo + 1, b = hi;
-            while (a < b) {
-                size_t mid = (a + b) / 2;
-                if (L->clock[mid].seq < seq)
-                    a = mid + 1;
-                else
-                    b = mid;
-            }
-            hi = a;
-            break;
-        }
-        hi = lo;
-        step *= 2;
-    }
-    return hi ? L->clock[hi - 1].ns : 0;
-}
-
 static int retire(struct loader *L, const struct mt_live *a, uint64_t free_seq, uint64_t free_ns)
 {
-    uint64_t born = ns_at_recent(L, a->seq);
+    uint64_t born = ns_at(L, a->seq);
     int row, rc = mt_keep_on_free(&L->keep, a, free_seq, free_ns >= born ? free_ns - born : 0, &row);
     return rc || !row ? rc : write_allocation(L, a, 1, free_seq, free_ns);
 }

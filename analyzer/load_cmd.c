@@ -8,7 +8,6 @@
  * the other kind, it is loaded again as asked. */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <sqlite3.h>
 #include <stdio.h>
 
 #include "commands.h"
@@ -47,23 +46,17 @@ int mt_cmd_load(int argc, char **argv)
         snprintf(db_path, sizeof db_path, "%s", out);
     else
         mt_db_path_for(argv[optind], db_path, sizeof db_path);
-    if (!force && mt_path_exists(db_path) && mt_db_is_current(db_path, argv[optind])) {
-        sqlite3 *db;
-        int64_t compact = -1;
-        if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
-            compact = mt_db_meta_int(db, "compact", -1);
-        sqlite3_close(db);
-        if (compact == !all) {
-            if (!quiet)
-                fprintf(stderr, "memtap: %s: already loaded from %s\n", db_path, argv[optind]);
-            return MT_EXIT_OK;
-        }
-        if (compact >= 0) {
-            if (!quiet)
-                fprintf(stderr, "memtap: %s: loading %s again, %s\n", db_path, argv[optind],
-                        all ? "with every allocation (--all)" : "compact");
-            force = 1;
-        }
+    int kind = !force && mt_path_exists(db_path) ? mt_db_is_current(db_path, argv[optind]) : 0;
+    if (kind == (all ? MT_DB_ALL : MT_DB_COMPACT)) {
+        if (!quiet)
+            fprintf(stderr, "memtap: %s: already loaded from %s\n", db_path, argv[optind]);
+        return MT_EXIT_OK;
+    }
+    if (kind) { /* the other kind: made again */
+        if (!quiet)
+            fprintf(stderr, "memtap: %s: loading %s again, %s\n", db_path, argv[optind],
+                    all ? "with every allocation (--all)" : "compact");
+        force = 1;
     }
     return mt_load(argv[optind], db_path, force, quiet, all);
 }

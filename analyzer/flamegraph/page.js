@@ -25,7 +25,6 @@
   const FR = D.frames.slice();
   const byName = new Map();
   FR.forEach((f, i) => { if (!byName.has(f[0])) byName.set(f[0], i); });
-  const frameB = D.frames.map((f, i) => i);
   const frameA = A ? A.frames.map((f) => {
     let i = byName.get(f[0]);
     if (i === undefined) { i = FR.length; FR.push(f); byName.set(f[0], i); }
@@ -123,10 +122,11 @@
   let tree = null;
   function buildTree(hide) {
     const parent = [0], frame = [-1], keys = new Map();
+    /* frameOf: the base run's frames in FR (this run's are FR's own) */
     function merge(M, frameOf) {
       const eff = new Int32Array(M.parent.length);
       for (let i = 1; i < M.parent.length; i++) {
-        const p = eff[M.parent[i]], f = frameOf[M.frame[i]];
+        const p = eff[M.parent[i]], f = frameOf ? frameOf[M.frame[i]] : M.frame[i];
         if (FR[f] && (FR[f][1] & hide)) { eff[i] = p; continue; }
         const key = A ? p + '\u0000' + joinName(f) : p * 4194304 + f;
         let id = keys.get(key);
@@ -135,7 +135,7 @@
       }
       return eff;
     }
-    const eff = merge(D, frameB), effA = A ? merge(A, frameA) : null;
+    const eff = merge(D, null), effA = A ? merge(A, frameA) : null;
     const n = parent.length, kids = Array.from({ length: n }, () => []);
     for (let i = 1; i < n; i++) kids[parent[i]].push(i);
     tree = { eff, effA, parent, frame, kids, n };
