@@ -25,13 +25,17 @@ struct mt_py_domain {
     unsigned fn_malloc;       /* MT_FN_PYMEM_MALLOC or MT_FN_PYOBJECT_MALLOC */
     const void *code_type;    /* OBJ: PyCode_Type, whose objects' frees the full
                                  hook must see (python.c's code table); else NULL */
+    size_t unguarded_max;     /* requests of 1 to this many bytes never reach
+                                 malloc from orig (pymalloc's pools: 512) */
 };
 
 /* py_sampled.c: with --sample-rate, replaces the malloc, calloc and free of
  * w (d's full hooks, which d->full keeps) by lean ones: an allocation the
  * countdown passes over, or the free of a block not recorded, calls the
  * interpreter's allocator at once, with no stack and no record; the rest
- * go to the full hooks. Realloc stays the full one. */
-void mt_py_lean_hooks(struct mt_py_domain *d, struct py_allocator *w);
+ * go to the full hooks. Realloc stays the full one. pymalloc: whether the
+ * interpreter's allocator is pymalloc (which serves 1 to 512 bytes from
+ * its pools, never from malloc). */
+void mt_py_lean_hooks(struct mt_py_domain *d, struct py_allocator *w, int pymalloc);
 
 #endif

@@ -118,6 +118,7 @@ static struct {
     void *(*call_args)(void *, ...);
     void *(*cfunction_new)(void *def, void *self, void *module);
     void (*err_clear)(void);
+    const char *(*allocator_name)(void); /* _PyMem_GetCurrentAllocatorName, or NULL */
 } api;
 
 /* PyMethodDef, as in CPython's public API (stable). */
@@ -182,6 +183,7 @@ int mt_py_detect(void)
     api.call_args = (void *(*)(void *, ...))sym("PyObject_CallFunctionObjArgs");
     api.cfunction_new = (void *(*)(void *, void *, void *))sym("PyCFunction_NewEx");
     api.err_clear = (void (*)(void))sym("PyErr_Clear");
+    api.allocator_name = (const char *(*)(void))sym("_PyMem_GetCurrentAllocatorName");
     if (!api.add_pending_call || !api.get_version || !api.get_allocator || !api.set_allocator ||
         !api.tstate_current || !api.tstate_this_thread || !api.addr2line ||
         !api.incref || !api.code_type || !api.decref || !api.none || !api.import_module ||
@@ -459,13 +461,17 @@ static inline int in_eval_loop(uint64_t ip)
  * unless it is ours already: an interpreter initialized again after
  * Py_Finalize keeps its allocators on 3.9 to 3.11, and is back to the
  * default ones on 3.12+ (the runtime state is reset). */
+/* Whether the interpreter's own allocators are pymalloc (install: read
+ * before they are wrapped; "pymalloc" only with no other hook on them). */
+static int interpreter_pymalloc;
+
 static void wrap_domain(int domain, struct mt_py_domain *d, const struct py_allocator *w)
 {
     struct py_allocator now;
     api.get_allocator(domain, &now);
     struct py_allocator mine = *w;
     if (mine.malloc && mt_sample_rate)
-        mt_py_lean_hooks(d, &mine);
+        mt_py_lean_hooks(d, &mine, interpreter_pymalloc);
     if (now.free == mine.free)
         return;
     d->orig = now;
@@ -500,6 +506,8 @@ static int install(void *unused)
     t->guard = 1;
     find_tstate_word();
     find_eval_loop();
+    const char *name = api.allocator_name ? api.allocator_name() : NULL;
+    interpreter_pymalloc = name && strcmp(name, "pymalloc") == 0;
     if (mt_opt.pymalloc_arenas) {
         struct py_allocator w = {NULL, NULL, NULL, NULL, obj_free_watching_code};
         wrap_domain(PYMEM_DOMAIN_OBJ, &dom_obj, &w);
