@@ -108,6 +108,34 @@ static int compress_into(int fd, const unsigned char *hdr, int raw, size_t n, ch
     return rc;
 }
 
+/* Where the trace's last segment with data ends (size: the file's). The
+ * shim reserves the file ahead of the writers, 4 MiB at least, and gives
+ * the unclaimed tail back as a hole when the program ends: a short or
+ * sampled run's trace is mostly hole. A segment no thread claimed is all
+ * zeros, and the reader skips it, so the segments after the last one that
+ * holds data are left out of the packed trace (it unpacks shorter). The
+ * end of the last data region, not the first hole: a file system may tell
+ * a reserved block never written as a hole within a claimed segment. */
+static size_t data_end(int fd, size_t size)
+{
+    off_t pos = MT_HEADER_SIZE, end = MT_HEADER_SIZE;
+    for (;;) {
+        off_t d = lseek(fd, pos, SEEK_DATA);
+        if (d < 0)
+            break; /* ENXIO: no data after pos; another error: keep it all */
+        off_t h = lseek(fd, d, SEEK_HOLE);
+        if (h < 0 || h <= d)
+            return size;
+        end = h;
+        pos = h;
+    }
+    if (errno != ENXIO)
+        return size;
+    size_t used = (size_t)end - MT_HEADER_SIZE;
+    size_t kept = MT_HEADER_SIZE + (used + MT_SEGMENT_SIZE - 1) / MT_SEGMENT_SIZE * MT_SEGMENT_SIZE;
+    return kept < size ? kept : size;
+}
+
 int mt_trace_pack(const char *path, uint64_t *before, uint64_t *after, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -149,7 +177,7 @@ int mt_trace_pack(const char *path, uint64_t *before, uint64_t *after, char *err
         close(fd);
         return mt_fail(err, errlen, rc, "%s: %s", tmp, strerror(rc));
     }
-    rc = compress_into(out, head, fd, size - MT_HEADER_SIZE, err, errlen);
+    rc = compress_into(out, head, fd, data_end(fd, size) - MT_HEADER_SIZE, err, errlen);
     close(fd);
     struct stat packed;
     if (!rc && fstat(out, &packed) != 0)
