@@ -1,11 +1,11 @@
 /* pack.c - traces at rest. While the program runs, its trace is the
  * memory-mapped file the shim writes (mt_trace_format.h): SIGKILL-safe,
  * and 4-6 bytes an event. Once the program is done, `memtap run` packs it:
- * the header as it was (MT_HDR_PACKED set), then the segments as one zstd
- * frame (level 1, on two threads from 32 MiB: 1.2x to 17x smaller, at
- * 250-450 MB/s here). The packed file is written beside the trace and
- * renamed over it, so that a launcher killed while packing leaves the
- * trace as written.
+ * the header as it was (MT_HDR_PACKED set), then the segments up to the
+ * last one holding data (data_end) as one zstd frame (level 1, on two
+ * threads from 32 MiB: 1.2x to 17x smaller, at 250-450 MB/s here). The
+ * packed file is written beside the trace and renamed over it, so that a
+ * launcher killed while packing leaves the trace as written.
  *
  * Readers unpack into a file of their own, unlinked, and read that as the
  * trace was written (decompression runs at several times the load's
