@@ -6,19 +6,20 @@
  * for recording, the stack walk inline, and pay for it on every call
  * (registers saved and restored, a larger function). These hooks do only
  * what such a call needs: the countdown, or the sampled set's filter, and
- * the interpreter's own allocator under the recursion guard (so that the
- * malloc behind a large block is not seen as an allocation of its own).
- * Anything else, an allocation the countdown reaches, a free the filter
- * cannot rule out, a code object's free, a call nested in a hook, tracing
- * off or between windows, goes to the full hook, which decides as before:
- * the lean hooks only take calls whose outcome is "not recorded".
+ * the interpreter's own allocator. Anything else, an allocation the
+ * countdown reaches, a free the filter cannot rule out, a code object's
+ * free, a call nested in a hook, tracing off or between windows, goes to
+ * the full hook, which decides as before: the lean hooks only take calls
+ * whose outcome is "not recorded".
  *
- * The guard costs a frame of their own (a call and a return more: 12% of
- * threads.py's run here, 2.5 ns a call), so it is held only where it is
- * needed: around an allocation the interpreter's allocator may pass on to
- * malloc. pymalloc serves 1 to 512 bytes from its pools, so those calls go
- * straight to it. A free needs no guard: the free behind it (of a large
- * block) finds the block not recorded too, in interpose.c's free.
+ * The recursion guard is held only around an allocation the interpreter's
+ * allocator may pass on to malloc (so that the malloc behind a large block
+ * is not counted as an allocation of its own): holding it costs a frame of
+ * the hook's own (a call and a return more: 12% of threads.py's run here,
+ * 2.5 ns a call), where the other calls are tail calls. pymalloc serves 1
+ * to 512 bytes from its pools, so those calls go straight to it. A free
+ * needs no guard: the free behind it (of a large block) finds the block
+ * not recorded too, in interpose.c's free.
  *
  * Must not: allocate, lock, or change errno.
  */
